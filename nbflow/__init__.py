@@ -1,0 +1,88 @@
+"""nbflow: build AI workflows on a canvas in Jupyter; run the same JSON file headlessly in production.
+
+    import nbflow
+    flow = nbflow.load("examples/product_copy.json")
+    result = flow.run(product="a ceramic teapot")
+    result.outputs["copy"]
+
+The headless path (this module, the engine, the providers, the CLI) never imports ipywidgets or
+ipycanvas; ``nbflow.Editor`` loads them on first use.
+"""
+
+from typing import Any
+
+from nbflow.engine.events import Event
+from nbflow.engine.policies import Retry
+from nbflow.engine.record import NodeRecord, RunResult
+from nbflow.engine.runner import RunHandle
+from nbflow.engine.scheduler import Pause
+from nbflow.exceptions import (
+    CycleError,
+    FlowError,
+    FlowFormatError,
+    InputError,
+    MediaError,
+    NbflowError,
+    NodeError,
+    ParamError,
+    ProviderError,
+    RunCancelled,
+    SecretError,
+    StoreError,
+    UnknownNodeTypeError,
+    WiringError,
+)
+from nbflow.flow import Flow, load
+from nbflow.model.values import Media
+from nbflow.nodes.base import NodeContext, NodeType, Params, Port
+from nbflow.nodes.registry import registry
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CycleError",
+    "Editor",
+    "Event",
+    "Flow",
+    "FlowError",
+    "FlowFormatError",
+    "InputError",
+    "Media",
+    "MediaError",
+    "NbflowError",
+    "NodeContext",
+    "NodeError",
+    "NodeRecord",
+    "NodeType",
+    "ParamError",
+    "Params",
+    "Pause",
+    "Port",
+    "ProviderError",
+    "Retry",
+    "RunCancelled",
+    "RunHandle",
+    "RunResult",
+    "SecretError",
+    "StoreError",
+    "UnknownNodeTypeError",
+    "WiringError",
+    "__version__",
+    "load",
+    "registry",
+    "run",
+]
+
+
+def run(flow: "str | Flow", inputs: "dict[str, Any] | None" = None, /, **kwargs: Any) -> RunResult:
+    """Load (if given a path) and run a flow synchronously: ``nbflow.run("flow.json", topic="x")``."""
+    f = flow if isinstance(flow, Flow) else load(flow)
+    return f.run(inputs, **kwargs)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Editor":  # the only name that needs ipywidgets/ipycanvas
+        from nbflow.widget import Editor
+
+        return Editor
+    raise AttributeError(f"module 'nbflow' has no attribute {name!r}")

@@ -1,0 +1,72 @@
+"""The ``nbflow`` command line.
+
+Each sub-command lives in its own module with ``add_parser(subparsers)`` and a ``main(args)``
+returning the exit code. Exit codes: 0 succeeded, 1 the run failed, 2 invalid flow, input or usage,
+3 paused waiting for approval. User errors print one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from nbflow.exceptions import NbflowError
+
+__all__ = ["main"]
+
+#: Modules providing sub-commands, in the order ``nbflow --help`` lists them.
+COMMAND_MODULES = (
+    "nbflow.cli.run",
+    "nbflow.cli.info",
+)
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_PAUSED = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"nbflow: error: {message}\n")
+        sys.exit(EXIT_INVALID)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from nbflow import __version__
+
+    parser = _Parser(prog="nbflow", description="Build AI workflows in notebooks; run them anywhere.")
+    parser.add_argument("--version", action="version", version=f"nbflow {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_parser(sub)
+    return parser
+
+
+def error(message: str) -> None:
+    """Print a one-line error on stderr."""
+    sys.stderr.write(f"nbflow: error: {message}\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``nbflow`` command. Returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return EXIT_INVALID
+    try:
+        return int(args.func(args))
+    except NbflowError as exc:
+        error(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        error("interrupted")
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def entry() -> None:
+    """Console-script wrapper: exit with main()'s code."""
+    sys.exit(main())

@@ -1,0 +1,174 @@
+"""``nbflow run FLOW.json``: replay a flow headlessly."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from nbflow.engine.events import Event
+from nbflow.engine.record import RunResult, value_to_json
+from nbflow.exceptions import InputError
+from nbflow.model.values import Media
+
+__all__ = ["add_parser", "parse_inputs", "result_json"]
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("run", help="run a flow file", description="Run a flow file headlessly.")
+    p.add_argument("flow", help="path to the flow JSON file")
+    p.add_argument("--input", "-i", action="append", default=[], metavar="NAME=VALUE",
+                   help="a graph input (repeatable); VALUE may be @FILE to read text from a file")
+    p.add_argument("--inputs", metavar="FILE.json", help="graph inputs as a JSON object")
+    p.add_argument("--json", action="store_true", help="print one JSON object: status, run_id, outputs, "
+                   "usage, cost, nodes")
+    p.add_argument("--out-dir", metavar="DIR", help="write media outputs (images, audio...) to files here")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    p.add_argument("--concurrency", type=int, metavar="N", help="most nodes running at once")
+    p.set_defaults(func=main)
+
+
+def parse_inputs(pairs: list[str], inputs_file: str | None) -> dict[str, Any]:
+    """Merge ``--inputs FILE.json`` and ``--input NAME=VALUE`` (the latter wins)."""
+    out: dict[str, Any] = {}
+    if inputs_file:
+        try:
+            data = json.loads(Path(inputs_file).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputError("no such file", source=inputs_file) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read: {exc}", source=inputs_file) from None
+        except json.JSONDecodeError as exc:
+            raise InputError(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+                             source=inputs_file) from None
+        if not isinstance(data, dict):
+            raise InputError("inputs file must hold a JSON object of name -> value", source=inputs_file)
+        out.update(data)
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise InputError(f"--input {pair!r}: expected NAME=VALUE")
+        if value.startswith("@"):
+            try:
+                value = Path(value[1:]).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise InputError(f"--input {name}: cannot read {value[1:]!r}: {exc.strerror or exc}") from None
+        out[name] = value
+    return out
+
+
+def _save_media(value: Any, out_dir: Path, stem: str) -> Any:
+    if isinstance(value, Media):
+        if value.data is None:
+            return value.to_json(inline=False)
+        ext = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif",
+               "audio/wav": ".wav", "audio/mpeg": ".mp3", "video/mp4": ".mp4"}.get(value.mime, ".bin")
+        path = out_dir / f"{stem}{ext}"
+        path.write_bytes(value.data)
+        return {**value.to_json(inline=False), "path": str(path)}
+    if isinstance(value, list):
+        return [_save_media(v, out_dir, f"{stem}_{i}") for i, v in enumerate(value)]
+    return value_to_json(value)
+
+
+def result_json(result: RunResult, out_dir: Path | None = None) -> dict[str, Any]:
+    """The ``--json`` object: status, run_id, outputs, usage, cost, nodes (without their outputs)."""
+    if out_dir is not None:
+        outputs = {k: _save_media(v, out_dir, k) for k, v in result.outputs.items()}
+    else:
+        outputs = value_to_json(result.outputs)
+    nodes = {}
+    for nid, rec in result.nodes.items():
+        d = rec.to_json(inline_media=False)
+        d.pop("outputs", None)
+        d.pop("key", None)
+        nodes[nid] = d
+    out: dict[str, Any] = {"status": result.status, "run_id": result.run_id, "flow": result.flow,
+                           "outputs": outputs, "usage": result.usage, "cost": result.cost,
+                           "duration": round(result.duration or 0.0, 6), "nodes": nodes}
+    if result.error:
+        out["error"] = result.error
+    return out
+
+
+class Progress:
+    """Readable progress lines on stderr."""
+
+    SYMBOLS = {"done": "ok", "cached": "cached", "failed": "FAILED", "skipped": "skipped",
+               "paused": "PAUSED", "cancelled": "cancelled"}
+
+    def __init__(self, stream: Any = sys.stderr) -> None:
+        self.stream = stream
+
+    def __call__(self, ev: Event) -> None:
+        w = self.stream.write
+        if ev.kind == "node_finished" and ev.data.get("status") in ("done",):
+            dur = ev.data.get("duration") or 0.0
+            w(f"  ok       {ev.node_id} ({dur:.2f}s)\n")
+        elif ev.kind == "cached":
+            w(f"  cached   {ev.node_id}\n")
+        elif ev.kind == "skipped":
+            w(f"  skipped  {ev.node_id}: {ev.data.get('reason', '')}\n")
+        elif ev.kind == "retry":
+            w(f"  retry    {ev.node_id} in {ev.data.get('delay', 0):.1f}s: {ev.data.get('error', '')}\n")
+        elif ev.kind == "fallback":
+            w(f"  fallback {ev.node_id} -> {ev.data.get('to')}: {ev.data.get('error', '')}\n")
+        elif ev.kind == "failed":
+            w(f"  FAILED   {ev.node_id}: {ev.data.get('message', '')}\n")
+        elif ev.kind == "paused":
+            w(f"  PAUSED   {ev.node_id}: {ev.data.get('reason', '')}\n")
+        self.stream.flush()
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, Media):
+        size = f"{value.size:,} bytes" if value.size is not None else value.url
+        return f"<{value.mime}, {size}; use --out-dir to save>"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value_to_json(value, inline_media=False), ensure_ascii=False, indent=2)
+
+
+def print_result(result: RunResult, *, as_json: bool, out_dir: Path | None) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(result_json(result, out_dir), ensure_ascii=False, indent=2) + "\n")
+        return
+    if out_dir is not None:
+        saved = {k: _save_media(v, out_dir, k) for k, v in result.outputs.items()}
+    for name, value in result.outputs.items():
+        if out_dir is not None and isinstance(saved[name], dict) and "path" in saved[name]:
+            sys.stdout.write(f"{name}: saved {saved[name]['path']}\n")
+        else:
+            text = _show(value)
+            sep = "\n" if "\n" in text else " "
+            sys.stdout.write(f"{name}:{sep}{text}\n")
+    usage = ", ".join(f"{k}={v}" for k, v in result.usage.items())
+    tail = f"run {result.run_id} {result.status} in {result.duration or 0:.2f}s"
+    if usage:
+        tail += f"; usage {usage}; cost ${result.cost:.4f}"
+    sys.stderr.write(tail + "\n")
+    if result.error:
+        sys.stderr.write(f"nbflow: error: {result.error}\n")
+
+
+def exit_code(result: RunResult) -> int:
+    return {"succeeded": 0, "paused": 3}.get(result.status, 1)
+
+
+def main(args: argparse.Namespace) -> int:
+    from nbflow.flow import Flow
+
+    flow = Flow.load(args.flow)
+    inputs = parse_inputs(args.input, args.inputs)
+    out_dir = Path(args.out_dir) if args.out_dir else None
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    listeners = [] if (args.quiet or args.json) else [Progress()]
+    result = flow.run(inputs, on_event=listeners, cache=False, concurrency=args.concurrency)
+    print_result(result, as_json=args.json, out_dir=out_dir)
+    if result.status == "paused":
+        sys.stderr.write(f"run {result.run_id} is paused; resume it with: nbflow resume {result.run_id} "
+                         "--approve (or --reject)\n")
+    return exit_code(result)

@@ -1,0 +1,24 @@
+"""The engine: compile a flow to a plan, run it with a ready-queue scheduler under policies."""
+
+from nbflow.engine.cache import MemoryCache
+from nbflow.engine.events import Event
+from nbflow.engine.plan import Plan, compile_flow
+from nbflow.engine.policies import Policy, Retry
+from nbflow.engine.record import NodeRecord, RunResult
+from nbflow.engine.runner import RunHandle, run_sync
+from nbflow.engine.scheduler import Execution, Pause
+
+__all__ = [
+    "Event",
+    "Execution",
+    "MemoryCache",
+    "NodeRecord",
+    "Pause",
+    "Plan",
+    "Policy",
+    "Retry",
+    "RunHandle",
+    "RunResult",
+    "compile_flow",
+    "run_sync",
+]

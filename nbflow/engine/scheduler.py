@@ -1,0 +1,542 @@
+"""The ready-queue scheduler: a node starts the moment its inputs exist.
+
+No supersteps, no barriers, no recursion. Each node keeps a count of unfinished predecessors; when a
+node finishes, its successors' counts drop, and every successor that reaches zero starts at once.
+The task that finished a node carries on with one newly ready successor itself and spawns tasks for
+the others, so a chain costs no task creation per node and a fan-out runs fully in parallel.
+
+Per node: cache lookup -> concurrency slot -> (timeout -> run -> retry)* -> fallbacks -> outputs ->
+events -> record. A node that leaves an output out (a branch not taken) makes the nodes that need
+that output ``skipped``; a failed node makes its dependents ``skipped`` with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from nbflow.exceptions import InputError, NbflowError, NodeError, ProviderError
+from nbflow.model.types import check_value
+from nbflow.providers.registry import Providers
+
+from .cache import Cache, combine_key, value_key
+from .events import Event, EventKind, Listener
+from .plan import Plan, PlanNode
+from .policies import is_retryable, retry_after_of
+from .record import NodeRecord, RunResult, value_to_json
+
+__all__ = ["Execution", "Pause", "new_run_id"]
+
+_PY311 = sys.version_info >= (3, 11)
+
+
+class Pause(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by a node to pause the run (e.g. waiting for human approval).
+
+    Attributes:
+        reason: shown to the user.
+        data: JSON-able details (e.g. the value to approve).
+    """
+
+    def __init__(self, reason: str, data: dict[str, Any] | None = None) -> None:
+        self.reason = reason
+        self.data = data or {}
+        super().__init__(reason)
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id: time prefix plus randomness."""
+    return f"{int(time.time() * 1000):x}-{uuid.uuid4().hex[:12]}"
+
+
+def _error_info(exc: BaseException, attempts: int) -> dict[str, Any]:
+    info: dict[str, Any] = {"message": _message(exc), "type": type(exc).__name__, "attempts": attempts}
+    if isinstance(exc, NodeError) and exc.status is not None:
+        info["status"] = exc.status
+    if isinstance(exc, ProviderError):
+        info["provider"] = exc.provider
+    return info
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, NodeError):
+        return exc.message if not isinstance(exc, ProviderError) else str(exc)
+    if isinstance(exc, NbflowError):
+        return str(exc)
+    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
+        return "timed out"
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class NodeRunContext:
+    """The ``ctx`` a node's ``run`` receives (implements :class:`nbflow.nodes.base.NodeContext`)."""
+
+    __slots__ = ("_exec", "_rec", "attempt", "node_id", "resume", "run_id")
+
+    def __init__(self, ex: Execution, node_id: str, rec: NodeRecord, attempt: int,
+                 resume: dict[str, Any] | None = None) -> None:
+        self._exec = ex
+        self._rec = rec
+        self.run_id = ex.run_id
+        self.node_id = node_id
+        self.attempt = attempt
+        self.resume = resume
+
+    def progress(self, fraction: float | None = None, message: str = "") -> None:
+        self._exec.emit("progress", self.node_id, {"fraction": fraction, "message": message})
+
+    def partial(self, port: str, value: Any) -> None:
+        self._exec.emit("partial", self.node_id, {"port": port, "value": value_to_json(value)})
+
+    def add_usage(self, *, provider: str, model: str, input_tokens: int = 0, output_tokens: int = 0,
+                  cost: float | None = None, **extra: Any) -> None:
+        entry: dict[str, Any] = {"provider": provider, "model": model}
+        if input_tokens:
+            entry["input_tokens"] = input_tokens
+        if output_tokens:
+            entry["output_tokens"] = output_tokens
+        entry.update({k: v for k, v in extra.items() if v})
+        if cost is None:
+            cost = self._exec.price(entry)
+        entry["cost"] = round(cost, 8)
+        self._rec.usage.append(entry)
+        self._rec.cost += cost
+
+    def provider(self, name: str, **config: Any) -> Any:
+        return self._exec.providers.get(name, node_id=self.node_id, **config)
+
+    def secret(self, name: str) -> str:
+        return self._exec.providers.secrets.require(name, node=self.node_id)
+
+    def graph_input(self, name: str) -> tuple[bool, Any]:
+        given = self._exec.given
+        return (True, given[name]) if name in given else (False, None)
+
+    def log(self, message: str) -> None:
+        self._exec.emit("progress", self.node_id, {"fraction": None, "message": message})
+
+    def run_subflow(self, plan: Plan, inputs: dict[str, Any]) -> Any:
+        """Run another plan as part of this node (sub-flows, loops, map); returns an awaitable result."""
+        return Execution(plan, inputs=inputs, cache=self._exec.cache, providers=self._exec.providers,
+                         price=self._exec.price).run()
+
+
+class Execution:
+    """One run of a plan. Create, then ``await run()``; ``cancel()`` stops it."""
+
+    def __init__(self, plan: Plan, *, inputs: dict[str, Any] | None = None, run_id: str | None = None,
+                 cache: Cache | None = None, listeners: Iterable[Listener] = (),
+                 concurrency: int | None = None, providers: Providers | None = None,
+                 targets: list[str] | None = None, restore: RunResult | None = None,
+                 resume: dict[str, dict[str, Any]] | None = None,
+                 price: Any = None) -> None:
+        self.plan = plan
+        self.run_id = run_id or (restore.run_id if restore else new_run_id())
+        self.cache = cache
+        self.listeners = list(listeners)
+        self.providers = providers or Providers()
+        self.price = price or _zero_price
+        n = len(plan.nodes)
+        self.result = RunResult(run_id=self.run_id, flow=plan.name)
+        self._raw_inputs = dict(inputs or {})
+        self.given: dict[str, Any] = {}
+        self._keys: list[str | None] = [None] * n
+        self._outs: list[dict[str, Any] | None] = [None] * n
+        self._recs: list[NodeRecord | None] = [None] * n
+        self._remaining = [0] * n
+        self._active = [False] * n
+        self._targets = targets
+        self._restore = restore
+        self._resume = resume or {}
+        cap = concurrency or plan.concurrency
+        self._sem = asyncio.Semaphore(cap) if cap else None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._inflight = 0
+        self._finished: asyncio.Future[None] | None = None
+        self._cancelled = False
+
+    # -- events ---------------------------------------------------------------------------------
+
+    def emit(self, kind: EventKind, node_id: str | None = None, data: dict[str, Any] | None = None) -> None:
+        if not self.listeners:
+            return
+        ev = Event(kind, self.run_id, node_id, data or {})
+        for fn in self.listeners:
+            fn(ev)
+
+    # -- set-up ---------------------------------------------------------------------------------
+
+    def _parse_inputs(self) -> None:
+        plan = self.plan
+        unknown = sorted(set(self._raw_inputs) - set(plan.inputs))
+        if unknown:
+            known = ", ".join(sorted(plan.inputs)) or "none"
+            raise InputError(f"unknown graph input {unknown[0]!r} (inputs: {known})", field=unknown[0])
+        for name, pn in plan.inputs.items():
+            impl: Any = pn.impl
+            if name in self._raw_inputs:
+                try:
+                    self.given[name] = impl.parse(self._raw_inputs[name])
+                except InputError as exc:
+                    exc.node = pn.id
+                    raise
+            elif impl.required and self._active[pn.idx] and not self._restored(pn.idx):
+                raise InputError(f"missing graph input {name!r} (give it with --input {name}=...)",
+                                 node=pn.id)
+        self.result.inputs = dict(self.given)
+
+    def _restored(self, i: int) -> bool:
+        r = self._restore
+        if r is None:
+            return False
+        rec = r.nodes.get(self.plan.nodes[i].id)
+        return rec is not None and rec.status in ("done", "cached")
+
+    def _select(self) -> None:
+        plan = self.plan
+        wanted = plan.ancestors(self._targets) if self._targets else None
+        for pn in plan.nodes:
+            self._active[pn.idx] = not pn.standby and (wanted is None or pn.idx in wanted)
+        for pn in plan.nodes:
+            if self._active[pn.idx]:
+                self._remaining[pn.idx] = sum(1 for p in self._pred_set(pn) if self._active[p])
+
+    def _pred_set(self, pn: PlanNode) -> set[int]:
+        return {b.src for b in pn.bindings}
+
+    # -- the run --------------------------------------------------------------------------------
+
+    async def run(self) -> RunResult:
+        """Run to the end (succeeded, failed, paused or cancelled) and return the record."""
+        loop = asyncio.get_running_loop()
+        self._finished = loop.create_future()
+        self._select()
+        self._parse_inputs()
+        res = self.result
+        res.started_at = time.time()
+        self.emit("run_started", None, {"flow": self.plan.name, "inputs": sorted(self.given)})
+        ready: list[int] = []
+        if self._restore is not None:
+            ready = self._apply_restore()
+        else:
+            ready = [pn.idx for pn in self.plan.nodes if self._active[pn.idx] and self._remaining[pn.idx] == 0]
+        for i in ready:
+            self._spawn(i)
+        if self._inflight == 0 and not self._finished.done():
+            self._finished.set_result(None)
+        try:
+            await self._finished
+        except asyncio.CancelledError:
+            await self._stop()
+            self._finish("cancelled")
+            raise
+        if self._cancelled:
+            await self._stop()
+        self._finish(None)
+        return res
+
+    def cancel(self) -> None:
+        """Stop the run: running nodes are cancelled and the run ends as cancelled."""
+        self._cancelled = True
+        for t in list(self._tasks):
+            t.cancel()
+        if self._finished is not None and not self._finished.done():
+            self._finished.set_result(None)
+
+    async def _stop(self) -> None:
+        tasks = list(self._tasks)
+        for t in tasks:
+            t.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _finish(self, forced: str | None) -> None:
+        res = self.result
+        statuses = []
+        for pn in self.plan.nodes:
+            rec = self._recs[pn.idx]
+            if rec is None:
+                if not self._active[pn.idx]:
+                    continue
+                rec = self._record(pn)
+            if rec.status in ("running", "queued") and (forced or self._cancelled):
+                rec.status = "cancelled"
+                rec.ended_at = rec.ended_at or time.time()
+            statuses.append(rec.status)
+        res.nodes = {pn.id: r for pn in self.plan.nodes if (r := self._recs[pn.idx]) is not None}
+        if forced or self._cancelled:
+            res.status = "cancelled"
+            res.error = "run was cancelled"
+        elif "failed" in statuses:
+            res.status = "failed"
+            first = next(r for r in res.nodes.values() if r.status == "failed")
+            res.error = f"node {first.id!r}: {first.error['message'] if first.error else 'failed'}"
+        elif "paused" in statuses:
+            res.status = "paused"
+        else:
+            res.status = "succeeded"
+        res.ended_at = time.time()
+        self.emit("run_finished", None, {"status": res.status, "duration": res.duration,
+                                         "usage": res.usage, "cost": res.cost, "error": res.error})
+
+    def _record(self, pn: PlanNode) -> NodeRecord:
+        rec = self._recs[pn.idx]
+        if rec is None:
+            rec = self._recs[pn.idx] = NodeRecord(pn.id, pn.spec.type)
+        return rec
+
+    def _spawn(self, i: int) -> None:
+        self._inflight += 1
+        task = asyncio.ensure_future(self._drive(i))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _drive(self, i: int | None) -> None:
+        try:
+            while i is not None:
+                await self._execute(i)
+                i = self._release(i)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # an engine bug: fail the run loudly rather than hang
+            if self._finished is not None and not self._finished.done():
+                self._finished.set_exception(exc)
+            raise
+        finally:
+            self._inflight -= 1
+            if self._inflight == 0 and self._finished is not None and not self._finished.done():
+                self._finished.set_result(None)
+
+    def _release(self, i: int) -> int | None:
+        """Count node ``i`` as finished for its successors. Returns one ready successor to run inline."""
+        if self._cancelled:
+            return None
+        rec = self._recs[i]
+        if rec is not None and rec.status == "paused":
+            return None  # successors wait for the resume
+        nodes = self.plan.nodes
+        stack = [i]
+        carry: int | None = None
+        while stack:
+            j = stack.pop()
+            for s in nodes[j].succs:
+                if not self._active[s]:
+                    continue
+                self._remaining[s] -= 1
+                if self._remaining[s]:
+                    continue
+                why = self._missing(nodes[s])
+                if why is not None:
+                    self._skip(nodes[s], why)
+                    stack.append(s)
+                elif carry is None:
+                    carry = s
+                else:
+                    self._spawn(s)
+        return carry
+
+    def _missing(self, pn: PlanNode) -> str | None:
+        for b in pn.bindings:
+            outs = self._outs[b.src]
+            if outs is None or b.src_port not in outs:
+                if pn.in_ports[b.port].required:
+                    src = self.plan.nodes[b.src]
+                    st = self._recs[src.idx].status if self._recs[src.idx] else "pending"  # type: ignore[union-attr]
+                    if st == "failed":
+                        return f"upstream node {src.id!r} failed"
+                    if st == "skipped":
+                        return f"upstream node {src.id!r} was skipped"
+                    return f"input {b.port!r}: {src.id}.{b.src_port} was not produced (branch not taken)"
+        return None
+
+    def _skip(self, pn: PlanNode, why: str) -> None:
+        rec = self._record(pn)
+        rec.status = "skipped"
+        rec.reason = why
+        self.emit("skipped", pn.id, {"reason": why})
+
+    def _apply_restore(self) -> list[int]:
+        """Mark nodes finished in the restored record as done; return the nodes ready to run."""
+        assert self._restore is not None
+        old = self._restore.nodes
+        nodes = self.plan.nodes
+        self.result.started_at = self._restore.started_at
+        self.result.inputs = {**self._restore.inputs, **self.result.inputs}
+        self.given = {**self._restore.inputs, **self.given}
+        self.result.outputs = {}
+        done: list[int] = []
+        for pn in nodes:
+            rec = old.get(pn.id)
+            if rec is not None and rec.status in ("done", "cached") and self._active[pn.idx]:
+                self._recs[pn.idx] = rec
+                self._outs[pn.idx] = rec.outputs or {}
+                self._keys[pn.idx] = rec.key
+                if pn.role == "output" and rec.outputs and "value" in rec.outputs:
+                    self.result.outputs[pn.impl.output_name] = rec.outputs["value"]  # type: ignore[attr-defined]
+                done.append(pn.idx)
+        finished = set(done)
+        for i in done:
+            for s in nodes[i].succs:
+                if self._active[s]:
+                    self._remaining[s] -= 1
+        ready: list[int] = []
+        for pn in nodes:
+            i = pn.idx
+            if not self._active[i] or i in finished or self._remaining[i] != 0:
+                continue
+            why = self._missing(pn)
+            if why is not None:
+                self._skip(pn, why)
+                continue
+            ready.append(i)
+        return ready
+
+    # -- one node -------------------------------------------------------------------------------
+
+    def _gather(self, pn: PlanNode) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        inputs: dict[str, Any] = {}
+        keys: list[tuple[str, str]] = []
+        outs = self._outs
+        for b in pn.bindings:
+            src_outs = outs[b.src]
+            if src_outs is None or b.src_port not in src_outs:
+                continue
+            v = src_outs[b.src_port]
+            inputs[b.port] = v if b.convert is None else b.convert(v)
+            keys.append((b.port, f"{self._keys[b.src]}.{b.src_port}"))
+        return inputs, keys
+
+    async def _execute(self, i: int) -> None:
+        pn = self.plan.nodes[i]
+        rec = self._record(pn)
+        inputs, in_keys = self._gather(pn)
+        if pn.role == "input":
+            name = pn.impl.input_name  # type: ignore[attr-defined]
+            in_keys.append(("$input", value_key(self.given.get(name, pn.impl.default))))  # type: ignore[attr-defined]
+        key = self._keys[i] = combine_key(pn.key_part, in_keys)
+        rec.key = key
+        cache = self.cache
+        use_cache = cache is not None and pn.policy.cache and pn.impl.cacheable and pn.id not in self._resume
+        if use_cache:
+            hit = cache.get(key)  # type: ignore[union-attr]
+            if hit is not None:
+                self._outs[i] = hit
+                rec.status = "cached"
+                rec.outputs = hit
+                rec.started_at = rec.ended_at = time.time()
+                self._on_output(pn, hit, inputs)
+                self.emit("cached", pn.id, {})
+                return
+        if self._sem is not None:
+            rec.status = "queued"
+            self.emit("node_queued", pn.id)
+            async with self._sem:
+                outs = await self._attempts(pn, rec, inputs)
+        else:
+            outs = await self._attempts(pn, rec, inputs)
+        if outs is None:
+            return
+        self._outs[i] = outs
+        if use_cache:
+            cache.put(key, outs)  # type: ignore[union-attr]
+        self._on_output(pn, outs, inputs)
+
+    def _on_output(self, pn: PlanNode, outs: dict[str, Any], inputs: dict[str, Any]) -> None:
+        if pn.role == "output" and "value" in inputs:
+            self.result.outputs[pn.impl.output_name] = inputs["value"]  # type: ignore[attr-defined]
+            outs = {"value": inputs["value"]}
+            self._outs[pn.idx] = outs
+            self._recs[pn.idx].outputs = outs  # type: ignore[union-attr]
+        if self.listeners:
+            self.emit("output", pn.id, {"outputs": value_to_json(outs, inline_media=False)})
+            rec = self._recs[pn.idx]
+            self.emit("node_finished", pn.id, {"status": rec.status, "duration": rec.duration})  # type: ignore[union-attr]
+
+    async def _attempts(self, pn: PlanNode, rec: NodeRecord, inputs: dict[str, Any]) -> dict[str, Any] | None:
+        """Run ``pn`` under its policies, then its fallbacks. Returns outputs, or None on failure/pause."""
+        rec.status = "running"
+        rec.started_at = time.time()
+        candidates = [pn, *(self.plan.nodes[f] for f in pn.fallbacks)]
+        err: BaseException | None = None
+        for n, cand in enumerate(candidates):
+            if n:
+                self.emit("fallback", pn.id, {"to": cand.id, "error": _message(err) if err else ""})
+                rec.history.append({"fallback": cand.id, "after": _message(err) if err else ""})
+            retry = cand.policy.retry
+            timeout = cand.policy.timeout
+            for attempt in range(1, retry.attempts + 1):
+                rec.attempts += 1
+                self.emit("node_started", pn.id, {"attempt": rec.attempts, "node": cand.id})
+                ctx = NodeRunContext(self, pn.id, rec, attempt, self._resume.get(pn.id))
+                try:
+                    coro = cand.impl.run(inputs, ctx)
+                    if timeout is None:
+                        outs = await coro
+                    elif _PY311:
+                        async with asyncio.timeout(timeout):
+                            outs = await coro
+                    else:  # pragma: no cover - Python 3.10
+                        outs = await asyncio.wait_for(coro, timeout)
+                    self._check_outputs(cand, outs)
+                except asyncio.CancelledError:
+                    rec.status = "cancelled"
+                    rec.ended_at = time.time()
+                    raise
+                except Pause as p:
+                    rec.status = "paused"
+                    rec.reason = p.reason
+                    rec.ended_at = time.time()
+                    self.emit("paused", pn.id, {"reason": p.reason, **value_to_json(p.data, inline_media=False)})
+                    return None
+                except Exception as exc:
+                    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)) and timeout is not None:
+                        exc = NodeError(f"timed out after {timeout:g}s", retryable=True)
+                    err = exc
+                    rec.history.append({"node": cand.id, "attempt": attempt, "error": _message(exc),
+                                        **({"status": exc.status} if isinstance(exc, NodeError)
+                                           and exc.status is not None else {})})
+                    if attempt < retry.attempts and is_retryable(exc):
+                        delay = retry.delay(attempt, retry_after_of(exc))
+                        self.emit("retry", pn.id, {"attempt": rec.attempts, "delay": round(delay, 3),
+                                                   "error": _message(exc)})
+                        await asyncio.sleep(delay)
+                        continue
+                    break
+                else:
+                    if n:
+                        rec.fallback = cand.id
+                    rec.status = "done"
+                    rec.outputs = outs
+                    rec.ended_at = time.time()
+                    return outs
+        assert err is not None
+        rec.status = "failed"
+        rec.error = _error_info(err, rec.attempts)
+        rec.ended_at = time.time()
+        self.emit("failed", pn.id, rec.error)
+        self.emit("node_finished", pn.id, {"status": "failed", "duration": rec.duration})
+        return None
+
+    @staticmethod
+    def _check_outputs(pn: PlanNode, outs: Any) -> None:
+        if not isinstance(outs, dict):
+            raise NodeError(f"{pn.spec.type}.run() returned {type(outs).__name__}, not a dict of outputs")
+        ports = pn.out_ports
+        for k, v in outs.items():
+            port = ports.get(k)
+            if port is None:
+                raise NodeError(f"{pn.spec.type}.run() returned unknown output {k!r}")
+            t = port.type
+            if t != "any" and t != "json":
+                why = check_value(v, t)
+                if why:
+                    raise NodeError(f"output {k!r}: {why}")
+
+
+def _zero_price(entry: dict[str, Any]) -> float:
+    return 0.0

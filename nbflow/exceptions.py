@@ -1,0 +1,172 @@
+"""Every error nbflow raises on purpose.
+
+The tree::
+
+    NbflowError                      root: catch this to catch everything nbflow means to raise
+    ├── FlowError                    the flow file or flow object is invalid (CLI exit code 2)
+    │   ├── FlowFormatError          not JSON, wrong shape, unsupported format version
+    │   ├── UnknownNodeTypeError     a node names a type the registry does not know
+    │   ├── ParamError               a node's params do not validate
+    │   ├── WiringError              an edge names a missing node or port, or types do not connect
+    │   └── CycleError               the graph has a cycle
+    │   └── InputError               a graph input is missing or has a bad value
+    │       └── MediaError           bytes that are not a supported media type, or too large
+    ├── SecretError                  a secret reference cannot be resolved, or a literal key was found
+    ├── NodeError                    a node failed while running (exit code 1)
+    │   └── ProviderError            a provider API call failed (carries status and retryability)
+    ├── RunCancelled                 a run was stopped
+    └── StoreError                   the run store cannot load or save a run
+
+Each error's message is one line that says what is wrong and where (node id, port, field),
+so the CLI can print it as it is.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CycleError",
+    "FlowError",
+    "FlowFormatError",
+    "InputError",
+    "MediaError",
+    "NbflowError",
+    "NodeError",
+    "ParamError",
+    "ProviderError",
+    "RunCancelled",
+    "SecretError",
+    "StoreError",
+    "UnknownNodeTypeError",
+    "WiringError",
+]
+
+
+class NbflowError(Exception):
+    """Root of every error nbflow raises on purpose."""
+
+    exit_code: int = 1
+
+
+class FlowError(NbflowError):
+    """The flow is invalid. `source` names the file when there is one."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, source: str | None = None, node: str | None = None,
+                 port: str | None = None, field: str | None = None) -> None:
+        self.message = message
+        self.source = source
+        self.node = node
+        self.port = port
+        self.field = field
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        where = []
+        if self.node is not None:
+            where.append(f"node {self.node!r}")
+        if self.port is not None:
+            where.append(f"port {self.port!r}")
+        if self.field is not None:
+            where.append(f"field {self.field!r}")
+        prefix = f"{self.source}: " if self.source else ""
+        loc = (", ".join(where) + ": ") if where else ""
+        return f"{prefix}{loc}{self.message}"
+
+    def with_source(self, source: str) -> FlowError:
+        """Return the same error naming the file it came from."""
+        if self.source is None:
+            self.source = source
+        return self
+
+
+class FlowFormatError(FlowError):
+    """The file is not JSON, has the wrong shape or an unsupported format version."""
+
+
+class UnknownNodeTypeError(FlowError):
+    """A node names a type that no installed package provides."""
+
+
+class ParamError(FlowError):
+    """A node's params do not validate against its params model."""
+
+
+class WiringError(FlowError):
+    """An edge names a missing node or port, or its two ends have incompatible types."""
+
+
+class CycleError(FlowError):
+    """The graph has a cycle; loops are expressed with the `loop` node instead."""
+
+
+class InputError(FlowError):
+    """A graph input is missing or cannot be read as its declared type."""
+
+
+class MediaError(InputError):
+    """Bytes that are not a supported media type, or a file over the size limit."""
+
+
+class SecretError(NbflowError):
+    """A secret reference cannot be resolved, or a literal secret was found where a reference belongs."""
+
+    exit_code = 2
+
+
+class NodeError(NbflowError):
+    """A node failed while running.
+
+    Attributes:
+        node: the node id.
+        attempts: how many attempts were made.
+        retryable: whether a retry policy may try again.
+    """
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, node: str | None = None, attempts: int = 1,
+                 retryable: bool = False, status: int | None = None) -> None:
+        self.message = message
+        self.node = node
+        self.attempts = attempts
+        self.retryable = retryable
+        self.status = status
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return f"node {self.node!r}: {self.message}" if self.node else self.message
+
+
+class ProviderError(NodeError):
+    """A provider API call failed.
+
+    Attributes:
+        provider: provider name, e.g. ``openai``.
+        status: HTTP status, when there was a response.
+        retry_after: seconds the provider asked us to wait, when it said.
+    """
+
+    def __init__(self, message: str, *, provider: str, status: int | None = None,
+                 retryable: bool = False, retry_after: float | None = None,
+                 node: str | None = None) -> None:
+        self.provider = provider
+        self.retry_after = retry_after
+        super().__init__(message, node=node, retryable=retryable, status=status)
+
+    def __str__(self) -> str:
+        status = f" (HTTP {self.status})" if self.status is not None else ""
+        base = f"{self.provider}{status}: {self.message}"
+        return f"node {self.node!r}: {base}" if self.node else base
+
+
+class RunCancelled(NbflowError):
+    """The run was stopped before it finished."""
+
+    exit_code = 1
+
+
+class StoreError(NbflowError):
+    """The run store cannot load or save a run."""
+
+    exit_code = 2

@@ -1,0 +1,344 @@
+"""`Flow`: the object users build, edit, save and run, in a notebook or from code.
+
+The canvas edits the same object: every change goes through the methods here, which bump a version
+and notify observers, so a ``flow.connect(...)`` in a cell shows on a displayed canvas and a wire
+drawn on the canvas is visible in ``flow``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from nbflow.engine.cache import Cache, MemoryCache
+from nbflow.engine.events import Listener
+from nbflow.engine.plan import Plan, compile_flow
+from nbflow.engine.record import RunResult
+from nbflow.engine.runner import RunHandle, run_sync
+from nbflow.engine.scheduler import Execution
+from nbflow.exceptions import FlowError, WiringError
+from nbflow.model.io import dumps_spec, loads_spec, read_spec
+from nbflow.model.spec import EdgeSpec, FlowSpec, NodeSpec, PolicySpec, Position, parse_ref
+from nbflow.nodes.registry import Registry, registry as default_registry
+from nbflow.providers.registry import Providers
+
+__all__ = ["Flow", "load"]
+
+Observer = Callable[[dict[str, Any]], None]
+_ID_SAFE = re.compile(r"[^A-Za-z0-9_\-]")
+
+
+class Flow:
+    """A workflow: nodes, edges, defaults and layout, plus the means to run it.
+
+    Build one in code::
+
+        flow = Flow("product-copy")
+        flow.add("input.text", id="product", default="a ceramic teapot")
+        flow.add("template", id="prompt", template="Write product copy for {{product}}.")
+        flow.add("llm", id="copy")
+        flow.add("output", id="result")
+        flow.connect("product.value", "prompt.product")
+        flow.connect("prompt.text", "copy.prompt")
+        flow.connect("copy.text", "result.value")
+        flow.run().outputs["result"]
+    """
+
+    def __init__(self, name: str = "flow", *, description: str = "", spec: FlowSpec | None = None,
+                 registry: Registry | None = None) -> None:
+        self.spec = spec if spec is not None else FlowSpec(name=name, description=description)
+        self.registry = registry or default_registry
+        self.source: str | None = None
+        self.cache: Cache = MemoryCache()
+        self.providers = Providers()
+        self.last_result: RunResult | None = None
+        self._version = 0
+        self._plan: tuple[int, Plan] | None = None
+        self._observers: list[Observer] = []
+
+    # -- io ---------------------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: str | Path, *, registry: Registry | None = None) -> Flow:
+        """Read a flow file (migrating older formats) and validate it against the registry."""
+        flow = cls(spec=read_spec(path), registry=registry)
+        flow.source = str(path)
+        flow.validate()
+        return flow
+
+    @classmethod
+    def loads(cls, text: str | bytes, *, source: str | None = None, registry: Registry | None = None) -> Flow:
+        """Parse flow JSON text and validate it."""
+        flow = cls(spec=loads_spec(text, source=source), registry=registry)
+        flow.source = source
+        flow.validate()
+        return flow
+
+    def dumps(self) -> str:
+        """Canonical JSON text: identical flows give identical bytes."""
+        return dumps_spec(self.spec)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the canonical JSON to ``path`` (atomically: a crash never leaves half a file)."""
+        p = Path(path)
+        text = self.dumps()
+        tmp = p.with_name(f".{p.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(p)
+        self.source = str(p)
+        return p
+
+    def copy(self) -> Flow:
+        """An independent copy (same registry)."""
+        return Flow(spec=self.spec.model_copy(deep=True), registry=self.registry)
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def nodes(self) -> dict[str, NodeSpec]:
+        """Node id -> node spec (read only; change nodes through the methods)."""
+        return {n.id: n for n in self.spec.nodes}
+
+    @property
+    def edges(self) -> list[tuple[str, str]]:
+        """``(from, to)`` pairs like ``("copy.text", "result.value")``."""
+        return [(e.from_, e.to) for e in self.spec.edges]
+
+    @property
+    def version(self) -> int:
+        """Bumped by every change; the canvas and the plan cache use it."""
+        return self._version
+
+    def node(self, node_id: str) -> NodeSpec:
+        for n in self.spec.nodes:
+            if n.id == node_id:
+                return n
+        raise FlowError("no such node", node=node_id)
+
+    def position(self, node_id: str) -> tuple[float, float]:
+        p = self.spec.layout.nodes.get(node_id)
+        return (p.x, p.y) if p else (0.0, 0.0)
+
+    @property
+    def inputs(self) -> dict[str, dict[str, Any]]:
+        """Graph input name -> ``{"type", "required", "default", "description", "node"}``."""
+        plan = self.validate()
+        return {name: {"type": pn.impl.value_type, "required": pn.impl.required,  # type: ignore[attr-defined]
+                       "default": pn.impl.default, "description": pn.impl.params.description,  # type: ignore[attr-defined]
+                       "node": pn.id}
+                for name, pn in plan.inputs.items()}
+
+    @property
+    def outputs(self) -> list[str]:
+        """Graph output names."""
+        return list(self.validate().outputs)
+
+    def validate(self) -> Plan:
+        """Check the flow against the registry; returns the compiled plan (cached until a change)."""
+        if self._plan is not None and self._plan[0] == self._version:
+            return self._plan[1]
+        try:
+            plan = compile_flow(self.spec, self.registry)
+        except FlowError as exc:
+            if self.source:
+                exc.with_source(self.source)
+            raise
+        self._plan = (self._version, plan)
+        return plan
+
+    # -- editing ----------------------------------------------------------------------------------
+
+    def observe(self, fn: Observer) -> Callable[[], None]:
+        """Call ``fn(change)`` after every change; returns a function that stops observing."""
+        self._observers.append(fn)
+        return lambda: self._observers.remove(fn) if fn in self._observers else None
+
+    def _changed(self, kind: str, **info: Any) -> None:
+        self._version += 1
+        change = {"kind": kind, **info}
+        for fn in list(self._observers):
+            fn(change)
+
+    def _new_id(self, base: str) -> str:
+        base = _ID_SAFE.sub("_", base.split(".")[-1]) or "node"
+        if not base[0].isalpha() and base[0] != "_":
+            base = "n_" + base
+        taken = {n.id for n in self.spec.nodes}
+        i = 1
+        while f"{base}_{i}" in taken:
+            i += 1
+        return f"{base}_{i}"
+
+    def add(self, type: str, id: str | None = None, *, title: str | None = None,
+            x: float | None = None, y: float | None = None, policy: dict[str, Any] | PolicySpec | None = None,
+            **params: Any) -> str:
+        """Add a node of ``type`` with ``params``; returns its id. Params are validated now."""
+        node_id = id or self._new_id(type)
+        if any(n.id == node_id for n in self.spec.nodes):
+            raise FlowError("duplicate node id", node=node_id)
+        pol = PolicySpec.model_validate(policy) if isinstance(policy, dict) else policy
+        spec = NodeSpec(id=node_id, type=type, title=title, params=dict(params), policy=pol)
+        from nbflow.engine.plan import _make_node
+
+        _make_node(spec, self.registry)  # validate type and params before the node exists
+        self.spec.nodes.append(spec)
+        if x is None or y is None:
+            k = len(self.spec.nodes) - 1
+            x, y = 40 + 260 * (k % 4), 40 + 170 * (k // 4)
+        self.spec.layout.nodes[node_id] = Position(x=x, y=y)
+        self._changed("add", node=node_id)
+        return node_id
+
+    def remove(self, node_id: str) -> None:
+        """Remove a node and every edge touching it."""
+        self.node(node_id)
+        self.spec.nodes = [n for n in self.spec.nodes if n.id != node_id]
+        self.spec.edges = [e for e in self.spec.edges
+                           if parse_ref(e.from_)[0] != node_id and parse_ref(e.to)[0] != node_id]
+        self.spec.layout.nodes.pop(node_id, None)
+        self._changed("remove", node=node_id)
+
+    def connect(self, src: str, dst: str) -> None:
+        """Wire output ``src`` (``"node.port"``) to input ``dst``; checks ports and types now."""
+        edges_before = list(self.spec.edges)
+        self.spec.edges.append(EdgeSpec.model_validate({"from": src, "to": dst}))
+        try:
+            compile_flow(self.spec, self.registry)
+        except WiringError as exc:
+            if "required input is not connected" not in exc.message:
+                self.spec.edges = edges_before
+                raise
+        except FlowError:
+            pass  # other problems (unfinished flow) do not block wiring
+        self._changed("connect", src=src, dst=dst)
+
+    def disconnect(self, dst: str, src: str | None = None) -> None:
+        """Remove the edge into input ``dst`` (optionally only if it comes from ``src``)."""
+        before = len(self.spec.edges)
+        self.spec.edges = [e for e in self.spec.edges if not (e.to == dst and (src is None or e.from_ == src))]
+        if len(self.spec.edges) == before:
+            raise FlowError(f"no edge into {dst}")
+        self._changed("disconnect", dst=dst, src=src)
+
+    def set_params(self, node_id: str, **params: Any) -> None:
+        """Change some params of a node (validated now; a value of None removes the param)."""
+        node = self.node(node_id)
+        new = {**node.params, **params}
+        new = {k: v for k, v in new.items() if v is not None}
+        from nbflow.engine.plan import _make_node
+
+        _make_node(node.model_copy(update={"params": new}), self.registry)
+        node.params = new
+        self._changed("params", node=node_id)
+
+    def set_policy(self, node_id: str, **policy: Any) -> None:
+        """Override policy fields of a node (timeout, retry, cache, fallback)."""
+        node = self.node(node_id)
+        cur = node.policy.model_dump(exclude_none=True) if node.policy else {}
+        node.policy = PolicySpec.model_validate({**cur, **policy})
+        self._changed("policy", node=node_id)
+
+    def move(self, node_id: str, x: float, y: float) -> None:
+        """Move a node on the canvas (layout only)."""
+        self.node(node_id)
+        self.spec.layout.nodes[node_id] = Position(x=x, y=y)
+        self._changed("move", node=node_id)
+
+    def rename(self, old: str, new: str) -> None:
+        """Rename a node; edges, layout and fallback references follow."""
+        node = self.node(old)
+        if any(n.id == new for n in self.spec.nodes):
+            raise FlowError("duplicate node id", node=new)
+        NodeSpec.model_validate({"id": new, "type": node.type})
+        node.id = new
+        for e in self.spec.edges:
+            a, p = parse_ref(e.from_)
+            if a == old:
+                e.from_ = f"{new}.{p}"
+            b, q = parse_ref(e.to)
+            if b == old:
+                e.to = f"{new}.{q}"
+        for n in self.spec.nodes:
+            if n.policy and n.policy.fallback:
+                n.policy.fallback = [new if f == old else f for f in n.policy.fallback]
+        if old in self.spec.layout.nodes:
+            self.spec.layout.nodes[new] = self.spec.layout.nodes.pop(old)
+        self._changed("rename", node=new, old=old)
+
+    def replace(self, other: Flow | FlowSpec) -> None:
+        """Take the contents of another flow (import into a displayed canvas)."""
+        self.spec = (other.spec if isinstance(other, Flow) else other).model_copy(deep=True)
+        self._changed("replace")
+
+    # -- running ----------------------------------------------------------------------------------
+
+    def _execution(self, inputs: dict[str, Any] | None, kw: dict[str, Any], *,
+                   on_event: Listener | Iterable[Listener] | None, cache: bool | Cache,
+                   concurrency: int | None, targets: list[str] | None, run_id: str | None,
+                   providers: Providers | None) -> Execution:
+        plan = self.validate()
+        listeners = [] if on_event is None else ([on_event] if callable(on_event) else list(on_event))
+        cache_obj = self.cache if cache is True else (None if cache is False else cache)
+        return Execution(plan, inputs={**(inputs or {}), **kw}, cache=cache_obj, listeners=listeners,
+                         concurrency=concurrency, providers=providers or self.providers, targets=targets,
+                         run_id=run_id, price=_price_hook())
+
+    async def arun(self, inputs: dict[str, Any] | None = None, /, *, on_event: Any = None,
+                   cache: bool | Cache = True, concurrency: int | None = None,
+                   targets: list[str] | None = None, run_id: str | None = None,
+                   providers: Providers | None = None, **kw_inputs: Any) -> RunResult:
+        """Run the flow and return its record. Graph inputs as a dict and/or keywords."""
+        ex = self._execution(inputs, kw_inputs, on_event=on_event, cache=cache, concurrency=concurrency,
+                             targets=targets, run_id=run_id, providers=providers)
+        self.last_result = await ex.run()
+        return self.last_result
+
+    def run(self, inputs: dict[str, Any] | None = None, /, *, on_event: Any = None,
+            cache: bool | Cache = True, concurrency: int | None = None, targets: list[str] | None = None,
+            run_id: str | None = None, providers: Providers | None = None, **kw_inputs: Any) -> RunResult:
+        """Run the flow synchronously (also inside Jupyter's running loop)."""
+        return run_sync(self.arun(inputs, on_event=on_event, cache=cache, concurrency=concurrency,
+                                  targets=targets, run_id=run_id, providers=providers, **kw_inputs))
+
+    def start(self, inputs: dict[str, Any] | None = None, /, *, on_event: Any = None,
+              cache: bool | Cache = True, concurrency: int | None = None, targets: list[str] | None = None,
+              run_id: str | None = None, providers: Providers | None = None, **kw_inputs: Any) -> RunHandle:
+        """Start a run in the background on the running loop; returns a handle to cancel or await."""
+        ex = self._execution(inputs, kw_inputs, on_event=on_event, cache=cache, concurrency=concurrency,
+                             targets=targets, run_id=run_id, providers=providers)
+        handle = RunHandle(ex)
+
+        def _keep(task: Any) -> None:
+            if not task.cancelled() and task.exception() is None:
+                self.last_result = task.result()
+
+        handle.task.add_done_callback(_keep)
+        return handle
+
+    def edit(self, **kwargs: Any) -> Any:
+        """Open the canvas editor on this flow (needs ipywidgets and ipycanvas)."""
+        from nbflow.widget import Editor
+
+        return Editor(self, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<Flow {self.name!r}: {len(self.spec.nodes)} nodes, {len(self.spec.edges)} edges>"
+
+
+def _price_hook() -> Any:
+    try:
+        from nbflow.providers.pricing import cost_of
+    except ImportError:
+        return None
+    return cost_of
+
+
+def load(path: str | Path, *, registry: Registry | None = None) -> Flow:
+    """Load and validate a flow file: ``nbflow.load("flow.json").run(topic="...")``."""
+    return Flow.load(path, registry=registry)

@@ -1,0 +1,232 @@
+"""Reading and writing flow files: strict JSON in, canonical JSON out, migrations on the way in."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from nbflow.exceptions import FlowFormatError
+from nbflow.model.spec import FORMAT_VERSION, EdgeSpec, FlowSpec, NodeSpec
+
+__all__ = [
+    "MIGRATIONS",
+    "dumps_spec",
+    "loads_spec",
+    "migrate",
+    "read_spec",
+    "spec_to_json",
+]
+
+Migration = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _migrate_0_to_1(data: dict[str, Any]) -> dict[str, Any]:
+    """Unversioned pre-release files: nodes keyed by id with inline x/y, positional edge arrays.
+
+    ``{"nodes": {"a": {"type": "llm", "x": 1, "y": 2, "params": {}}},
+      "edges": [["a", "text", "b", "prompt"]]}``
+    """
+    nodes_in = data.get("nodes", {})
+    if not isinstance(nodes_in, dict):
+        raise FlowFormatError("unversioned file: 'nodes' must be an object keyed by node id")
+    nodes: list[dict[str, Any]] = []
+    layout: dict[str, Any] = {}
+    for node_id, body in nodes_in.items():
+        if not isinstance(body, dict):
+            raise FlowFormatError("unversioned file: node must be an object", node=str(node_id))
+        body = dict(body)
+        x, y = body.pop("x", None), body.pop("y", None)
+        if x is not None or y is not None:
+            layout[node_id] = {"x": x or 0, "y": y or 0}
+        nodes.append({"id": node_id, **body})
+    edges = []
+    for i, e in enumerate(data.get("edges", [])):
+        if not (isinstance(e, list) and len(e) == 4 and all(isinstance(p, str) for p in e)):
+            raise FlowFormatError(f"unversioned file: edge {i} must be [src, src_port, dst, dst_port]")
+        edges.append({"from": f"{e[0]}.{e[1]}", "to": f"{e[2]}.{e[3]}"})
+    out = {k: v for k, v in data.items() if k not in ("nodes", "edges")}
+    out.update(nbflow=1, nodes=nodes, edges=edges, layout={"nodes": layout})
+    return out
+
+
+#: version -> function that upgrades a file of that version by one step.
+MIGRATIONS: dict[int, Migration] = {0: _migrate_0_to_1}
+
+
+def migrate(data: dict[str, Any]) -> dict[str, Any]:
+    """Upgrade a parsed flow file to :data:`FORMAT_VERSION`, one step at a time."""
+    version = data.get("nbflow", 0)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise FlowFormatError(f"format version must be an integer, got {version!r}", field="nbflow")
+    if version > FORMAT_VERSION:
+        raise FlowFormatError(
+            f"format version {version} is newer than this nbflow supports ({FORMAT_VERSION}); "
+            "upgrade nbflow", field="nbflow")
+    if version < 0:
+        raise FlowFormatError(f"format version {version} is not valid", field="nbflow")
+    while version < FORMAT_VERSION:
+        data = MIGRATIONS[version](data)
+        version = data["nbflow"]
+    return data
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise FlowFormatError(f"duplicate key {k!r}")
+        out[k] = v
+    return out
+
+
+def _reject_constant(name: str) -> Any:
+    raise FlowFormatError(f"{name} is not valid JSON")
+
+
+def _loc(loc: tuple[Any, ...], data: Any) -> str:
+    """Render a pydantic error location, naming nodes by id rather than by index."""
+    parts: list[str] = []
+    cur = data
+    for i, p in enumerate(loc):
+        if i == 1 and loc[0] == "nodes" and isinstance(p, int) and isinstance(cur, list) and p < len(cur):
+            node = cur[p]
+            nid = node.get("id") if isinstance(node, dict) else None
+            parts.append(f"[{nid!r}]" if isinstance(nid, str) else f"[{p}]")
+        elif isinstance(p, int):
+            parts.append(f"[{p}]")
+        else:
+            parts.append(("." if parts else "") + str(p))
+        try:
+            cur = cur[p]
+        except (KeyError, IndexError, TypeError):
+            cur = None
+    return "".join(parts)
+
+
+def loads_spec(text: str | bytes, *, source: str | None = None) -> FlowSpec:
+    """Parse, migrate and shape-check a flow file's text. Registry checks come later (compile)."""
+    try:
+        data = json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_reject_constant)
+    except FlowFormatError as exc:
+        raise exc.with_source(source or "<flow>") from None
+    except json.JSONDecodeError as exc:
+        raise FlowFormatError(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+                              source=source) from None
+    except (UnicodeDecodeError, RecursionError) as exc:
+        raise FlowFormatError(f"not valid JSON: {type(exc).__name__}", source=source) from None
+    return spec_from_obj(data, source=source)
+
+
+def spec_from_obj(data: Any, *, source: str | None = None) -> FlowSpec:
+    """Migrate and validate a parsed JSON object as a flow."""
+    if not isinstance(data, dict):
+        raise FlowFormatError(f"a flow file must be a JSON object, got {type(data).__name__}",
+                              source=source)
+    try:
+        data = migrate(data)
+        return FlowSpec.model_validate(data)
+    except FlowFormatError as exc:
+        raise exc.with_source(source or "<flow>") from None
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        where = _loc(tuple(err["loc"]), data)
+        msg = err["msg"].removeprefix("Value error, ")
+        raise FlowFormatError(f"{where}: {msg}{more}", source=source) from None
+
+
+def read_spec(path: str | Path) -> FlowSpec:
+    """Read a flow file from disk."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise FlowFormatError("no such file", source=str(path)) from None
+    except IsADirectoryError:
+        raise FlowFormatError("is a directory, not a flow file", source=str(path)) from None
+    except OSError as exc:
+        raise FlowFormatError(f"cannot read: {exc.strerror or exc}", source=str(path)) from None
+    return loads_spec(raw, source=str(path))
+
+
+def _node_obj(n: NodeSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": n.id, "type": n.type}
+    if n.title:
+        out["title"] = n.title
+    if n.params:
+        out["params"] = {k: n.params[k] for k in sorted(n.params)}
+    if n.policy is not None:
+        pol = _ints(n.policy.model_dump(mode="json", exclude_none=True, exclude_defaults=True))
+        if pol:
+            out["policy"] = pol
+    return out
+
+
+def _edge_obj(e: EdgeSpec) -> dict[str, Any]:
+    return {"from": e.from_, "to": e.to}
+
+
+def spec_to_json(spec: FlowSpec) -> dict[str, Any]:
+    """The canonical JSON object for a flow: fixed key order, defaults left out."""
+    out: dict[str, Any] = {"nbflow": FORMAT_VERSION, "name": spec.name}
+    if spec.description:
+        out["description"] = spec.description
+    defaults = _ints(spec.defaults.model_dump(mode="json", exclude_none=True, exclude_defaults=True))
+    if defaults:
+        out["defaults"] = defaults
+    out["nodes"] = [_node_obj(n) for n in spec.nodes]
+    out["edges"] = [_edge_obj(e) for e in spec.edges]
+    positions = {k: {"x": _num(p.x), "y": _num(p.y)} for k, p in sorted(spec.layout.nodes.items())}
+    if positions:
+        out["layout"] = {"nodes": positions}
+    return out
+
+
+def _ints(obj: Any) -> Any:
+    """Write integral floats as integers (``120`` rather than ``120.0``): same JSON value, tidier file."""
+    if isinstance(obj, float) and obj.is_integer():
+        return int(obj)
+    if isinstance(obj, dict):
+        return {k: _ints(v) for k, v in obj.items()}
+    return obj
+
+
+def _num(v: float) -> float | int:
+    return int(v) if float(v).is_integer() else round(v, 2)
+
+
+_INLINE_WIDTH = 100
+
+
+def _pretty(value: Any, indent: str) -> str:
+    """2-space JSON where a flat object or array that fits on one line stays on one line."""
+    if isinstance(value, dict) and value:
+        flat = not any(isinstance(v, (dict, list)) and v for v in value.values())
+        if flat:
+            one = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+            if len(one) + len(indent) <= _INLINE_WIDTH:
+                return one
+        inner = indent + "  "
+        items = [f"{inner}{json.dumps(k, ensure_ascii=False)}: {_pretty(v, inner)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + indent + "}"
+    if isinstance(value, list) and value:
+        flat = not any(isinstance(v, (dict, list)) and v for v in value)
+        if flat:
+            one = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+            if len(one) + len(indent) <= _INLINE_WIDTH:
+                return one
+        inner = indent + "  "
+        return "[\n" + ",\n".join(inner + _pretty(v, inner) for v in value) + "\n" + indent + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def dumps_spec(spec: FlowSpec) -> str:
+    """Canonical text: 2-space indent, short flat objects on one line, UTF-8 kept, trailing newline.
+
+    The same flow always gives the same bytes, so flow files diff well in git.
+    """
+    return _pretty(spec_to_json(spec), "") + "\n"

@@ -1,0 +1,138 @@
+"""The flow file format, version 1, as pydantic models.
+
+A flow file looks like this (keys in this order; 2-space indent; trailing newline)::
+
+    {
+      "nbflow": 1,
+      "name": "product-copy",
+      "description": "...",
+      "defaults": {"timeout": 60, "retry": {"attempts": 3}},
+      "nodes": [
+        {"id": "product", "type": "input.text", "params": {"default": "a teapot"}},
+        {"id": "copy", "type": "llm", "params": {"model": "offline"}, "policy": {"timeout": 30}}
+      ],
+      "edges": [{"from": "product.value", "to": "copy.prompt"}],
+      "layout": {"nodes": {"product": {"x": 40, "y": 80}}}
+    }
+
+Semantics (``nodes``, ``edges``, ``defaults``) are kept apart from ``layout``, so moving a node on
+the canvas changes only ``layout``. Ports are not stored: they follow from each node's type and params.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = [
+    "FORMAT_VERSION",
+    "EdgeSpec",
+    "FlowSpec",
+    "LayoutSpec",
+    "NodeSpec",
+    "PolicySpec",
+    "Position",
+    "RetrySpec",
+    "parse_ref",
+]
+
+#: The flow file format version this nbflow writes. Older versions are migrated on load.
+FORMAT_VERSION = 1
+
+_ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+_REF_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_\-]*)\.([A-Za-z_][A-Za-z0-9_]*)$")
+
+
+def parse_ref(ref: str) -> tuple[str, str]:
+    """Split ``"node.port"`` into ``("node", "port")``; ValueError when malformed."""
+    m = _REF_RE.match(ref)
+    if not m:
+        raise ValueError(f"{ref!r} is not of the form 'node.port'")
+    return m.group(1), m.group(2)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False, populate_by_name=True)
+
+
+class RetrySpec(_Strict):
+    """How a node retries retryable errors (rate limits, 5xx, timeouts, connection errors)."""
+
+    attempts: int = Field(default=3, ge=1, le=100, description="Total attempts, the first included.")
+    backoff: float = Field(default=1.0, ge=0, description="Seconds before the first retry.")
+    multiplier: float = Field(default=2.0, ge=1, description="Backoff growth per attempt.")
+    max_backoff: float = Field(default=60.0, ge=0, description="Upper bound of one wait.")
+    jitter: bool = Field(default=True, description="Full jitter: wait a random time up to the backoff.")
+
+
+class PolicySpec(_Strict):
+    """Per-node policy overrides; every field left out takes the graph default."""
+
+    timeout: float | None = Field(default=None, gt=0, description="Seconds per attempt.")
+    retry: RetrySpec | None = None
+    cache: bool | None = Field(default=None, description="Reuse outputs for identical inputs and params.")
+    fallback: list[str] | None = Field(
+        default=None, description="Node ids tried in order, with the same inputs, when this node fails.")
+
+
+class DefaultsSpec(PolicySpec):
+    """Graph-level policy defaults plus run-wide settings."""
+
+    concurrency: int | None = Field(default=None, ge=1, description="Most nodes running at once.")
+
+
+class NodeSpec(_Strict):
+    """One node: its id, type, params and policy overrides."""
+
+    id: str = Field(description="Unique within the flow; letters, digits, '_' and '-'.")
+    type: str = Field(description="Registered node type, e.g. 'llm' or 'input.text'.")
+    title: str | None = Field(default=None, description="Label shown on the canvas.")
+    params: dict[str, Any] = Field(default_factory=dict, description="Named params of the node type.")
+    policy: PolicySpec | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, v: str) -> str:
+        if not _ID_RE.match(v):
+            raise ValueError(f"node id {v!r} must start with a letter or '_' and use letters, digits, '_', '-'")
+        return v
+
+
+class EdgeSpec(_Strict):
+    """A wire from an output port to an input port, both as ``"node.port"``."""
+
+    from_: str = Field(alias="from", description="Source output, 'node.port'.")
+    to: str = Field(description="Target input, 'node.port'.")
+
+    @field_validator("from_", "to")
+    @classmethod
+    def _check_ref(cls, v: str) -> str:
+        parse_ref(v)
+        return v
+
+
+class Position(_Strict):
+    """Where a node sits on the canvas."""
+
+    x: float = 0.0
+    y: float = 0.0
+
+
+class LayoutSpec(_Strict):
+    """Canvas layout only; never affects what a run does."""
+
+    nodes: dict[str, Position] = Field(default_factory=dict)
+
+
+class FlowSpec(_Strict):
+    """A whole flow file."""
+
+    nbflow: int = Field(default=FORMAT_VERSION, description="Flow file format version.")
+    name: str = Field(default="flow", description="Flow name, used by the server and run history.")
+    description: str = ""
+    defaults: DefaultsSpec = Field(default_factory=DefaultsSpec)
+    nodes: list[NodeSpec] = Field(default_factory=list)
+    edges: list[EdgeSpec] = Field(default_factory=list)
+    layout: LayoutSpec = Field(default_factory=LayoutSpec)

@@ -1,0 +1,160 @@
+"""The node type contract: params model, typed ports, ``async run(inputs, ctx)``.
+
+A node type is a class::
+
+    class Upper(NodeType):
+        type = "text.upper"
+        title = "Upper case"
+        inputs = {"text": Port("text")}
+        outputs = {"text": Port("text")}
+
+        async def run(self, inputs, ctx):
+            return {"text": inputs["text"].upper()}
+
+The engine makes one instance per node with its validated params (``self.params``) and id
+(``self.id``), asks it for its ports (which may depend on params, as the template node's do), and
+awaits ``run`` with a dict of input values. ``run`` returns a dict of output values; leaving an output
+out means "not produced", and nodes wired to it are skipped (that is how branches work).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, get_args
+
+from pydantic import BaseModel, ConfigDict
+
+from nbflow.model.types import is_port_type
+
+if TYPE_CHECKING:
+    from nbflow.providers.base import Provider
+
+__all__ = [
+    "NodeContext",
+    "NodeType",
+    "NoParams",
+    "Params",
+    "Port",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Port:
+    """A typed input or output of a node.
+
+    Attributes:
+        type: a port type such as ``text`` or ``list[image]`` (see :mod:`nbflow.model.types`).
+        required: for inputs: the node cannot run without it. An optional input may be unwired.
+        description: shown on the canvas and in ``nbflow nodes``.
+    """
+
+    type: str = "any"
+    required: bool = True
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not is_port_type(self.type):
+            raise ValueError(f"unknown port type {self.type!r}")
+
+
+class Params(BaseModel):
+    """Base class for node params: strict about unknown names, so a typo is an error."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class NoParams(Params):
+    """For node types without params."""
+
+
+P = TypeVar("P", bound=Params)
+
+
+class NodeContext(Protocol):
+    """What a running node can ask of the engine. The engine's run context implements it."""
+
+    run_id: str
+    node_id: str
+    attempt: int
+
+    def progress(self, fraction: float | None = None, message: str = "") -> None:
+        """Report progress (0..1) and/or a status message."""
+
+    def partial(self, port: str, value: Any) -> None:
+        """Report a partial output, e.g. streamed text so far."""
+
+    def add_usage(self, *, provider: str, model: str, input_tokens: int = 0, output_tokens: int = 0,
+                  cost: float | None = None, **extra: Any) -> None:
+        """Record tokens and cost spent by this node."""
+
+    def provider(self, name: str, **config: Any) -> Provider:
+        """The provider client called ``name`` (``offline``, ``openai``, ...)."""
+
+    def secret(self, name: str) -> str:
+        """Resolve a secret reference (an env var name) to its value at run time."""
+
+    def graph_input(self, name: str) -> tuple[bool, Any]:
+        """``(True, value)`` when the run was given graph input ``name``, else ``(False, None)``."""
+
+    def log(self, message: str) -> None:
+        """A line for the run's log."""
+
+
+class NodeType(ABC, Generic[P]):
+    """Base class of every node type. Subclasses set the class attributes and implement ``run``.
+
+    Class attributes:
+        type: the registered name used in flow files, e.g. ``llm`` or ``input.text``.
+        title: a human label for the palette.
+        category: palette group (Inputs, Outputs, Text, Data, AI, Control, ...).
+        description: one or two sentences for the palette and ``nbflow nodes``.
+        version: bump when outputs for the same params and inputs change; part of the cache key.
+        Params: the pydantic model of the params.
+        inputs / outputs: static ports; override ``input_ports``/``output_ports`` for dynamic ones.
+        role: ``node``, or ``input``/``output`` for graph inputs and outputs.
+        cacheable: whether identical params and inputs may reuse an earlier result.
+    """
+
+    type: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    category: ClassVar[str] = "Other"
+    description: ClassVar[str] = ""
+    version: ClassVar[int] = 1
+    Params: ClassVar[type[Params]] = NoParams  # set from ``NodeType[XParams]`` when not given
+    inputs: ClassVar[dict[str, Port]] = {}
+    outputs: ClassVar[dict[str, Port]] = {}
+    role: ClassVar[str] = "node"
+    cacheable: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "Params" in cls.__dict__:
+            return
+        for base in getattr(cls, "__orig_bases__", ()):
+            args = get_args(base)
+            if args and isinstance(args[0], type) and issubclass(args[0], Params):
+                cls.Params = args[0]
+                return
+
+    def __init__(self, params: P, node_id: str = "") -> None:
+        self.params: P = params
+        self.id = node_id
+
+    def input_ports(self) -> dict[str, Port]:
+        """This node's input ports (may depend on ``self.params``)."""
+        return self.inputs
+
+    def output_ports(self) -> dict[str, Port]:
+        """This node's output ports (may depend on ``self.params``)."""
+        return self.outputs
+
+    def validate_node(self) -> None:
+        """Extra checks across params after field validation; raise ValueError with a message."""
+
+    @abstractmethod
+    async def run(self, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
+        """Compute the outputs from the inputs."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.id!r} ({self.type})>"

@@ -1,0 +1,212 @@
+"""The built-in offline provider: deterministic, no network, no key.
+
+It exists so that every example, notebook and test runs on a fresh machine. Its outputs are clearly
+labelled: text starts with ``[offline]``, media carry ``meta["provider"] == "offline"``. The same
+request always gives the same answer, so cached and replayed runs can be compared byte for byte.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import math
+import re
+import struct
+import zlib
+from typing import Any
+
+from nbflow.model.values import Media
+from nbflow.providers.base import (
+    ChatRequest,
+    ChatResponse,
+    ImageRequest,
+    ImageResponse,
+    OnDelta,
+    Provider,
+    SpeechRequest,
+    SpeechResponse,
+    Usage,
+)
+
+__all__ = ["OfflineProvider", "estimate_tokens", "png_bytes"]
+
+LABEL = "[offline]"
+_WORD = re.compile(r"[^\W\d_][\w'-]*", re.UNICODE)
+_STOP = frozenset(
+    "a an the and or of for to in on with by from as at is are be this that it its into your you "
+    "write make give create describe short about please one two three using use which what who "
+    "product copy text prompt image photo picture caption sentence sentences".split())
+_OPENERS = ("Meet", "Discover", "Introducing", "Say hello to", "Experience")
+_CLOSERS = (
+    "Made to be used every day.", "Designed with care, built to last.",
+    "Small details, big difference.", "Simple, honest and ready when you are.",
+    "Everything you need, nothing you don't.")
+
+
+def _digest(*parts: Any) -> bytes:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, ensure_ascii=False).encode()).digest()
+
+
+def estimate_tokens(text: str) -> int:
+    """A rough token count (about four characters a token), used for usage and estimates."""
+    return max(1, math.ceil(len(text) / 4)) if text else 0
+
+
+def _keywords(text: str, n: int = 6) -> list[str]:
+    seen: list[str] = []
+    for w in _WORD.findall(text):
+        lw = w.lower()
+        if lw in _STOP or len(lw) < 3 or lw in (s.lower() for s in seen):
+            continue
+        seen.append(w)
+        if len(seen) == n:
+            break
+    return seen
+
+
+_SUBJECTS = tuple(re.compile(rf"\b{w}\s+(.+?)(?:[.;:!?\n]|$)", re.I) for w in ("for", "about", "of"))
+
+
+def _compose_text(prompt: str, system: str | None, model: str) -> str:
+    h = _digest("text", model, system, prompt)
+    subject = next((m.group(1) for rx in _SUBJECTS if (m := rx.search(prompt))), "")
+    words = _keywords(subject) or _keywords(prompt) or ["your idea"]
+    subject = " ".join(words[:3])
+    rest = ", ".join(words[3:]) if len(words) > 3 else "quality"
+    opener = _OPENERS[h[0] % len(_OPENERS)]
+    closer = _CLOSERS[h[1] % len(_CLOSERS)]
+    return f"{LABEL} {opener} {subject}: thoughtfully made, with a focus on {rest}. {closer}"
+
+
+def _from_schema(schema: dict[str, Any], seed: bytes, words: list[str], depth: int = 0) -> Any:
+    """A deterministic value that validates against a (simple) JSON schema."""
+    i = seed[depth % len(seed)]
+    if "enum" in schema and schema["enum"]:
+        return schema["enum"][i % len(schema["enum"])]
+    if "const" in schema:
+        return schema["const"]
+    t = schema.get("type", "string")
+    if isinstance(t, list):
+        t = next((x for x in t if x != "null"), "string")
+    if t == "object":
+        props = schema.get("properties", {})
+        return {k: _from_schema(v, _digest(seed.hex(), k), words, depth + 1) for k, v in props.items()}
+    if t == "array":
+        n = max(int(schema.get("minItems", 1)), 1)
+        n = min(n, int(schema.get("maxItems", n)))
+        return [_from_schema(schema.get("items", {}), _digest(seed.hex(), j), words, depth + 1)
+                for j in range(n)]
+    if t in ("number", "integer"):
+        lo = float(schema.get("minimum", 0))
+        hi = float(schema.get("maximum", lo + 10))
+        v = lo + (hi - lo) * (int.from_bytes(seed[:4], "big") / 0xFFFFFFFF)
+        return round(v) if t == "integer" else round(v, 2)
+    if t == "boolean":
+        return bool(i % 2)
+    return f"{LABEL} " + (" ".join(words[:4]) if words else "text")
+
+
+def _png_chunk(tag: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+
+
+def png_bytes(width: int, height: int, rows: list[bytes]) -> bytes:
+    """Encode RGB rows (``width*3`` bytes each) as a PNG file."""
+    raw = b"".join(b"\x00" + r for r in rows)
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header)
+            + _png_chunk(b"IDAT", zlib.compress(raw, 6)) + _png_chunk(b"IEND", b""))
+
+
+def _render_image(prompt: str, model: str, size: int) -> bytes:
+    """A gradient with a few discs, colours drawn from the prompt's hash."""
+    h = _digest("image", model, prompt)
+    c1 = (h[0], h[1], h[2])
+    c2 = (h[3], h[4], h[5])
+    discs = [((h[6 + 3 * k] / 255) * size, (h[7 + 3 * k] / 255) * size, 10 + h[8 + 3 * k] % (size // 4),
+              (255 - h[9 + k], 255 - h[12 + k], 255 - h[15 + k])) for k in range(3)]
+    rows = []
+    for y in range(size):
+        t = y / max(size - 1, 1)
+        base = bytes(int(c1[j] * (1 - t) + c2[j] * t) for j in range(3))
+        row = bytearray(base * size)
+        for cx, cy, r, col in discs:
+            dy = y - cy
+            if abs(dy) >= r:
+                continue
+            half = int(math.sqrt(r * r - dy * dy))
+            x0, x1 = max(0, int(cx) - half), min(size, int(cx) + half)
+            if x1 > x0:
+                row[x0 * 3:x1 * 3] = bytes(col) * (x1 - x0)
+        rows.append(bytes(row))
+    return png_bytes(size, size, rows)
+
+
+def _wav(text: str, model: str, voice: str) -> tuple[bytes, float]:
+    """A short sequence of tones, one per word (capped), as 16-bit mono WAV."""
+    rate = 8000
+    words = text.split()[:40] or ["..."]
+    samples = bytearray()
+    for w in words:
+        f = 220 + _digest("tone", model, voice, w)[0] * 2
+        for n in range(int(rate * 0.12)):
+            v = int(8000 * math.sin(2 * math.pi * f * n / rate) * (1 - n / (rate * 0.12)))
+            samples += struct.pack("<h", v)
+        samples += b"\x00\x00" * int(rate * 0.03)
+    data = bytes(samples)
+    header = b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVEfmt " + struct.pack(
+        "<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16) + b"data" + struct.pack("<I", len(data))
+    return header + data, len(data) / 2 / rate
+
+
+class OfflineProvider(Provider):
+    """Deterministic stand-in for an AI API: same request, same answer, no network."""
+
+    name = "offline"
+
+    def __init__(self, *, latency: float = 0.0, image_size: int = 256) -> None:
+        self.latency = latency
+        self.image_size = image_size
+
+    async def chat(self, req: ChatRequest, *, on_delta: OnDelta | None = None) -> ChatResponse:
+        prompt = "\n".join(m.text for m in req.messages)
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        if req.json_schema is not None:
+            seed = _digest("json", req.model, req.system, prompt)
+            text = json.dumps(_from_schema(req.json_schema, seed, _keywords(prompt)), ensure_ascii=False)
+        else:
+            text = _compose_text(prompt, req.system, req.model)
+            if any(m.images for m in req.messages):
+                n = sum(len(m.images) for m in req.messages)
+                text += f" (looked at {n} image{'s' if n != 1 else ''})"
+        if req.max_tokens is not None and req.json_schema is None:
+            text = text[: max(len(LABEL) + 1, req.max_tokens * 4)]
+        if req.stream and on_delta is not None:
+            for piece in re.findall(r"\S+\s*", text):
+                res = on_delta(piece)
+                if res is not None:
+                    await res
+        usage = Usage(input_tokens=estimate_tokens((req.system or "") + prompt),
+                      output_tokens=estimate_tokens(text))
+        return ChatResponse(text=text, model=req.model, provider=self.name, usage=usage, finish_reason="stop")
+
+    async def image(self, req: ImageRequest) -> ImageResponse:
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        images = []
+        for k in range(req.n):
+            prompt = req.prompt if k == 0 else f"{req.prompt}#{k}"
+            data = await asyncio.to_thread(_render_image, prompt, req.model, self.image_size)
+            images.append(Media(mime="image/png", data=data, name="offline.png",
+                                meta={"provider": "offline", "width": self.image_size,
+                                      "height": self.image_size, "requested_size": req.size}))
+        return ImageResponse(images=images, model=req.model, provider=self.name, usage=Usage(images=req.n))
+
+    async def speech(self, req: SpeechRequest) -> SpeechResponse:
+        data, seconds = _wav(req.text, req.model, req.voice)
+        audio = Media(mime="audio/wav", data=data, name="offline.wav",
+                      meta={"provider": "offline", "seconds": round(seconds, 2)})
+        return SpeechResponse(audio=audio, model=req.model, provider=self.name,
+                              usage=Usage(characters=len(req.text), audio_seconds=seconds))

@@ -1,0 +1,59 @@
+"""Test-wide fixtures: a guard that fails any test reaching beyond loopback, and the --skip-browser flag."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from typing import Any
+
+import pytest
+
+
+class NetworkGuardError(RuntimeError):
+    """A test tried to open a connection to a non-loopback address."""
+
+
+def _allowed(address: Any, family: int) -> bool:
+    if family == getattr(socket, "AF_UNIX", None):
+        return True
+    host = address[0] if isinstance(address, tuple) else address
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _guarded_connect(self: socket.socket, address: Any) -> Any:
+    if not _allowed(address, self.family):
+        raise NetworkGuardError(f"tests must not reach {address!r}: only loopback is allowed")
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self: socket.socket, address: Any) -> Any:
+    if not _allowed(address, self.family):
+        raise NetworkGuardError(f"tests must not reach {address!r}: only loopback is allowed")
+    return _real_connect_ex(self, address)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--skip-browser", action="store_true", default=False,
+                     help="skip the tests that drive JupyterLab in headless Chromium")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--skip-browser"):
+        skip = pytest.mark.skip(reason="--skip-browser given")
+        for item in items:
+            if "browser" in item.keywords:
+                item.add_marker(skip)
