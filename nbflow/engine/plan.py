@@ -20,7 +20,6 @@ from nbflow.nodes.base import NodeType, Port
 from nbflow.nodes.registry import Registry, registry as default_registry
 from nbflow.providers.secrets import looks_like_secret
 
-from .cache import canonical_json
 from .policies import Policy, resolve_policy
 
 __all__ = ["Binding", "Plan", "PlanNode", "compile_flow"]
@@ -103,7 +102,7 @@ def _make_node(spec: NodeSpec, reg: Registry) -> NodeType:
     except FlowError as exc:
         exc.node = spec.id
         raise
-    leaked = _scan_secrets(spec.params, "params")
+    leaked = _scan_secrets(spec.params, "params") if spec.params else None
     if leaked is not None:
         raise ParamError("looks like a literal API key; keep keys out of flow files: set an environment "
                          "variable and name it in api_key_env", node=spec.id, field=leaked)
@@ -124,8 +123,9 @@ def _make_node(spec: NodeSpec, reg: Registry) -> NodeType:
 
 
 def _key_part(impl: NodeType) -> str:
-    text = f"{impl.type}@{impl.version}:{canonical_json(impl.params.model_dump(mode='json'))}"
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    # Params serialise in field-definition order, so this text is canonical for a given type version.
+    text = f"{impl.type}@{impl.version}:".encode() + impl.params.__pydantic_serializer__.to_json(impl.params)
+    return hashlib.blake2b(text, digest_size=16).hexdigest()
 
 
 def compile_flow(spec: FlowSpec, reg: Registry | None = None) -> Plan:
@@ -133,6 +133,7 @@ def compile_flow(spec: FlowSpec, reg: Registry | None = None) -> Plan:
     reg = reg or default_registry
     nodes: list[PlanNode] = []
     by_id: dict[str, PlanNode] = {}
+    default_policy = resolve_policy(spec.defaults, None)
     for ns in spec.nodes:
         if ns.id in by_id:
             raise FlowError("duplicate node id", node=ns.id)
@@ -142,7 +143,8 @@ def compile_flow(spec: FlowSpec, reg: Registry | None = None) -> Plan:
         except (ValueError, TypeError) as exc:
             raise ParamError(f"cannot compute ports: {exc}", node=ns.id) from None
         pn = PlanNode(idx=len(nodes), id=ns.id, spec=ns, impl=impl, in_ports=in_ports, out_ports=out_ports,
-                      policy=resolve_policy(spec.defaults, ns.policy), key_part=_key_part(impl),
+                      policy=default_policy if ns.policy is None else resolve_policy(spec.defaults, ns.policy),
+                      key_part=_key_part(impl),
                       role=impl.role)
         nodes.append(pn)
         by_id[ns.id] = pn
@@ -171,8 +173,6 @@ def compile_flow(spec: FlowSpec, reg: Registry | None = None) -> Plan:
 
 
 def _wire(spec: FlowSpec, nodes: list[PlanNode], by_id: dict[str, PlanNode]) -> None:
-    wired: dict[tuple[int, str], str] = {}
-    preds: list[set[int]] = [set() for _ in nodes]
     for e in spec.edges:
         src_id, src_port = parse_ref(e.from_)
         dst_id, dst_port = parse_ref(e.to)
@@ -190,24 +190,25 @@ def _wire(spec: FlowSpec, nodes: list[PlanNode], by_id: dict[str, PlanNode]) -> 
             have = ", ".join(dst.in_ports) or "none"
             raise WiringError(f"edge {e.from_} -> {e.to}: {dst.spec.type} has no input {dst_port!r} "
                               f"(inputs: {have})", node=dst_id, port=dst_port)
-        if (dst.idx, dst_port) in wired:
-            raise WiringError(f"input already wired from {wired[(dst.idx, dst_port)]}; an input takes one edge",
-                              node=dst_id, port=dst_port)
+        # A node has few inputs, so scanning its bindings beats building per-node sets.
+        for b in dst.bindings:
+            if b.port == dst_port:
+                raise WiringError(f"input already wired from {nodes[b.src].id}.{b.src_port}; an input takes "
+                                  "one edge", node=dst_id, port=dst_port)
         st, dt = src.out_ports[src_port].type, dst.in_ports[dst_port].type
         conv = coercion(st, dt)
         if conv is None:
             raise WiringError(f"type mismatch: {e.from_} is {st} but {e.to} takes {dt}",
                               node=dst_id, port=dst_port)
-        wired[(dst.idx, dst_port)] = e.from_
+        new_pred = all(b.src != src.idx for b in dst.bindings)
         is_identity = st == dt or dt == "any" or st == "any"
         dst.bindings.append(Binding(dst_port, src.idx, src_port, None if is_identity else conv))
-        if src.idx not in preds[dst.idx]:
-            preds[dst.idx].add(src.idx)
+        if new_pred:
+            dst.npreds += 1
             src.succs.append(dst.idx)
     for pn in nodes:
-        pn.npreds = len(preds[pn.idx])
         for port, p in pn.in_ports.items():
-            if p.required and (pn.idx, port) not in wired:
+            if p.required and all(b.port != port for b in pn.bindings):
                 raise WiringError(f"required input is not connected ({p.type})", node=pn.id, port=port)
 
 

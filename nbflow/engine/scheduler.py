@@ -155,7 +155,7 @@ class Execution:
         self._resume = resume or {}
         cap = concurrency or plan.concurrency
         self._sem = asyncio.Semaphore(cap) if cap else None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: list[asyncio.Task[None]] = []
         self._inflight = 0
         self._finished: asyncio.Future[None] | None = None
         self._cancelled = False
@@ -237,19 +237,21 @@ class Execution:
             raise
         if self._cancelled:
             await self._stop()
+        self._tasks.clear()
         self._finish(None)
         return res
 
     def cancel(self) -> None:
         """Stop the run: running nodes are cancelled and the run ends as cancelled."""
         self._cancelled = True
-        for t in list(self._tasks):
-            t.cancel()
+        for t in self._tasks:
+            if not t.done():
+                t.cancel()
         if self._finished is not None and not self._finished.done():
             self._finished.set_result(None)
 
     async def _stop(self) -> None:
-        tasks = list(self._tasks)
+        tasks = [t for t in self._tasks if not t.done()]
         for t in tasks:
             t.cancel()
         if tasks:
@@ -292,9 +294,8 @@ class Execution:
 
     def _spawn(self, i: int) -> None:
         self._inflight += 1
-        task = asyncio.ensure_future(self._drive(i))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        # Finished tasks stay in the list until the run ends (no done-callback: one less loop hop per node).
+        self._tasks.append(asyncio.ensure_future(self._drive(i)))
 
     async def _drive(self, i: int | None) -> None:
         try:

@@ -75,11 +75,13 @@ def migrate(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise FlowFormatError(f"duplicate key {k!r}")
-        out[k] = v
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise FlowFormatError(f"duplicate key {k!r}")
+            seen.add(k)
     return out
 
 

@@ -20,9 +20,11 @@ __all__ = [
     "DictSecrets",
     "DotenvSecrets",
     "EnvSecrets",
+    "Secret",
     "SecretStore",
     "Secrets",
     "looks_like_secret",
+    "redact",
 ]
 
 # Shapes of real API keys. A param holding one of these is refused: it belongs in a secret.
@@ -35,6 +37,55 @@ _KEY_PATTERNS = re.compile(
 def looks_like_secret(value: str) -> bool:
     """Whether ``value`` contains something shaped like a real API key."""
     return bool(_KEY_PATTERNS.search(value))
+
+
+# Every secret value resolved in this process, so any text leaving nbflow (error messages, logs) can be
+# scrubbed of it even when a server echoes the key back ("Incorrect API key provided: sk-...").
+_RESOLVED: set[str] = set()
+_REDACTED = "[redacted]"
+
+
+def _remember(value: str) -> None:
+    if len(value) >= 6:  # shorter values would scrub ordinary words
+        _RESOLVED.add(value)
+
+
+def redact(text: str) -> str:
+    """``text`` with every resolved secret value and anything shaped like an API key replaced."""
+    for value in sorted(_RESOLVED, key=len, reverse=True):
+        if value in text:
+            text = text.replace(value, _REDACTED)
+    return _KEY_PATTERNS.sub(_REDACTED, text)
+
+
+class Secret:
+    """A resolved secret value that never shows itself in ``repr``, ``str`` or f-strings.
+
+    Attributes:
+        name: the reference it was resolved from (e.g. ``OPENAI_API_KEY``); safe to show.
+    """
+
+    __slots__ = ("_value", "name")
+
+    def __init__(self, name: str, value: str) -> None:
+        self.name = name
+        self._value = value
+        _remember(value)
+
+    def reveal(self) -> str:
+        """The value itself, for the one place that needs it: the outgoing request header."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret({self.name!r})"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other.name == self.name and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self.name)
 
 
 class SecretStore(Protocol):
@@ -107,7 +158,20 @@ class Secrets:
             where = f"node {node!r}: " if node else ""
             raise SecretError(f"{where}secret {name} is not set (set the environment variable {name}, "
                               "add it to .env, or configure a secrets provider)")
+        _remember(value)
         return value
+
+    def secret(self, *names: str, node: str | None = None) -> Secret:
+        """The first of ``names`` that is set, as a :class:`Secret`; SecretError naming them all if none."""
+        for name in names:
+            value = self.get(name)
+            if value is not None:
+                return Secret(name, value)
+        where = f"node {node!r}: " if node else ""
+        first, rest = names[0], names[1:]
+        alt = f" (or {' or '.join(rest)})" if rest else ""
+        raise SecretError(f"{where}secret {first}{alt} is not set (set the environment variable {first}, "
+                          "add it to .env, or configure a secrets provider)")
 
     def __repr__(self) -> str:
         return f"Secrets({', '.join(type(s).__name__ for s in self.stores)})"
