@@ -51,6 +51,7 @@ class NodeRecord:
         fallback: the fallback node whose result was used, if any.
         reason: why it was skipped or paused.
         key: its cache key.
+        pause: what a paused node asked for (``Pause.data``: e.g. the value to approve).
     """
 
     id: str
@@ -67,6 +68,7 @@ class NodeRecord:
     reason: str | None = None
     key: str | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
+    pause: dict[str, Any] | None = None
 
     @property
     def duration(self) -> float | None:
@@ -94,6 +96,8 @@ class NodeRecord:
             out["cost"] = round(self.cost, 8)
         if self.history:
             out["history"] = self.history
+        if self.pause is not None:
+            out["pause"] = value_to_json(self.pause, inline_media=inline_media)
         return out
 
     @classmethod
@@ -109,6 +113,7 @@ class NodeRecord:
         rec.reason = obj.get("reason")
         rec.key = obj.get("key")
         rec.history = list(obj.get("history", []))
+        rec.pause = value_from_json(obj["pause"]) if "pause" in obj else None
         return rec
 
 

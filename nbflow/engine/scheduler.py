@@ -286,6 +286,11 @@ class Execution:
         self.emit("run_finished", None, {"status": res.status, "duration": res.duration,
                                          "usage": res.usage, "cost": res.cost, "error": res.error})
 
+    def node_record(self, node_id: str) -> NodeRecord | None:
+        """The live record of one node (None before it was reached); run stores read it from events."""
+        pn = self.plan.by_id.get(node_id)
+        return None if pn is None else self._recs[pn.idx]
+
     def _record(self, pn: PlanNode) -> NodeRecord:
         rec = self._recs[pn.idx]
         if rec is None:
@@ -385,16 +390,27 @@ class Execution:
             for s in nodes[i].succs:
                 if self._active[s]:
                     self._remaining[s] -= 1
+        # A node skipped here (its branch was not taken) counts as finished for its successors, as
+        # in _release; otherwise a merge after a branch would wait forever on a resumed run.
         ready: list[int] = []
-        for pn in nodes:
-            i = pn.idx
-            if not self._active[i] or i in finished or self._remaining[i] != 0:
+        todo = [pn.idx for pn in nodes
+                if self._active[pn.idx] and pn.idx not in finished and self._remaining[pn.idx] == 0]
+        while todo:
+            i = todo.pop()
+            if i in finished:
                 continue
-            why = self._missing(pn)
-            if why is not None:
-                self._skip(pn, why)
+            finished.add(i)
+            why = self._missing(nodes[i])
+            if why is None:
+                ready.append(i)
                 continue
-            ready.append(i)
+            self._skip(nodes[i], why)
+            for s in nodes[i].succs:
+                if self._active[s]:
+                    self._remaining[s] -= 1
+                    if self._remaining[s] == 0:
+                        todo.append(s)
+        ready.sort()  # plan order, as a fresh run starts them
         return ready
 
     # -- one node -------------------------------------------------------------------------------
@@ -491,6 +507,7 @@ class Execution:
                 except Pause as p:
                     rec.status = "paused"
                     rec.reason = p.reason
+                    rec.pause = p.data
                     rec.ended_at = time.time()
                     self.emit("paused", pn.id, {"reason": p.reason, **value_to_json(p.data, inline_media=False)})
                     return None
