@@ -33,10 +33,12 @@ __all__ = ["OfflineProvider", "estimate_tokens", "png_bytes"]
 
 LABEL = "[offline]"
 _WORD = re.compile(r"[^\W\d_][\w'-]*", re.UNICODE)
-_STOP = frozenset(
-    "a an the and or of for to in on with by from as at is are be this that it its into your you "
-    "write make give create describe short about please one two three using use which what who "
-    "product copy text prompt image photo picture caption sentence sentences".split())
+_STOP = frozenset([
+    "a", "an", "the", "and", "or", "of", "for", "to", "in", "on", "with", "by", "from", "as", "at",
+    "is", "are", "be", "this", "that", "it", "its", "into", "your", "you", "write", "make", "give",
+    "create", "describe", "short", "about", "please", "one", "two", "three", "using", "use", "which",
+    "what", "who", "product", "copy", "text", "prompt", "image", "photo", "picture", "caption",
+    "sentence", "sentences"])
 _OPENERS = ("Meet", "Discover", "Introducing", "Say hello to", "Experience")
 _CLOSERS = (
     "Made to be used every day.", "Designed with care, built to last.",
@@ -82,7 +84,7 @@ def _compose_text(prompt: str, system: str | None, model: str) -> str:
 def _from_schema(schema: dict[str, Any], seed: bytes, words: list[str], depth: int = 0) -> Any:
     """A deterministic value that validates against a (simple) JSON schema."""
     i = seed[depth % len(seed)]
-    if "enum" in schema and schema["enum"]:
+    if schema.get("enum"):
         return schema["enum"][i % len(schema["enum"])]
     if "const" in schema:
         return schema["const"]

@@ -1,0 +1,201 @@
+"""The HTTP layer every real provider shares: pooled clients, rate limits, errors, JSON, SSE, downloads.
+
+One ``httpx.AsyncClient`` per (provider, base URL) per event loop, kept for the life of that loop:
+connections are reused across nodes and runs, and a client is never used on a loop other than the one
+it was made on (an ``AsyncClient`` breaks when its loop closes, which happens between successive
+``asyncio.run`` calls from the CLI, scripts and tests).
+
+Each call makes exactly one attempt. Retries, backoff and fallbacks belong to the engine, which
+records every attempt; this layer's job is to raise a :class:`~nbflow.exceptions.ProviderError` that
+says whether a retry may help and how long the server asked us to wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json as jsonlib
+import logging
+import threading
+import time
+import weakref
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from nbflow.exceptions import ProviderError
+from nbflow.providers.base import Provider
+from nbflow.providers.errors import error_from_response, error_from_transport
+from nbflow.providers.ratelimit import Limiter, Permit, RateLimit, key_fingerprint, limiter_for
+from nbflow.providers.secrets import Secret, redact
+from nbflow.providers.sse import SSEEvent, iter_sse
+
+__all__ = ["DEFAULT_TIMEOUT", "HttpProvider", "aclose_clients", "pooled_client"]
+
+log = logging.getLogger("nbflow.providers")
+
+#: Seconds to wait for a response (an LLM may think for minutes); connecting gets 10 s.
+DEFAULT_TIMEOUT = 600.0
+_USER_AGENT = "nbflow/0.1 (+httpx)"
+
+_POOL: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], httpx.AsyncClient]] = \
+    weakref.WeakKeyDictionary()
+_POOL_LOCK = threading.Lock()
+
+
+def pooled_client(provider: str, base_url: str) -> httpx.AsyncClient:
+    """The shared client for ``provider`` at ``base_url`` on the running event loop."""
+    loop = asyncio.get_running_loop()
+    key = (provider, base_url.rstrip("/"))
+    with _POOL_LOCK:
+        clients = _POOL.get(loop)
+        if clients is None:
+            clients = _POOL[loop] = {}
+        client = clients.get(key)
+        if client is None or client.is_closed:
+            client = clients[key] = httpx.AsyncClient(
+                timeout=httpx.Timeout(DEFAULT_TIMEOUT, connect=10.0),
+                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+                headers={"user-agent": _USER_AGENT}, follow_redirects=True)
+        return client
+
+
+async def aclose_clients() -> None:
+    """Close the pooled clients of the running loop (they are recreated on next use)."""
+    loop = asyncio.get_running_loop()
+    with _POOL_LOCK:
+        clients = _POOL.pop(loop, {})
+    for c in clients.values():
+        await c.aclose()
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+class HttpProvider(Provider):
+    """Base of the HTTP providers: subclasses set ``name``, ``default_base_url`` and ``auth_headers``.
+
+    Args:
+        base_url: API root (``https://api.openai.com/v1``...).
+        api_key: the resolved key, or None for servers that need none.
+        limit: rate limits to apply to this provider and key (shared process-wide).
+        timeout: seconds to wait for a response.
+    """
+
+    name = "http"
+    default_base_url = ""
+
+    def __init__(self, *, base_url: str | None = None, api_key: Secret | None = None,
+                 limit: RateLimit | None = None, timeout: float | None = None) -> None:
+        self.base_url = (base_url or self.default_base_url).rstrip("/")
+        self._key = api_key
+        self.timeout = timeout or DEFAULT_TIMEOUT
+        fp = key_fingerprint(api_key.reveal() if api_key else None)
+        self.limiter: Limiter = limiter_for(self.name, self.base_url, fp, limit)
+
+    def __repr__(self) -> str:
+        key = f" key={self._key.name}" if self._key else ""
+        return f"<{type(self).__name__} {self.name} {self.base_url}{key}>"
+
+    @property
+    def key_name(self) -> str | None:
+        """The name of the secret the key came from (never its value)."""
+        return self._key.name if self._key else None
+
+    def auth_headers(self) -> dict[str, str]:
+        """Headers that authenticate a request (built per request, never stored on a client)."""
+        return {}
+
+    def url(self, path: str) -> str:
+        return path if path.startswith(("http://", "https://")) else f"{self.base_url}{path}"
+
+    def _client(self, url: str | None = None) -> httpx.AsyncClient:
+        return pooled_client(self.name, self.base_url or _origin(url or ""))
+
+    def _timeout(self) -> httpx.Timeout:
+        return httpx.Timeout(self.timeout, connect=min(10.0, self.timeout))
+
+    def _fail(self, response: httpx.Response, text: str | None = None) -> ProviderError:
+        err = error_from_response(self.name, response, body_text=text)
+        if err.status == 429 and err.retry_after:
+            self.limiter.cooldown(err.retry_after)
+        return err
+
+    async def send(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None,
+                   headers: dict[str, str] | None = None, tokens: int = 0, auth: bool = True,
+                   usage: Callable[[httpx.Response], int] | None = None) -> httpx.Response:
+        """One request under the rate limiter; raises ProviderError for errors and failed connections."""
+        url = self.url(path)
+        hdrs = {**(self.auth_headers() if auth else {}), **(headers or {})}
+        t0 = time.monotonic()
+        async with self.limiter.slot(tokens) as permit:
+            try:
+                resp = await self._client(url).request(method, url, json=json, params=params, headers=hdrs,
+                                                       timeout=self._timeout())
+            except httpx.TransportError as exc:
+                log.debug("%s %s failed: %s", method, redact(url), type(exc).__name__)
+                raise error_from_transport(self.name, exc) from None
+            log.debug("%s %s -> %s in %.3fs", method, redact(url), resp.status_code, time.monotonic() - t0)
+            if resp.status_code >= 400:
+                raise self._fail(resp)
+            if usage is not None:
+                self._settle(permit, usage, resp)
+        return resp
+
+    @staticmethod
+    def _settle(permit: Permit, usage: Callable[[httpx.Response], int], resp: httpx.Response) -> None:
+        try:
+            permit.settle(usage(resp))
+        except (ValueError, KeyError, TypeError):
+            return  # usage could not be read; the estimate stands
+
+    async def send_json(self, method: str, path: str, **kw: Any) -> Any:
+        """``send`` and parse a JSON body; an empty or malformed body is a retryable ProviderError."""
+        resp = await self.send(method, path, **kw)
+        return self.parse_json(resp.text, resp.status_code)
+
+    def parse_json(self, text: str, status: int | None = None) -> Any:
+        if not text.strip():
+            raise ProviderError("returned an empty response body", provider=self.name, status=status,
+                                retryable=True)
+        try:
+            return jsonlib.loads(text)
+        except ValueError:
+            snippet = "an HTML page" if text.lstrip().startswith("<") else "malformed JSON"
+            raise ProviderError(f"returned {snippet} instead of a JSON response", provider=self.name,
+                                status=status, retryable=True) from None
+
+    @asynccontextmanager
+    async def sse(self, path: str, *, json: Any, params: dict[str, Any] | None = None,
+                  tokens: int = 0) -> AsyncIterator[AsyncIterator[SSEEvent]]:
+        """POST ``json`` and yield the response's server-sent events; the slot is held while streaming."""
+        url = self.url(path)
+        hdrs = {**self.auth_headers(), "accept": "text/event-stream"}
+        async with self.limiter.slot(tokens):
+            try:
+                async with self._client(url).stream("POST", url, json=json, params=params, headers=hdrs,
+                                                    timeout=self._timeout()) as resp:
+                    if resp.status_code >= 400:
+                        await resp.aread()
+                        raise self._fail(resp)
+                    yield iter_sse(resp.aiter_lines())
+            except httpx.TransportError as exc:
+                raise error_from_transport(self.name, exc) from None
+
+    async def download(self, url: str, *, what: str = "file") -> tuple[bytes, str]:
+        """GET a URL a provider returned (signed, so no auth header). Returns (bytes, content type)."""
+        try:
+            resp = await pooled_client("download", _origin(url)).get(url, timeout=self._timeout())
+        except httpx.TransportError as exc:
+            raise error_from_transport(self.name, exc) from None
+        if resp.status_code >= 400:
+            err = error_from_response(self.name, resp)
+            err.message = f"downloading the {what}: {err.message}"
+            raise err
+        if not resp.content:
+            raise ProviderError(f"the {what} download was empty", provider=self.name, retryable=True)
+        return resp.content, resp.headers.get("content-type", "").split(";")[0].strip()
