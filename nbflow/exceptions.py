@@ -70,7 +70,7 @@ class FlowError(NbflowError):
         if self.field is not None:
             where.append(f"field {self.field!r}")
         prefix = f"{self.source}: " if self.source else ""
-        loc = (", ".join(where) + ": ") if where else ""
+        loc = (" ".join(where) + ": ") if where else ""
         return f"{prefix}{loc}{self.message}"
 
     def with_source(self, source: str) -> FlowError:

@@ -99,11 +99,12 @@ class Progress:
     SYMBOLS = {"done": "ok", "cached": "cached", "failed": "FAILED", "skipped": "skipped",
                "paused": "PAUSED", "cancelled": "cancelled"}
 
-    def __init__(self, stream: Any = sys.stderr) -> None:
+    def __init__(self, stream: Any = None) -> None:
         self.stream = stream
 
     def __call__(self, ev: Event) -> None:
-        w = self.stream.write
+        stream = self.stream or sys.stderr
+        w = stream.write
         if ev.kind == "node_finished" and ev.data.get("status") in ("done",):
             dur = ev.data.get("duration") or 0.0
             w(f"  ok       {ev.node_id} ({dur:.2f}s)\n")
@@ -119,7 +120,7 @@ class Progress:
             w(f"  FAILED   {ev.node_id}: {ev.data.get('message', '')}\n")
         elif ev.kind == "paused":
             w(f"  PAUSED   {ev.node_id}: {ev.data.get('reason', '')}\n")
-        self.stream.flush()
+        stream.flush()
 
 
 def _show(value: Any) -> str:

@@ -260,6 +260,8 @@ def _check_acyclic(nodes: list[PlanNode]) -> None:
         pos[cur] = len(path)
         path.append(cur)
         cur = next(b.src for b in nodes[cur].bindings if b.src in stuck)
-    cycle = [nodes[i].id for i in reversed(path[pos[cur]:])]
+    loop = list(reversed(path[pos[cur]:]))  # walked backwards along edges; reverse to follow them
+    first = loop.index(min(loop))
+    cycle = [nodes[i].id for i in loop[first:] + loop[:first]]
     raise CycleError(f"cycle: {' -> '.join([*cycle, cycle[0]])} (use a loop node for repetition)",
                      node=cycle[0])

@@ -83,7 +83,8 @@ class NodeRecord:
             out["started_at"] = round(self.started_at, 6)
         if self.ended_at is not None:
             out["ended_at"] = round(self.ended_at, 6)
-            out["duration"] = round(self.duration or 0.0, 6)
+            if self.started_at is not None:
+                out["duration"] = round(out["ended_at"] - out["started_at"], 6)
         if self.outputs is not None:
             out["outputs"] = value_to_json(self.outputs, inline_media=inline_media)
         for name in ("error", "fallback", "reason", "key"):
@@ -178,7 +179,7 @@ class RunResult:
         }
         if self.ended_at is not None:
             out["ended_at"] = round(self.ended_at, 6)
-            out["duration"] = round(self.duration or 0.0, 6)
+            out["duration"] = round(out["ended_at"] - out["started_at"], 6)
         if self.error is not None:
             out["error"] = self.error
         out["nodes"] = {k: r.to_json(inline_media=inline_media) for k, r in self.nodes.items()}

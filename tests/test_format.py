@@ -1,0 +1,115 @@
+"""The flow file format: round trips, determinism, migrations, JSON Schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+import nbflow
+from nbflow.cli.info import flow_json_schema
+from nbflow.model.io import dumps_spec, loads_spec, migrate, read_spec
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
+
+
+def test_there_are_examples():
+    assert len(EXAMPLES) >= 2
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_load_save_load_save_is_byte_identical(path: Path, tmp_path: Path):
+    first = nbflow.load(path)
+    a = tmp_path / "a.json"
+    b = tmp_path / "b.json"
+    first.save(a)
+    nbflow.load(a).save(b)
+    assert a.read_bytes() == b.read_bytes()
+    # and the committed example is already in canonical form
+    assert path.read_bytes() == a.read_bytes()
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_every_example_validates_against_the_schema(path: Path):
+    jsonschema.validate(json.loads(path.read_text()), flow_json_schema())
+
+
+def test_canonical_text_shape():
+    text = nbflow.load(EXAMPLES[0]).dumps()
+    assert text.endswith("}\n") and not text.endswith("\n\n")
+    assert text.startswith('{\n  "nbflow": 1,\n  "name": ')
+    keys = list(json.loads(text))
+    assert keys[:2] == ["nbflow", "name"]
+    assert keys.index("nodes") < keys.index("edges") < keys.index("layout")
+    assert "\t" not in text
+
+
+def test_moving_a_node_changes_only_layout():
+    flow = nbflow.load(EXAMPLES[0])
+    before = json.loads(flow.dumps())
+    first = flow.spec.nodes[0].id
+    flow.move(first, 999, 555)
+    after = json.loads(flow.dumps())
+    assert after["layout"] != before["layout"]
+    assert {k: v for k, v in after.items() if k != "layout"} == {k: v for k, v in before.items() if k != "layout"}
+
+
+def test_params_are_named_and_edges_use_node_dot_port():
+    data = json.loads(EXAMPLES[0].read_text())
+    for node in data["nodes"]:
+        assert isinstance(node.get("params", {}), dict)
+    for edge in data["edges"]:
+        assert set(edge) == {"from", "to"}
+        assert edge["from"].count(".") == 1 and edge["to"].count(".") == 1
+
+
+def test_unversioned_file_is_migrated(tmp_path: Path):
+    spec = read_spec(ROOT / "tests" / "data" / "v0_product.json")
+    assert spec.nbflow == 1
+    assert [n.id for n in spec.nodes] == ["product", "prompt", "copy", "out"]
+    assert spec.edges[0].from_ == "product.value" and spec.edges[0].to == "prompt.product"
+    assert spec.layout.nodes["prompt"].x == 200
+    flow = nbflow.load(ROOT / "tests" / "data" / "v0_product.json")
+    res = flow.run()
+    assert res.status == "succeeded"
+    assert "linen apron" in res.outputs["out"]
+    saved = json.loads(flow.dumps())
+    assert saved["nbflow"] == 1 and isinstance(saved["nodes"], list)
+
+
+def test_migrate_leaves_current_version_alone():
+    data = {"nbflow": 1, "name": "x", "nodes": [], "edges": []}
+    assert migrate(dict(data)) == data
+
+
+def test_unicode_round_trips(tmp_path: Path):
+    flow = nbflow.Flow("ünïcødé-流程")
+    flow.add("input.text", id="t", default="日本語のテキスト 🚀")
+    flow.add("template", id="tpl", template="«{{t}}» — ✓")
+    flow.add("output", id="o")
+    flow.connect("t.value", "tpl.t")
+    flow.connect("tpl.text", "o.value")
+    p = flow.save(tmp_path / "u.json")
+    text = p.read_text(encoding="utf-8")
+    assert "日本語のテキスト 🚀" in text  # written as UTF-8, not \\u escapes
+    again = nbflow.load(p)
+    assert again.dumps() == text
+    assert again.run().outputs["o"] == "«日本語のテキスト 🚀» — ✓"
+
+
+def test_dumps_is_deterministic_across_param_order():
+    a = loads_spec('{"nbflow":1,"name":"x","nodes":[{"id":"t","type":"template","params":{"template":"a"}}]}')
+    b = loads_spec('{"name":"x","nbflow":1,"nodes":[{"type":"template","params":{"template":"a"},"id":"t"}]}')
+    assert dumps_spec(a) == dumps_spec(b)
+
+
+def test_schema_command_output_is_the_schema(capsys):
+    from nbflow.cli import main
+
+    assert main(["schema"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["properties"]["nodes"]["type"] == "array"
+    assert "from" in json.dumps(printed)
