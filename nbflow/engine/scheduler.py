@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from nbflow.exceptions import InputError, NbflowError, NodeError, ProviderError
+from nbflow.exceptions import FlowError, InputError, NbflowError, NodeError, ProviderError
 from nbflow.model.types import check_value
 from nbflow.providers.registry import Providers
 
@@ -63,8 +63,11 @@ def _error_info(exc: BaseException, attempts: int) -> dict[str, Any]:
 
 
 def _message(exc: BaseException) -> str:
-    if isinstance(exc, NodeError):
-        return exc.message if not isinstance(exc, ProviderError) else str(exc)
+    """The error's message without the node prefix (the record already names the node)."""
+    if isinstance(exc, ProviderError):
+        return str(exc) if exc.node is None else str(exc).split(": ", 1)[1]
+    if isinstance(exc, (NodeError, FlowError)):
+        return exc.message
     if isinstance(exc, NbflowError):
         return str(exc)
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):

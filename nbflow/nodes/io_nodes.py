@@ -76,13 +76,12 @@ class GraphInput(NodeType[IP], Generic[IP]):
 
     async def run(self, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
         given, value = ctx.graph_input(self.input_name)
-        if not given:
+        if not given:  # the default is already typed: the params model validated it
             value = self.default
             if value is None:
                 if self.params.required:
                     raise InputError(f"missing graph input {self.input_name!r}", node=self.id)
                 return {}
-            value = self.parse(value)
         return {"value": await self.load(value)}
 
 
