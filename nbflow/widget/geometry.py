@@ -128,7 +128,8 @@ class PortCache:
             return {}, {}, "Other", f"unknown node type {spec.type!r}"
         cls = self.registry.get(spec.type)
         try:
-            impl = cls(cls.Params.model_validate(spec.params), spec.id)
+            params_model: Any = cls.Params
+            impl = cls(params_model.model_validate(spec.params), spec.id)
             return dict(impl.input_ports()), dict(impl.output_ports()), cls.category, None
         except ValidationError as exc:
             err = exc.errors()[0]
@@ -180,7 +181,7 @@ def edge_geoms(spec: FlowSpec, boxes: dict[str, NodeBox]) -> list[EdgeGeom]:
 
 
 def bezier_controls(x1: float, y1: float, x2: float, y2: float) -> tuple[float, float, float, float]:
-    """Control points of an edge curve: it leaves the output to the right and enters the input from the left."""
+    """Control points of an edge curve: out of the output to the right, into the input from the left."""
     dx = max(40.0, abs(x2 - x1) * 0.5)
     return x1 + dx, y1, x2 - dx, y2
 

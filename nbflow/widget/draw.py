@@ -1,0 +1,364 @@
+"""Drawing the view model on an ``ipycanvas.MultiCanvas`` with four layers: grid, edges, nodes, overlay.
+
+Every redraw happens inside ``hold_canvas()``, so a frame is one widget message whatever the number
+of layers. Shapes of one style are batched into one command (all node bodies, all headers, all port
+dots), so a frame costs a few commands per node, mostly text. Nodes outside the view are culled and
+small details are left out when zoomed far out. While a node is dragged it is drawn on the overlay
+only, so a drag step redraws the overlay and nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+from ipycanvas import Canvas, MultiCanvas, hold_canvas
+from ipywidgets import Image
+
+from nbflow.model.values import Media
+
+from .geometry import EdgeGeom, NodeBox, bezier_controls
+from .style import (
+    BACKGROUND,
+    EDGE_WIDTH,
+    GRID_MAJOR,
+    GRID_MINOR,
+    HEADER_H,
+    PORT_R,
+    PREVIEW_H,
+    STATUS_COLORS,
+    category_color,
+    hex_to_rgb,
+    port_color,
+)
+from .viewmodel import Layer, ViewModel
+
+__all__ = ["LAYER_INDEX", "Renderer"]
+
+LAYER_INDEX: dict[str, int] = {"grid": 0, "edges": 1, "nodes": 2, "overlay": 3}
+_ORDER: tuple[Layer, ...] = ("grid", "edges", "nodes", "overlay")
+SELECT_COLOR = "#1f6feb"
+ERROR_COLOR = "#d93025"
+#: Below this zoom port labels, type names and previews are left out; below the second, titles too.
+DETAIL_ZOOM = 0.45
+TITLE_ZOOM = 0.25
+
+
+def _fit(text: str, width: float, px: float) -> str:
+    """Cut ``text`` to about ``width`` pixels of a ``px``-pixel sans-serif font (no text measuring
+    round trip to the browser)."""
+    n = max(1, int(width / (px * 0.58)))
+    return text if len(text) <= n else text[: max(1, n - 1)] + "…"
+
+
+class Renderer:
+    """Draws a :class:`ViewModel` on a 4-layer MultiCanvas.
+
+    Attributes:
+        frames: how many frames (``draw`` calls) were sent; tests and the benchmark read it.
+    """
+
+    def __init__(self, vm: ViewModel, canvas: MultiCanvas) -> None:
+        self.vm = vm
+        self.canvas = canvas
+        self.frames = 0
+        self._images: dict[str, Image] = {}
+
+    def layer(self, name: str) -> Canvas:
+        return self.canvas[LAYER_INDEX[name]]
+
+    def draw(self, layers: Iterable[Layer] = _ORDER) -> None:
+        """Redraw the given layers as one frame (one widget message)."""
+        todo = set(layers)
+        if not todo:
+            return
+        with hold_canvas():
+            for name in _ORDER:
+                if name in todo:
+                    getattr(self, f"draw_{name}")(self.layer(name))
+        self.frames += 1
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def _begin(self, c: Canvas) -> None:
+        v = self.vm.view
+        c.reset_transform()
+        c.clear()
+        c.set_transform(v.zoom, 0, 0, v.zoom, v.ox, v.oy)
+
+    def _visible_boxes(self) -> list[NodeBox]:
+        x0, y0, x1, y1 = self.vm.view.visible(margin=20)
+        lifted = self.vm.lifted
+        return [b for b in self.vm.boxes.values()
+                if b.id != lifted and b.x <= x1 and b.x + b.w >= x0 and b.y <= y1 and b.y + b.h >= y0]
+
+    def image_widget(self, media: Media) -> Image:
+        """One Image widget per distinct image, so redraws never resend its bytes."""
+        key = media.sha256
+        img = self._images.get(key)
+        if img is None:
+            if media.data is not None:
+                img = Image(value=media.data, format=media.mime.split("/")[-1])
+            else:
+                img = Image.from_url(media.url or "")
+            if len(self._images) > 256:
+                self._images.clear()
+            self._images[key] = img
+        return img
+
+    # -- layers -----------------------------------------------------------------------------------
+
+    def draw_grid(self, c: Canvas) -> None:
+        v = self.vm.view
+        c.reset_transform()
+        c.clear()
+        c.fill_style = BACKGROUND
+        c.fill_rect(0, 0, v.width, v.height)
+        c.set_transform(v.zoom, 0, 0, v.zoom, v.ox, v.oy)
+        x0, y0, x1, y1 = v.visible()
+        for step, color in ((GRID_MINOR, "#e8ebef"), (GRID_MAJOR, "#d5dae1")):
+            if step * v.zoom < 8:
+                continue
+            c.stroke_style = color
+            c.line_width = 1 / v.zoom
+            c.begin_path()
+            gx = np.floor(x0 / step) * step
+            while gx <= x1:
+                c.move_to(gx, y0)
+                c.line_to(gx, y1)
+                gx += step
+            gy = np.floor(y0 / step) * step
+            while gy <= y1:
+                c.move_to(x0, gy)
+                c.line_to(x1, gy)
+                gy += step
+            c.stroke()
+
+    def draw_edges(self, c: Canvas) -> None:
+        self._begin(c)
+        vm = self.vm
+        lifted = vm.lifted
+        x0, y0, x1, y1 = vm.view.visible(margin=60)
+        edges = [e for e in vm.edges
+                 if lifted not in (e.src_node, e.dst_node)
+                 and min(e.x1, e.x2) <= x1 and max(e.x1, e.x2) >= x0
+                 and min(e.y1, e.y2) <= y1 and max(e.y1, e.y2) >= y0]
+        self._edge_paths(c, edges)
+
+    def _edge_paths(self, c: Canvas, edges: list[EdgeGeom]) -> None:
+        groups: dict[str, list[EdgeGeom]] = {}
+        broken: list[EdgeGeom] = []
+        sel = self.vm.selected_edge
+        chosen: list[EdgeGeom] = []
+        for e in edges:
+            if sel is not None and (e.src, e.dst) == sel:
+                chosen.append(e)
+            elif not e.ok:
+                broken.append(e)
+            else:
+                groups.setdefault(port_color(e.type), []).append(e)
+        c.line_width = EDGE_WIDTH
+        for color, es in groups.items():
+            c.stroke_style = color
+            self._curves(c, es)
+        if broken:
+            c.stroke_style = ERROR_COLOR
+            c.set_line_dash([6, 4])
+            self._curves(c, broken)
+            c.set_line_dash([])
+        if chosen:
+            c.stroke_style = SELECT_COLOR
+            c.line_width = EDGE_WIDTH * 2.2
+            self._curves(c, chosen)
+
+    @staticmethod
+    def _curves(c: Canvas, edges: list[EdgeGeom]) -> None:
+        c.begin_path()
+        for e in edges:
+            c.move_to(e.x1, e.y1)
+            c.bezier_curve_to(*bezier_controls(e.x1, e.y1, e.x2, e.y2), e.x2, e.y2)
+        c.stroke()
+
+    def draw_nodes(self, c: Canvas) -> None:
+        self._begin(c)
+        self._boxes(c, self._visible_boxes())
+
+    def _boxes(self, c: Canvas, boxes: list[NodeBox]) -> None:
+        if not boxes:
+            return
+        vm = self.vm
+        zoom = vm.view.zoom
+        xs = np.array([b.x for b in boxes])
+        ys = np.array([b.y for b in boxes])
+        ws = np.array([b.w for b in boxes])
+        hs = np.array([b.h for b in boxes])
+        c.fill_style = "#ffffff"
+        c.fill_rects(xs, ys, ws, hs)
+        c.fill_styled_rects(xs, ys, ws, np.full(len(boxes), HEADER_H),
+                            np.array([hex_to_rgb(category_color(b.category)) for b in boxes]))
+        c.fill_style = "#f1f3f6"
+        c.fill_rects(xs + 1, ys + hs - PREVIEW_H, ws - 2, np.full(len(boxes), PREVIEW_H - 1))
+        c.stroke_style = "#b8c0cc"
+        c.line_width = 1
+        c.stroke_rects(xs, ys, ws, hs)
+        bad = [b for b in boxes if b.problem or vm.status.get(b.id) == "failed"]
+        if bad:
+            c.stroke_style = ERROR_COLOR
+            c.line_width = 2
+            for b in bad:
+                c.stroke_rect(b.x, b.y, b.w, b.h)
+        sel = [b for b in boxes if b.id == vm.selected]
+        if sel:
+            c.stroke_style = SELECT_COLOR
+            c.line_width = 3
+            c.stroke_rect(sel[0].x - 2, sel[0].y - 2, sel[0].w + 4, sel[0].h + 4)
+        self._status_pills(c, boxes)
+        self._ports(c, boxes, zoom)
+        if zoom >= TITLE_ZOOM:
+            self._titles(c, boxes, zoom)
+        if zoom >= DETAIL_ZOOM:
+            self._port_labels(c, boxes)
+            self._previews(c, boxes)
+
+    def _status_pills(self, c: Canvas, boxes: list[NodeBox]) -> None:
+        st = self.vm.status
+        with_status = [b for b in boxes if b.id in st]
+        if not with_status:
+            return
+        c.fill_styled_circles(np.array([b.x + b.w - 12 for b in with_status]),
+                              np.array([b.y + HEADER_H / 2 for b in with_status]), 6,
+                              np.array([hex_to_rgb(STATUS_COLORS.get(st[b.id], "#999999"))
+                                        for b in with_status]))
+        c.stroke_style = "#ffffff"
+        c.line_width = 1.5
+        c.stroke_circles(np.array([b.x + b.w - 12 for b in with_status]),
+                         np.array([b.y + HEADER_H / 2 for b in with_status]), 6)
+
+    @staticmethod
+    def _ports(c: Canvas, boxes: list[NodeBox], zoom: float) -> None:
+        ports = [p for b in boxes for p in (*b.inputs.values(), *b.outputs.values())]
+        if not ports:
+            return
+        px = np.array([p.x for p in ports])
+        py = np.array([p.y for p in ports])
+        c.fill_styled_circles(px, py, PORT_R, np.array([hex_to_rgb(port_color(p.type)) for p in ports]))
+        c.stroke_style = "#ffffff"
+        c.line_width = 1.5
+        c.stroke_circles(px, py, PORT_R)
+        hollow = [p for p in ports if p.type.startswith("list[") or (p.is_input and not p.required)]
+        if hollow and zoom >= TITLE_ZOOM:
+            c.fill_style = "#ffffff"
+            c.fill_circles(np.array([p.x for p in hollow]), np.array([p.y for p in hollow]), PORT_R - 2.5)
+
+    @staticmethod
+    def _titles(c: Canvas, boxes: list[NodeBox], zoom: float) -> None:
+        c.fill_style = "#ffffff"
+        c.text_align = "left"
+        c.text_baseline = "middle"
+        c.font = "bold 13px sans-serif"
+        detail = zoom >= DETAIL_ZOOM
+        for b in boxes:
+            room = b.w - 30 - (len(b.type) * 6.5 + 8 if detail else 0)
+            c.fill_text(_fit(b.title, room, 13), b.x + 8, b.y + HEADER_H / 2)
+        if detail:
+            c.font = "11px sans-serif"
+            c.text_align = "right"
+            c.fill_style = "rgba(255,255,255,0.85)"
+            for b in boxes:
+                c.fill_text(b.type, b.x + b.w - 24, b.y + HEADER_H / 2)
+
+    @staticmethod
+    def _port_labels(c: Canvas, boxes: list[NodeBox]) -> None:
+        c.font = "12px sans-serif"
+        c.text_baseline = "middle"
+        c.fill_style = "#2d3436"
+        c.text_align = "left"
+        for b in boxes:
+            half = b.w / 2 - 14
+            for p in b.inputs.values():
+                c.fill_text(_fit(p.name, half, 12), p.x + 10, p.y)
+        c.text_align = "right"
+        for b in boxes:
+            half = b.w / 2 - 14
+            for p in b.outputs.values():
+                c.fill_text(_fit(p.name, half, 12), p.x - 10, p.y)
+
+    def _previews(self, c: Canvas, boxes: list[NodeBox]) -> None:
+        vm = self.vm
+        c.font = "12px sans-serif"
+        c.text_align = "left"
+        c.text_baseline = "middle"
+        texts: list[tuple[NodeBox, str, bool, float]] = []
+        for b in boxes:
+            pv = vm.previews.get(b.id)
+            cy = b.y + b.h - PREVIEW_H / 2
+            if b.problem:
+                texts.append((b, b.problem, True, b.w - 16))
+                continue
+            if pv is None:
+                st = vm.status.get(b.id)
+                if st:
+                    texts.append((b, st, False, b.w - 16))
+                continue
+            room = b.w - 16
+            if pv.kind == "image" and pv.media is not None:
+                th = PREVIEW_H - 8
+                c.draw_image(self.image_widget(pv.media), b.x + b.w - 8 - th, cy - th / 2, th, th)
+                room -= th + 6
+            texts.append((b, pv.text, vm.status.get(b.id) == "failed", room))
+        for want_error in (False, True):
+            group = [t for t in texts if t[2] == want_error]
+            if not group:
+                continue
+            c.fill_style = ERROR_COLOR if want_error else "#4b5563"
+            for b, text, _, room in group:
+                c.fill_text(_fit(text, room, 12), b.x + 8, b.y + b.h - PREVIEW_H / 2)
+
+    def draw_overlay(self, c: Canvas) -> None:
+        self._begin(c)
+        vm = self.vm
+        box = vm.dragged_box()
+        if box is not None:
+            moved = {box.id: box}
+            edges = []
+            for e in vm.edges:
+                if box.id not in (e.src_node, e.dst_node):
+                    continue
+                x1, y1, x2, y2 = e.x1, e.y1, e.x2, e.y2
+                if e.src_node == box.id:
+                    p = box.outputs.get(e.src.split(".", 1)[1])
+                    x1, y1 = (p.x, p.y) if p else (box.x + box.w, box.y)
+                if e.dst_node == box.id:
+                    q = box.inputs.get(e.dst.split(".", 1)[1])
+                    x2, y2 = (q.x, q.y) if q else (box.x, box.y)
+                edges.append(EdgeGeom(e.src, e.dst, e.src_node, e.dst_node, e.type, x1, y1, x2, y2, e.ok))
+            self._edge_paths(c, edges)
+            c.global_alpha = 0.92
+            self._boxes(c, list(moved.values()))
+            c.global_alpha = 1.0
+        d = vm.drag
+        if d is not None and d.mode == "wire" and d.moved and d.node in vm.boxes:
+            p = vm.boxes[d.node].outputs.get(d.port or "")
+            if p is None:
+                return
+            color = port_color(p.type)
+            if d.target is not None:
+                color = ERROR_COLOR if d.reason else "#27ae60"
+            c.stroke_style = color
+            c.line_width = EDGE_WIDTH + 1
+            c.set_line_dash([8, 5])
+            c.begin_path()
+            c.move_to(p.x, p.y)
+            c.bezier_curve_to(*bezier_controls(p.x, p.y, d.x, d.y), d.x, d.y)
+            c.stroke()
+            c.set_line_dash([])
+            if d.reason:
+                c.font = "bold 12px sans-serif"
+                c.text_align = "left"
+                c.text_baseline = "bottom"
+                c.fill_style = ERROR_COLOR
+                c.fill_text(d.reason, d.x + 12, d.y - 8)
+
+    def stats(self) -> dict[str, Any]:
+        return {"frames": self.frames, "images": len(self._images)}

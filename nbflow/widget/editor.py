@@ -1,0 +1,419 @@
+"""``Editor``: the canvas editor widget (toolbar, palette, canvas, params and preview panels).
+
+It wires browser events to the :class:`~nbflow.widget.viewmodel.ViewModel` and redraws the layers
+each handler names. Runs are tasks on the kernel's event loop (``flow.start``), so the notebook stays
+responsive; engine events update node status, and redraws during a run are coalesced to at most
+one frame per ``RUN_FRAME`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import html
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as w
+from ipycanvas import MultiCanvas
+
+from nbflow.engine.events import Event
+from nbflow.engine.record import NodeRecord, RunResult
+from nbflow.engine.runner import RunHandle
+from nbflow.exceptions import FlowError, NbflowError
+from nbflow.flow import Flow
+
+from .draw import Renderer
+from .history import Throttle
+from .panels import ParamsPanel, PreviewPanel
+from .style import PORT_COLORS
+from .viewmodel import ALL_LAYERS, Layer, ViewModel
+
+__all__ = ["Editor"]
+
+#: Shortest time between two frames drawn because of run events.
+RUN_FRAME = 0.05
+
+
+def _button(description: str, icon: str, tooltip: str, width: str = "auto") -> w.Button:
+    return w.Button(description=description, icon=icon, tooltip=tooltip, layout=w.Layout(width=width))
+
+
+class Editor(w.VBox):
+    """A canvas editor on a :class:`~nbflow.Flow`: ``nbflow.Editor(flow)`` or ``flow.edit()``.
+
+    The editor and the Python API edit the same object: ``flow.add(...)`` in a cell appears on the
+    canvas, and what is drawn on the canvas is in ``flow``.
+
+    Args:
+        flow: the flow to edit.
+        width, height: canvas size in pixels (fixed, so a surrounding box cannot stretch it).
+        path: the file Export writes and Import reads; defaults to the flow's source or ``<name>.json``.
+    """
+
+    def __init__(self, flow: Flow, *, width: int = 780, height: int = 520, path: str | None = None) -> None:
+        self.flow = flow
+        self.vm = ViewModel(flow, width=width, height=height)
+        self.canvas = MultiCanvas(4, width=width, height=height,
+                                  layout=w.Layout(width=f"{width}px", height=f"{height}px",
+                                                  min_width=f"{width}px", flex="0 0 auto"))
+        self.renderer = Renderer(self.vm, self.canvas)
+        self.throttle = Throttle()
+        self.handle: RunHandle | None = None
+        self.result: RunResult | None = None
+        self._pending: dict[str, asyncio.Handle] = {}
+
+        self.search = w.Text(placeholder="search node types…", layout=w.Layout(width="170px"))
+        self.palette = w.Dropdown(layout=w.Layout(width="260px"), tooltip="node types (plugins included)")
+        self.add_button = _button("Add", "plus", "add the chosen node type in the middle of the view")
+        self.run_button = _button("Run all", "play", "run the whole flow")
+        self.run_selected_button = _button("Run selected", "step-forward",
+                                           "run the selected node and what it needs")
+        self.stop_button = _button("Stop", "stop", "stop the run")
+        self.undo_button = _button("", "undo", "undo (Ctrl+Z)", "40px")
+        self.redo_button = _button("", "repeat", "redo (Ctrl+Shift+Z)", "40px")
+        self.delete_button = _button("", "trash", "delete the selected node or edge (Delete)", "40px")
+        self.zoom_out_button = _button("", "search-minus", "zoom out", "40px")
+        self.zoom_in_button = _button("", "search-plus", "zoom in", "40px")
+        self.fit_button = _button("Fit", "expand", "fit the flow in view (F)")
+        default_path = path or flow.source or f"{flow.name}.json"
+        self.path = w.Text(value=default_path, description="file", style={"description_width": "30px"},
+                           layout=w.Layout(width="230px"))
+        self.export_button = _button("Export", "download", "write the flow JSON to the file, and offer it "
+                                     "as a download")
+        self.import_button = _button("Import", "folder-open", "read the flow JSON from the file")
+        self.upload = w.FileUpload(accept=".json", multiple=False, description="Upload",
+                                   layout=w.Layout(width="auto"))
+        self.download = w.HTML()
+        self.message = w.HTML()
+        self.params = ParamsPanel(flow, on_param=self._on_param, on_rename=self._on_rename)
+        self.preview = PreviewPanel()
+        side = w.VBox([self.params, w.HTML("<hr style='margin:6px 0'>"), self.preview],
+                      layout=w.Layout(width="340px", max_height=f"{height}px", overflow_y="auto",
+                                      padding="0 0 0 8px"))
+        legend = " ".join(f"<span style='white-space:nowrap'><span style='color:{c}'>●</span> {t}</span>"
+                          for t, c in PORT_COLORS.items())
+        tools = w.HBox([self.search, self.palette, self.add_button, self.run_button,
+                        self.run_selected_button, self.stop_button], layout=w.Layout(flex_flow="row wrap"))
+        tools2 = w.HBox([self.undo_button, self.redo_button, self.delete_button, self.zoom_out_button,
+                         self.zoom_in_button, self.fit_button, self.path, self.export_button,
+                         self.import_button, self.upload, self.download],
+                        layout=w.Layout(flex_flow="row wrap", align_items="center"))
+        super().__init__([tools, tools2, self.message, w.HBox([self.canvas, side]),
+                          w.HTML(f"<small>ports: {legend}; hollow = list or optional input</small>")])
+        self.add_class("nbflow-editor")
+        self.canvas.add_class("nbflow-canvas")
+
+        self._fill_palette()
+        self.search.observe(lambda _: self._fill_palette(), names="value")
+        self.add_button.on_click(lambda _: self.add_node())
+        self.run_button.on_click(lambda _: self.run())
+        self.run_selected_button.on_click(lambda _: self.run_selected())
+        self.stop_button.on_click(lambda _: self.stop())
+        self.undo_button.on_click(lambda _: self._apply(self.vm.undo(), panels=True))
+        self.redo_button.on_click(lambda _: self._apply(self.vm.redo(), panels=True))
+        self.delete_button.on_click(lambda _: self._apply(self.vm.delete_selected(), panels=True))
+        self.zoom_in_button.on_click(lambda _: self._apply(self.vm.zoom(1.25)))
+        self.zoom_out_button.on_click(lambda _: self._apply(self.vm.zoom(0.8)))
+        self.fit_button.on_click(lambda _: self._apply(self.vm.fit()))
+        self.export_button.on_click(lambda _: self.export())
+        self.import_button.on_click(lambda _: self.import_path())
+        self.upload.observe(self._on_upload, names="value")
+
+        c = self.canvas
+        c.on_mouse_down(self._mouse_down)
+        c.on_mouse_move(self._mouse_move)
+        c.on_mouse_up(self._mouse_up)
+        c.on_mouse_out(self._mouse_out)
+        c.on_mouse_wheel(self._wheel)
+        c.on_key_down(self._key_down)
+        # The canvas keeps no pixels of its own: a new view (reload, Voila) gets a fresh frame.
+        c.on_client_ready(self.redraw)
+        self._unobserve = flow.observe(self._on_flow_change)
+        if flow.spec.nodes:
+            self.vm.fit()
+        self.redraw()
+        self._sync_buttons()
+
+    # -- drawing ----------------------------------------------------------------------------------
+
+    def redraw(self, layers: frozenset[Layer] | set[Layer] = ALL_LAYERS) -> None:
+        """Redraw ``layers`` (all by default) as one frame."""
+        self.renderer.draw(layers)
+
+    def _apply(self, layers: frozenset[Layer], *, panels: bool = False) -> None:
+        """After a view-model action: draw, show its message, and refresh panels and buttons."""
+        self.redraw(layers)
+        self._show_message()
+        if panels:
+            self._sync_panels(force=True)
+        self._sync_buttons()
+
+    def _show_message(self) -> None:
+        color = "#d93025" if self.vm.message_level == "error" else "#3c4043"
+        self.message.value = (f"<span class='nbflow-message' style='color:{color}'>"
+                              f"{html.escape(self.vm.message)}</span>")
+
+    def _say(self, text: str, level: str = "info") -> None:
+        self.vm.say(text, "error" if level == "error" else "info")
+        self._show_message()
+
+    def _sync_buttons(self) -> None:
+        running = self.handle is not None and not self.handle.done()
+        self.run_button.disabled = running
+        self.run_selected_button.disabled = running or self.vm.selected is None
+        self.stop_button.disabled = not running
+        self.undo_button.disabled = not self.vm.history.can_undo
+        self.redo_button.disabled = not self.vm.history.can_redo
+        self.delete_button.disabled = self.vm.selected is None and self.vm.selected_edge is None
+
+    def _sync_panels(self, *, force: bool = False) -> None:
+        sel = self.vm.selected
+        if force or sel != self.params.node_id:
+            self.params.show(sel)
+        self.preview.show(sel, self.record(sel) if sel else None, status=self.vm.status.get(sel or ""))
+
+    def record(self, node_id: str) -> NodeRecord | None:
+        """The node's record from the editor's last run (or the flow's last run from a cell)."""
+        for res in (self.result, self.flow.last_result):
+            if res is not None and node_id in res.nodes:
+                return res.nodes[node_id]
+        return None
+
+    # -- palette ----------------------------------------------------------------------------------
+
+    def _fill_palette(self) -> None:
+        q = self.search.value.strip().lower()
+        opts = []
+        for name, cls in self.flow.registry.types().items():
+            hay = f"{name} {cls.title} {cls.category} {cls.description}".lower()
+            if not q or all(part in hay for part in q.split()):
+                opts.append((f"{cls.category} · {cls.title or name} ({name})", name))
+        opts.sort()
+        self.palette.options = opts
+        self.add_button.disabled = not opts
+
+    def add_node(self, node_type: str | None = None, **params: Any) -> str | None:
+        """Add a node of ``node_type`` (default: the palette's choice); returns its id."""
+        t = node_type or self.palette.value
+        if not t:
+            self._say("no node type matches the search", "error")
+            return None
+        try:
+            nid = self.vm.add_node(t, **params)
+        except NbflowError as exc:
+            self._say(f"cannot add {t}: {exc}", "error")
+            return None
+        self._apply(ALL_LAYERS, panels=True)
+        return nid
+
+    # -- mouse and keys ---------------------------------------------------------------------------
+
+    def _mouse_down(self, x: float, y: float) -> None:
+        before = (self.vm.selected, self.vm.selected_edge)
+        self.throttle.reset()
+        layers = self.vm.mouse_down(x, y)
+        self.redraw(layers)
+        if before != (self.vm.selected, self.vm.selected_edge):
+            self._sync_panels()
+            self._sync_buttons()
+
+    def _mouse_move(self, x: float, y: float) -> None:
+        if self.vm.drag is None:
+            self.vm.mouse = (x, y)  # remembered for wheel zoom; nothing to draw
+            return
+        if not self.throttle(x, y):
+            return
+        self.redraw(self.vm.mouse_move(x, y))
+
+    def _mouse_up(self, x: float, y: float) -> None:
+        wiring = self.vm.drag is not None and self.vm.drag.mode == "wire"
+        self.throttle.reset()
+        self._apply(self.vm.mouse_up(x, y))
+        if wiring:
+            self._sync_panels(force=True)  # a new input can change the selected node's ports
+
+    def _mouse_out(self, x: float, y: float) -> None:
+        self._apply(self.vm.mouse_out())
+
+    def _wheel(self, dx: float, dy: float) -> None:
+        self.redraw(self.vm.wheel(dy))
+
+    def _key_down(self, key: str, shift: bool, ctrl: bool, meta: bool) -> None:
+        before = (self.vm.selected, self.vm.selected_edge, self.flow.version)
+        try:
+            layers = self.vm.key_down(key, shift, ctrl, meta)
+        except NbflowError as exc:
+            self._say(str(exc), "error")
+            return
+        self._apply(layers, panels=before != (self.vm.selected, self.vm.selected_edge, self.flow.version))
+
+    # -- flow changes -----------------------------------------------------------------------------
+
+    def _on_flow_change(self, change: dict[str, Any]) -> None:
+        if self.vm.editing:
+            return  # the canvas made this change and redraws itself
+        self.vm.external_change()
+        # A cell may change the flow many times in a row: draw once, after it.
+        self._later("external", 0.0, self._external_redraw)
+
+    def _external_redraw(self) -> None:
+        self.redraw()
+        self._sync_panels(force=True)
+        self._sync_buttons()
+
+    def _later(self, key: str, delay: float, fn: Any) -> None:
+        """Run ``fn`` soon on the running loop (coalescing repeats); right now when there is no loop."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            fn()
+            return
+        if key in self._pending:
+            return
+
+        def fire() -> None:
+            self._pending.pop(key, None)
+            fn()
+
+        self._pending[key] = loop.call_later(delay, fire) if delay else loop.call_soon(fire)
+
+    def _on_param(self, node_id: str, name: str, value: Any) -> None:
+        self.vm.set_params(node_id, **{name: value})
+        self._say(f"{node_id}: set {name}")
+        self.redraw()
+        self._sync_buttons()
+
+    def _on_rename(self, old: str, new: str) -> None:
+        self.vm.rename(old, new)
+        self._apply(ALL_LAYERS, panels=True)
+
+    # -- running ----------------------------------------------------------------------------------
+
+    def run(self, targets: list[str] | None = None) -> RunHandle | None:
+        """Start a run of the flow (or of ``targets`` and what they need) on the kernel's loop."""
+        if self.handle is not None and not self.handle.done():
+            self._say("a run is already going: stop it first", "error")
+            return None
+        try:
+            self.flow.validate()
+        except FlowError as exc:
+            self._say(f"cannot run: {exc}", "error")
+            return None
+        self.vm.begin_run(targets)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # a plain script: no loop to run in the background on
+            self._say("running…")
+            try:
+                self._finished(self.flow.run(on_event=self._on_event, targets=targets))
+            except NbflowError as exc:
+                self._say(f"run failed: {exc}", "error")
+            return None
+        self.handle = self.flow.start(on_event=self._on_event, targets=targets)
+        self.handle.task.add_done_callback(self._run_done)
+        self._say("running…" if not targets else f"running {', '.join(targets)} and what it needs…")
+        self._sync_buttons()
+        self.redraw(frozenset(("nodes",)))
+        return self.handle
+
+    def run_selected(self) -> RunHandle | None:
+        """Run the selected node and the nodes it depends on."""
+        if self.vm.selected is None:
+            self._say("select a node to run", "error")
+            return None
+        return self.run([self.vm.selected])
+
+    def stop(self) -> None:
+        """Stop the current run."""
+        if self.handle is not None and not self.handle.done():
+            self.handle.cancel()
+            self._say("stopping…")
+
+    def _on_event(self, ev: Event) -> None:
+        if self.vm.apply_event(ev):
+            self._later("run-frame", RUN_FRAME, lambda: self.redraw(frozenset(("nodes",))))
+
+    def _run_done(self, task: asyncio.Task[RunResult]) -> None:
+        if task.cancelled():
+            self._say("run cancelled", "error")
+        elif task.exception() is not None:
+            exc = task.exception()
+            self._say(f"run failed: {exc}" if isinstance(exc, NbflowError) else
+                      f"run failed: {type(exc).__name__}: {exc}", "error")
+        else:
+            self._finished(task.result())
+        self._sync_buttons()
+        self.redraw(frozenset(("nodes",)))
+
+    def _finished(self, result: RunResult) -> None:
+        self.result = result
+        self.vm.apply_result(result)
+        text = f"run {result.status} in {result.duration or 0:.2f}s"
+        if result.cost:
+            text += f", cost ${result.cost:.4f}"
+        if result.error:
+            text += f": {result.error}"
+        self._say(text, "info" if result.status in ("succeeded", "paused") else "error")
+        self._sync_panels()
+        self.redraw(frozenset(("nodes",)))
+
+    # -- export and import ------------------------------------------------------------------------
+
+    def export(self, path: str | Path | None = None) -> Path | None:
+        """Write the flow JSON to ``path`` (default: the file box) and offer it as a download."""
+        target = Path(path or self.path.value.strip() or f"{self.flow.name}.json")
+        try:
+            self.flow.save(target)
+        except OSError as exc:
+            self._say(f"cannot write {target}: {exc.strerror or exc}", "error")
+            return None
+        data = target.read_bytes()
+        href = "data:application/json;base64," + base64.b64encode(data).decode()
+        name = html.escape(target.name)
+        self.download.value = (f'<a class="nbflow-download" download="{name}" href="{href}" '
+                               f'title="download {name}">⬇ {name}</a>')
+        self._say(f"exported {target} ({len(data):,} bytes)")
+        return target
+
+    def import_path(self, path: str | Path | None = None) -> bool:
+        """Replace the flow's contents with the flow file at ``path`` (one undo step)."""
+        source = Path(path or self.path.value.strip())
+        try:
+            other = Flow.load(source, registry=self.flow.registry)
+        except NbflowError as exc:
+            self._say(f"cannot import: {exc}", "error")
+            return False
+        return self._take(other, str(source))
+
+    def import_text(self, text: str | bytes, name: str = "upload") -> bool:
+        """Replace the flow's contents with flow JSON text (what the Upload button does)."""
+        try:
+            other = Flow.loads(text, source=name, registry=self.flow.registry)
+        except NbflowError as exc:
+            self._say(f"cannot import: {exc}", "error")
+            return False
+        return self._take(other, name)
+
+    def _take(self, other: Flow, source: str) -> bool:
+        self.vm.replace(other)
+        self.result = None
+        self.vm.fit()
+        self._apply(ALL_LAYERS, panels=True)
+        self._say(f"imported {source}: {len(other.spec.nodes)} nodes, {len(other.spec.edges)} edges")
+        return True
+
+    def _on_upload(self, change: dict[str, Any]) -> None:
+        files = change["new"]
+        if not files:
+            return
+        f = files[0]
+        self.import_text(bytes(f["content"]), f.get("name", "upload"))
+        self.upload.unobserve(self._on_upload, names="value")
+        self.upload.value = ()
+        self.upload.observe(self._on_upload, names="value")
+
+    def close(self) -> None:
+        """Stop following the flow and close the widgets."""
+        self._unobserve()
+        super().close()
