@@ -195,11 +195,15 @@ async def load_media(ref: Any, *, expect: str, max_bytes: int = MAX_MEDIA_BYTES)
                     raise MediaError(f"GET {ref} answered HTTP {resp.status_code}")
                 chunks = []
                 total = 0
-                async for chunk in resp.aiter_bytes():
-                    total += len(chunk)
-                    if total > max_bytes:
-                        raise MediaError(f"{ref} is over the {max_bytes:,}-byte limit")
-                    chunks.append(chunk)
+                body = resp.aiter_bytes()
+                try:  # close the byte stream here, on this loop, even when we stop early
+                    async for chunk in body:
+                        total += len(chunk)
+                        if total > max_bytes:
+                            raise MediaError(f"{ref} is over the {max_bytes:,}-byte limit")
+                        chunks.append(chunk)
+                finally:
+                    await body.aclose()  # type: ignore[attr-defined]
         except httpx.HTTPError as exc:
             raise MediaError(f"cannot fetch {ref}: {type(exc).__name__}") from None
         return Media.from_bytes(b"".join(chunks), name=name, expect=expect, max_bytes=max_bytes,
