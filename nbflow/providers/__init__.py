@@ -4,4 +4,5 @@ from nbflow.providers.base import Provider
 from nbflow.providers.registry import Providers, register_provider
 from nbflow.providers.secrets import DictSecrets, DotenvSecrets, EnvSecrets, Secrets
 
-__all__ = ["DictSecrets", "DotenvSecrets", "EnvSecrets", "Provider", "Providers", "Secrets", "register_provider"]
+__all__ = ["DictSecrets", "DotenvSecrets", "EnvSecrets", "Provider", "Providers", "Secrets",
+           "register_provider"]

@@ -21,6 +21,8 @@ __all__ = [
     "ImageRequest",
     "ImageResponse",
     "Message",
+    "OnDelta",
+    "OnProgress",
     "Provider",
     "SpeechRequest",
     "SpeechResponse",
@@ -31,6 +33,9 @@ __all__ = [
 
 #: Called with each piece of streamed text as it arrives.
 OnDelta = Callable[[str], Awaitable[None] | None]
+
+#: Called while a long job runs, with a fraction done (or None) and a status message.
+OnProgress = Callable[[float | None, str], None]
 
 
 @dataclass(slots=True)
@@ -130,12 +135,21 @@ class SpeechResponse:
 
 @dataclass(slots=True)
 class VideoRequest:
-    """Text (and optionally an image) to video."""
+    """Text (and optionally a first-frame image) to video.
+
+    Attributes:
+        ratio: output size as the provider spells it (Runway: ``1280:720``).
+        poll_interval: seconds between status checks of the submitted job.
+        timeout: seconds the whole job (submit, wait, download) may take.
+    """
 
     model: str
     prompt: str
     image: Media | None = None
     duration: float = 5.0
+    ratio: str = "1280:720"
+    poll_interval: float = 5.0
+    timeout: float = 900.0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -147,7 +161,7 @@ class VideoResponse:
     usage: Usage = field(default_factory=Usage)
 
 
-class Provider(ABC):
+class Provider(ABC):  # noqa: B024 - every method has a default; subclasses override what they support
     """A client for one AI API. Override the methods the API supports; the rest raise a clear error.
 
     Attributes:
@@ -168,8 +182,8 @@ class Provider(ABC):
     async def speech(self, req: SpeechRequest) -> SpeechResponse:
         raise self._unsupported("speech")
 
-    async def video(self, req: VideoRequest) -> VideoResponse:
+    async def video(self, req: VideoRequest, *, on_progress: OnProgress | None = None) -> VideoResponse:
         raise self._unsupported("video generation")
 
-    async def aclose(self) -> None:
-        """Release pooled connections."""
+    async def aclose(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
+        """Release resources held by this client (pooled HTTP clients are shared and stay open)."""

@@ -31,6 +31,15 @@ def _offline(config: dict[str, Any], secrets: Secrets, node_id: str) -> Provider
 register_provider("offline", _offline)
 
 
+def _register_builtins() -> None:
+    from nbflow.providers.builtin import register_builtin_providers
+
+    register_builtin_providers(register_provider)
+
+
+_register_builtins()
+
+
 class Providers:
     """Resolves provider names to clients, reusing one client per (name, config)."""
 
@@ -55,6 +64,9 @@ class Providers:
 
     def known(self) -> list[str]:
         return sorted(_FACTORIES)
+
+    def __repr__(self) -> str:
+        return f"<Providers {sorted(_FACTORIES)} clients={len(self._clients)} {self.secrets!r}>"
 
     async def aclose(self) -> None:
         for c in self._clients.values():

@@ -1,0 +1,79 @@
+"""Submit a long job, then poll it until it finishes: the pattern of video (and other slow) APIs.
+
+:func:`submit_and_poll` owns the waiting: a poll interval that grows gently, progress callbacks and
+one overall timeout covering submit, polling and the caller's download. Provider modules supply
+only the two calls that speak their wire format.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from nbflow.exceptions import ProviderError
+from nbflow.providers.base import OnProgress
+
+__all__ = ["JobState", "submit_and_poll"]
+
+
+@dataclass(frozen=True, slots=True)
+class JobState:
+    """What one poll learned.
+
+    Attributes:
+        done: the job finished (successfully when ``error`` is None).
+        result: the provider's result (e.g. output URLs) when done.
+        error: why the job failed.
+        retryable: whether submitting the job again may succeed.
+        progress: fraction done, when the provider says.
+        status: the provider's status word, for progress messages.
+    """
+
+    done: bool
+    result: Any = None
+    error: str | None = None
+    retryable: bool = False
+    progress: float | None = None
+    status: str = ""
+
+
+async def submit_and_poll(provider: str, submit: Callable[[], Awaitable[str]],
+                          poll: Callable[[str], Awaitable[JobState]], *, interval: float = 5.0,
+                          max_interval: float = 30.0, timeout: float = 900.0,
+                          on_progress: OnProgress | None = None) -> Any:
+    """Submit a job and poll it until done; returns ``JobState.result``.
+
+    Args:
+        provider: provider name, for errors.
+        submit: starts the job, returns its id.
+        poll: reads the job's state by id.
+        interval: first wait between polls; it grows by half each time up to ``max_interval``.
+        timeout: seconds for the whole job.
+
+    Raises:
+        ProviderError: the job failed (retryable as the provider's state says), or did not finish in
+            ``timeout`` seconds (not retryable: submitting again would pay again).
+    """
+    deadline = time.monotonic() + timeout
+    job_id = await asyncio.wait_for(submit(), timeout)
+    if on_progress is not None:
+        on_progress(0.0, f"submitted job {job_id}")
+    wait = interval
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise ProviderError(f"job {job_id} did not finish within {timeout:g}s", provider=provider)
+        state = await asyncio.wait_for(poll(job_id), left)
+        if state.done:
+            if state.error is not None:
+                raise ProviderError(f"job {job_id} failed: {state.error}", provider=provider,
+                                    retryable=state.retryable)
+            return state.result
+        if on_progress is not None:
+            on_progress(state.progress, f"job {job_id} {state.status.lower() or 'running'}")
+        left = deadline - time.monotonic()
+        await asyncio.sleep(max(0.0, min(wait, left)))
+        wait = min(max_interval, wait * 1.5)
