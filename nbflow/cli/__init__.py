@@ -44,8 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def error(message: str) -> None:
-    """Print a one-line error on stderr."""
-    sys.stderr.write(f"nbflow: error: {message}\n")
+    """Print a one-line error on stderr (newlines inside the message are escaped)."""
+    one_line = message.replace("\r", "\\r").replace("\n", "\\n")
+    sys.stderr.write(f"nbflow: error: {one_line}\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -100,8 +100,10 @@ def _loc(loc: tuple[Any, ...], data: Any) -> str:
             parts.append(f"[{nid!r}]" if isinstance(nid, str) else f"[{p}]")
         elif isinstance(p, int):
             parts.append(f"[{p}]")
+        elif isinstance(p, str) and p.isidentifier():
+            parts.append(("." if parts else "") + p)
         else:
-            parts.append(("." if parts else "") + str(p))
+            parts.append(f"[{str(p)!r}]")
         try:
             cur = cur[p]
         except (KeyError, IndexError, TypeError):

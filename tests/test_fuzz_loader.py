@@ -1,0 +1,90 @@
+"""Random mutations of valid flows: the loader, compiler and CLI only ever raise NbflowError."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import nbflow
+from nbflow.cli import main
+from nbflow.exceptions import NbflowError
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = [json.loads(p.read_text()) for p in sorted((ROOT / "examples").glob("*.json"))]
+
+JUNK = st.one_of(st.none(), st.booleans(), st.integers(-3, 10**12), st.floats(allow_nan=False),
+                 st.text(max_size=12), st.lists(st.integers(), max_size=3),
+                 st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
+                 st.sampled_from(["llm", "input.text", "a.b", "x.value", "nodes", "", "sk-" + "a" * 30, "$.x["]))
+
+
+def _paths(obj: Any, prefix: tuple = ()) -> list[tuple]:
+    out = [prefix]
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out += _paths(v, (*prefix, k))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            out += _paths(v, (*prefix, i))
+    return out
+
+
+@st.composite
+def mutated_flows(draw: Any) -> Any:
+    doc = copy.deepcopy(draw(st.sampled_from(SEEDS)))
+    for _ in range(draw(st.integers(1, 4))):
+        paths = _paths(doc)
+        path = draw(st.sampled_from(paths))
+        action = draw(st.sampled_from(["replace", "delete", "duplicate", "insert"]))
+        if not path:
+            doc = draw(JUNK) if action == "replace" else doc
+            continue
+        parent = doc
+        for p in path[:-1]:
+            parent = parent[p]
+        key = path[-1]
+        if action == "replace":
+            parent[key] = draw(JUNK)
+        elif action == "delete":
+            del parent[key]
+        elif action == "duplicate" and isinstance(parent, list):
+            parent.append(copy.deepcopy(parent[key]))
+        elif action == "insert" and isinstance(parent, dict):
+            parent[draw(st.text(min_size=1, max_size=6))] = draw(JUNK)
+        if not isinstance(doc, (dict, list)):
+            break
+    return doc
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated_flows())
+def test_loader_and_compiler_raise_only_nbflow_errors(doc: Any) -> None:
+    text = json.dumps(doc)
+    try:
+        flow = nbflow.Flow.loads(text, source="fuzz.json")
+    except NbflowError as exc:
+        assert "\n" not in str(exc)
+        assert "sk-aaaa" not in str(exc)
+        return
+    # a valid flow must also save canonically and run or fail cleanly
+    assert nbflow.Flow.loads(flow.dumps()).dumps() == flow.dumps()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(mutated_flows(), st.binary(max_size=40))
+def test_cli_gives_exit_codes_not_tracebacks(tmp_path_factory: Any, doc: Any, noise: bytes) -> None:
+    d = tmp_path_factory.mktemp("fuzz")
+    p = d / "flow.json"
+    p.write_text(json.dumps(doc), encoding="utf-8")
+    for path in (p,):
+        code = main(["validate", str(path)])
+        assert code in (0, 2)
+    raw = d / "raw.json"
+    raw.write_bytes(noise)
+    assert main(["validate", str(raw)]) == 2

@@ -1,0 +1,96 @@
+"""Third-party node packages via entry points; the headless path imports no widget libraries; the API surface."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import nbflow
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def plugin_site(tmp_path_factory) -> Path:
+    """Install the tiny plugin package (a real pip install) into its own target folder."""
+    target = tmp_path_factory.mktemp("site")
+    p = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                        "--target", str(target), str(ROOT / "tests" / "data" / "plugin_pkg")],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    return target
+
+
+def _env(extra_path: Path | None = None) -> dict[str, str]:
+    paths = [str(ROOT)] + ([str(extra_path)] if extra_path else [])
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+
+
+def test_installed_plugin_node_is_listed_and_runs(plugin_site: Path, tmp_path: Path):
+    p = subprocess.run([sys.executable, "-m", "nbflow", "nodes", "--json"], capture_output=True, text=True,
+                       env=_env(plugin_site), timeout=120)
+    assert p.returncode == 0, p.stderr
+    shout = {n["type"]: n for n in json.loads(p.stdout)}["shout"]
+    assert shout["origin"] == "plugin shout (nbflow_shout.nodes)"
+    assert shout["inputs"] == {"text": "text"}
+
+    flow = {"nbflow": 1, "name": "plugin", "nodes": [
+        {"id": "t", "type": "input.text"}, {"id": "s", "type": "shout", "params": {"marks": 3}},
+        {"id": "o", "type": "output"}],
+        "edges": [{"from": "t.value", "to": "s.text"}, {"from": "s.text", "to": "o.value"}]}
+    path = tmp_path / "plugin.json"
+    path.write_text(json.dumps(flow))
+    p = subprocess.run([sys.executable, "-m", "nbflow", "run", str(path), "-i", "t=héllo", "--json"],
+                       capture_output=True, text=True, env=_env(plugin_site), timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["outputs"] == {"o": "HÉLLO!!!"}
+
+    # without the plugin installed, the same file is a clear validation error
+    p = subprocess.run([sys.executable, "-m", "nbflow", "run", str(path)], capture_output=True, text=True,
+                       env=_env(), timeout=120)
+    assert p.returncode == 2
+    assert p.stderr.strip() == f"nbflow: error: {path}: node 's': unknown node type 'shout'; `nbflow nodes` lists the known types"
+
+
+def test_broken_plugin_is_reported_not_fatal(tmp_path: Path):
+    dist = tmp_path / "broken_nodes-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-nodes\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[nbflow.nodes]\nbroken = no_such_module_xyz\n")
+    p = subprocess.run([sys.executable, "-m", "nbflow", "nodes"], capture_output=True, text=True,
+                       env=_env(tmp_path), timeout=120)
+    assert p.returncode == 0
+    assert "nbflow: warning: plugin broken (no_such_module_xyz): ModuleNotFoundError" in p.stderr
+    assert "  llm " in p.stdout
+
+
+HEAVY = ("ipywidgets", "ipycanvas", "ipykernel", "IPython")
+
+
+@pytest.mark.parametrize("code", [
+    "import nbflow",
+    "import nbflow.engine, nbflow.providers, nbflow.cli",
+    "import nbflow; nbflow.load('examples/product_copy.json').run()",
+    "from nbflow.cli import main; main(['run', 'examples/product_copy.json', '-q'])",
+])
+def test_headless_path_never_imports_widget_libraries(code: str):
+    probe = f"{code}\nimport sys\nprint('HEAVY=' + ','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    p = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, env=_env(),
+                       timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip().splitlines()[-1] == "HEAVY="
+
+
+def test_public_api_is_sorted_and_importable():
+    names = nbflow.__all__
+    assert names == sorted(names)
+    for name in names:
+        if name != "Editor":  # lazily imported: needs the widget libraries
+            assert getattr(nbflow, name) is not None
+    assert issubclass(nbflow.FlowError, nbflow.NbflowError)
+    assert issubclass(nbflow.ProviderError, nbflow.NodeError)
