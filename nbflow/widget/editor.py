@@ -89,7 +89,7 @@ class Editor(w.VBox):
         self.params = ParamsPanel(flow, on_param=self._on_param, on_rename=self._on_rename)
         self.preview = PreviewPanel()
         side = w.VBox([self.params, w.HTML("<hr style='margin:6px 0'>"), self.preview],
-                      layout=w.Layout(width="340px", max_height=f"{height}px", overflow_y="auto",
+                      layout=w.Layout(width="340px", max_height=f"{height}px", overflow="auto",
                                       padding="0 0 0 8px"))
         legend = " ".join(f"<span style='white-space:nowrap'><span style='color:{c}'>●</span> {t}</span>"
                           for t, c in PORT_COLORS.items())
@@ -184,13 +184,18 @@ class Editor(w.VBox):
 
     def _fill_palette(self) -> None:
         q = self.search.value.strip().lower()
-        opts = []
+        ranked = []
         for name, cls in self.flow.registry.types().items():
             hay = f"{name} {cls.title} {cls.category} {cls.description}".lower()
             if not q or all(part in hay for part in q.split()):
-                opts.append((f"{cls.category} · {cls.title or name} ({name})", name))
-        opts.sort()
+                # exact and prefix matches on the type name first, then the title, then the rest
+                rank = 0 if name == q else 1 if name.startswith(q) else 2 if q in cls.title.lower() else 3
+                ranked.append((rank if q else 0, f"{cls.category} · {cls.title or name} ({name})", name))
+        ranked.sort()
+        opts = [(label, name) for _, label, name in ranked]
         self.palette.options = opts
+        if opts:
+            self.palette.value = opts[0][1]  # the best match
         self.add_button.disabled = not opts
 
     def add_node(self, node_type: str | None = None, **params: Any) -> str | None:
