@@ -26,6 +26,7 @@ from nbflow.exceptions import (
     NodeError,
     ParamError,
     ProviderError,
+    ResumeError,
     RunCancelled,
     SecretError,
     StoreError,
@@ -36,6 +37,8 @@ from nbflow.flow import Flow, load
 from nbflow.model.values import Media
 from nbflow.nodes.base import NodeContext, NodeType, Params, Port
 from nbflow.nodes.registry import registry
+from nbflow.runs import pending_approvals, resume, resume_expired, use_store
+from nbflow.store import RunStore, open_store
 
 __version__ = "0.1.0"
 
@@ -59,18 +62,25 @@ __all__ = [
     "Pause",
     "Port",
     "ProviderError",
+    "ResumeError",
     "Retry",
     "RunCancelled",
     "RunHandle",
     "RunResult",
+    "RunStore",
     "SecretError",
     "StoreError",
     "UnknownNodeTypeError",
     "WiringError",
     "__version__",
     "load",
+    "open_store",
+    "pending_approvals",
     "registry",
+    "resume",
+    "resume_expired",
     "run",
+    "use_store",
 ]
 
 

@@ -15,7 +15,8 @@ The tree::
     ├── NodeError                    a node failed while running (exit code 1)
     │   └── ProviderError            a provider API call failed (carries status and retryability)
     ├── RunCancelled                 a run was stopped
-    └── StoreError                   the run store cannot load or save a run
+    ├── StoreError                   the run store cannot load or save a run
+    └── ResumeError                  a run cannot be resumed as asked (already succeeded, no such approval)
 
 Each error's message is one line that says what is wrong and where (node id, port, field),
 so the CLI can print it as it is.
@@ -33,6 +34,7 @@ __all__ = [
     "NodeError",
     "ParamError",
     "ProviderError",
+    "ResumeError",
     "RunCancelled",
     "SecretError",
     "StoreError",
@@ -168,5 +170,11 @@ class RunCancelled(NbflowError):
 
 class StoreError(NbflowError):
     """The run store cannot load or save a run."""
+
+    exit_code = 2
+
+
+class ResumeError(NbflowError):
+    """A run cannot be resumed as asked: it already succeeded, is still running, or waits elsewhere."""
 
     exit_code = 2

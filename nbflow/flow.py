@@ -21,7 +21,8 @@ from nbflow.engine.scheduler import Execution
 from nbflow.exceptions import FlowError, WiringError
 from nbflow.model.io import dumps_spec, loads_spec, read_spec
 from nbflow.model.spec import EdgeSpec, FlowSpec, NodeSpec, PolicySpec, Position, parse_ref
-from nbflow.nodes.registry import Registry, registry as default_registry
+from nbflow.nodes.registry import Registry
+from nbflow.nodes.registry import registry as default_registry
 from nbflow.providers.registry import Providers
 
 __all__ = ["Flow", "load"]
@@ -144,13 +145,20 @@ class Flow:
         if self._plan is not None and self._plan[0] == self._version:
             return self._plan[1]
         try:
-            plan = compile_flow(self.spec, self.registry)
+            with self._compiling():
+                plan = compile_flow(self.spec, self.registry)
         except FlowError as exc:
             if self.source:
                 exc.with_source(self.source)
             raise
         self._plan = (self._version, plan)
         return plan
+
+    def _compiling(self) -> Any:
+        """Sub-flow paths in this flow resolve next to its file, with its registry."""
+        from nbflow.nodes.control_subflow import flow_context
+
+        return flow_context(self.source, self.registry)
 
     # -- editing ----------------------------------------------------------------------------------
 
@@ -186,7 +194,8 @@ class Flow:
         spec = NodeSpec(id=node_id, type=type, title=title, params=dict(params), policy=pol)
         from nbflow.engine.plan import _make_node
 
-        _make_node(spec, self.registry)  # validate type and params before the node exists
+        with self._compiling():
+            _make_node(spec, self.registry)  # validate type and params before the node exists
         self.spec.nodes.append(spec)
         if x is None or y is None:
             k = len(self.spec.nodes) - 1
@@ -209,7 +218,8 @@ class Flow:
         edges_before = list(self.spec.edges)
         self.spec.edges.append(EdgeSpec.model_validate({"from": src, "to": dst}))
         try:
-            compile_flow(self.spec, self.registry)
+            with self._compiling():
+                compile_flow(self.spec, self.registry)
         except WiringError as exc:
             if "required input is not connected" not in exc.message:
                 self.spec.edges = edges_before
@@ -233,7 +243,8 @@ class Flow:
         new = {k: v for k, v in new.items() if v is not None}
         from nbflow.engine.plan import _make_node
 
-        _make_node(node.model_copy(update={"params": new}), self.registry)
+        with self._compiling():
+            _make_node(node.model_copy(update={"params": new}), self.registry)
         node.params = new
         self._changed("params", node=node_id)
 
@@ -281,37 +292,53 @@ class Flow:
     def _execution(self, inputs: dict[str, Any] | None, kw: dict[str, Any], *,
                    on_event: Listener | Iterable[Listener] | None, cache: bool | Cache,
                    concurrency: int | None, targets: list[str] | None, run_id: str | None,
-                   providers: Providers | None) -> Execution:
+                   providers: Providers | None, store: Any = None, source: str = "python",
+                   restore: RunResult | None = None, resume: dict[str, Any] | None = None) -> Execution:
         plan = self.validate()
         listeners = [] if on_event is None else ([on_event] if callable(on_event) else list(on_event))
         cache_obj = self.cache if cache is True else (None if cache is False else cache)
-        return Execution(plan, inputs={**(inputs or {}), **kw}, cache=cache_obj, listeners=listeners,
-                         concurrency=concurrency, providers=providers or self.providers, targets=targets,
-                         run_id=run_id, price=_price_hook())
+        ex = Execution(plan, inputs={**(inputs or {}), **kw}, cache=cache_obj, listeners=listeners,
+                       concurrency=concurrency, providers=providers or self.providers, targets=targets,
+                       run_id=run_id, price=_price_hook(), restore=restore, resume=resume)
+        from nbflow import runs
+
+        rs = runs.resolve_store(store)
+        if rs is not None:
+            runs.attach_store(ex, rs, self, source=source)
+        return ex
 
     async def arun(self, inputs: dict[str, Any] | None = None, /, *, on_event: Any = None,
                    cache: bool | Cache = True, concurrency: int | None = None,
                    targets: list[str] | None = None, run_id: str | None = None,
-                   providers: Providers | None = None, **kw_inputs: Any) -> RunResult:
-        """Run the flow and return its record. Graph inputs as a dict and/or keywords."""
+                   providers: Providers | None = None, store: Any = None, source: str = "python",
+                   **kw_inputs: Any) -> RunResult:
+        """Run the flow and return its record. Graph inputs as a dict and/or keywords.
+
+        ``store`` records the run as it goes (``True``: the default SQLite store; a path or a
+        :class:`~nbflow.store.RunStore`; default: the store set by ``nbflow.use_store``, if any), so a
+        paused or interrupted run can be resumed, also from another process.
+        """
         ex = self._execution(inputs, kw_inputs, on_event=on_event, cache=cache, concurrency=concurrency,
-                             targets=targets, run_id=run_id, providers=providers)
+                             targets=targets, run_id=run_id, providers=providers, store=store, source=source)
         self.last_result = await ex.run()
         return self.last_result
 
     def run(self, inputs: dict[str, Any] | None = None, /, *, on_event: Any = None,
             cache: bool | Cache = True, concurrency: int | None = None, targets: list[str] | None = None,
-            run_id: str | None = None, providers: Providers | None = None, **kw_inputs: Any) -> RunResult:
+            run_id: str | None = None, providers: Providers | None = None, store: Any = None,
+            source: str = "python", **kw_inputs: Any) -> RunResult:
         """Run the flow synchronously (also inside Jupyter's running loop)."""
         return run_sync(self.arun(inputs, on_event=on_event, cache=cache, concurrency=concurrency,
-                                  targets=targets, run_id=run_id, providers=providers, **kw_inputs))
+                                  targets=targets, run_id=run_id, providers=providers, store=store,
+                                  source=source, **kw_inputs))
 
     def start(self, inputs: dict[str, Any] | None = None, /, *, on_event: Any = None,
               cache: bool | Cache = True, concurrency: int | None = None, targets: list[str] | None = None,
-              run_id: str | None = None, providers: Providers | None = None, **kw_inputs: Any) -> RunHandle:
+              run_id: str | None = None, providers: Providers | None = None, store: Any = None,
+              source: str = "python", **kw_inputs: Any) -> RunHandle:
         """Start a run in the background on the running loop; returns a handle to cancel or await."""
         ex = self._execution(inputs, kw_inputs, on_event=on_event, cache=cache, concurrency=concurrency,
-                             targets=targets, run_id=run_id, providers=providers)
+                             targets=targets, run_id=run_id, providers=providers, store=store, source=source)
         handle = RunHandle(ex)
 
         def _keep(task: Any) -> None:
@@ -320,6 +347,24 @@ class Flow:
 
         handle.task.add_done_callback(_keep)
         return handle
+
+    async def aresume(self, run: RunResult | str | None = None, **kwargs: Any) -> RunResult:
+        """Resume a paused or interrupted run of this flow (default: the last run).
+
+        Takes the keywords of :func:`nbflow.resume`.
+        """
+        from nbflow import runs
+
+        target = run if run is not None else self.last_result
+        if target is None:
+            raise FlowError("this flow has no run to resume")
+        kwargs.setdefault("providers", self.providers)
+        return await runs.aresume(target, flow=self, **kwargs)
+
+    def resume(self, run: RunResult | str | None = None, **kwargs: Any) -> RunResult:
+        """Resume a run of this flow: ``flow.resume(approve=True)`` decides the pending approval of the
+        last run. Takes the keywords of :func:`nbflow.resume`."""
+        return run_sync(self.aresume(run, **kwargs))
 
     def edit(self, **kwargs: Any) -> Any:
         """Open the canvas editor on this flow (needs ipywidgets and ipycanvas)."""

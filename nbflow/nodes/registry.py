@@ -31,6 +31,9 @@ _BUILTIN_MODULES = (
     "nbflow.nodes.text_nodes",
     "nbflow.nodes.data_nodes",
     "nbflow.nodes.ai_nodes",
+    "nbflow.nodes.control_nodes",
+    "nbflow.nodes.control_subflow",
+    "nbflow.nodes.control_loops",
 )
 
 
