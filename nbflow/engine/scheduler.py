@@ -481,7 +481,7 @@ class Execution:
         """Run ``pn`` under its policies, then its fallbacks. Returns outputs, or None on failure/pause."""
         rec.status = "running"
         rec.started_at = time.time()
-        candidates = [pn, *(self.plan.nodes[f] for f in pn.fallbacks)]
+        candidates = (pn, *(self.plan.nodes[f] for f in pn.fallbacks)) if pn.fallbacks else (pn,)
         err: BaseException | None = None
         for n, cand in enumerate(candidates):
             if n:
@@ -491,7 +491,8 @@ class Execution:
             timeout = cand.policy.timeout
             for attempt in range(1, retry.attempts + 1):
                 rec.attempts += 1
-                self.emit("node_started", pn.id, {"attempt": rec.attempts, "node": cand.id})
+                if self.listeners:
+                    self.emit("node_started", pn.id, {"attempt": rec.attempts, "node": cand.id})
                 ctx = NodeRunContext(self, pn.id, rec, attempt, self._resume.get(pn.id))
                 try:
                     coro = cand.impl.run(inputs, ctx)
