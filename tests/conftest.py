@@ -57,3 +57,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for item in items:
             if "browser" in item.keywords:
                 item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _nbflow_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test gets its own NBFLOW_HOME: runs the CLI records never land in the user's data directory."""
+    monkeypatch.setenv("NBFLOW_HOME", str(tmp_path_factory.mktemp("nbflow_home")))

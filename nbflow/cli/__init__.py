@@ -19,6 +19,7 @@ __all__ = ["main"]
 #: Modules providing sub-commands, in the order ``nbflow --help`` lists them.
 COMMAND_MODULES = (
     "nbflow.cli.run",
+    "nbflow.cli.resume",
     "nbflow.cli.info",
 )
 

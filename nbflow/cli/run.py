@@ -13,7 +13,7 @@ from nbflow.engine.record import RunResult, value_to_json
 from nbflow.exceptions import InputError
 from nbflow.model.values import Media
 
-__all__ = ["add_parser", "parse_inputs", "result_json"]
+__all__ = ["add_parser", "open_cli_store", "parse_inputs", "result_json"]
 
 
 def add_parser(sub: Any) -> None:
@@ -27,6 +27,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--out-dir", metavar="DIR", help="write media outputs (images, audio...) to files here")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     p.add_argument("--concurrency", type=int, metavar="N", help="most nodes running at once")
+    p.add_argument("--no-store", action="store_true", help="do not record the run in the run store "
+                   "(then a paused or interrupted run cannot be resumed)")
     p.set_defaults(func=main)
 
 
@@ -154,6 +156,28 @@ def print_result(result: RunResult, *, as_json: bool, out_dir: Path | None) -> N
         sys.stderr.write(f"nbflow: error: {result.error}\n")
 
 
+def open_cli_store() -> Any:
+    """The default run store, or False (with a warning) when it cannot be opened: the run still runs.
+
+    A command opens its own store and closes it when done, so nothing stays open between commands.
+    """
+    from nbflow.exceptions import StoreError
+    from nbflow.runs import configured_store
+    from nbflow.store import open_store
+
+    try:
+        return configured_store() or open_store()
+    except StoreError as exc:
+        sys.stderr.write(f"nbflow: warning: {exc}; the run is not recorded and cannot be resumed\n")
+        return False
+
+
+def _announce(ev: Event) -> None:
+    # The id comes first, so a run whose process is killed can still be resumed by id.
+    if ev.kind == "run_started":
+        sys.stderr.write(f"run {ev.run_id} started\n")
+
+
 def exit_code(result: RunResult) -> int:
     return {"succeeded": 0, "paused": 3}.get(result.status, 1)
 
@@ -167,7 +191,15 @@ def main(args: argparse.Namespace) -> int:
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
     listeners = [] if (args.quiet or args.json) else [Progress()]
-    result = flow.run(inputs, on_event=listeners, cache=False, concurrency=args.concurrency)
+    store = False if args.no_store else open_cli_store()
+    if store is not False and listeners:
+        listeners.append(_announce)
+    try:
+        result = flow.run(inputs, on_event=listeners, cache=False, concurrency=args.concurrency, store=store,
+                          source="cli")
+    finally:
+        if store is not False:
+            store.close()
     print_result(result, as_json=args.json, out_dir=out_dir)
     if result.status == "paused":
         sys.stderr.write(f"run {result.run_id} is paused; resume it with: nbflow resume {result.run_id} "
