@@ -1,30 +1,78 @@
-"""AI nodes: ``llm`` (text and structured JSON) and ``image`` (text to image).
+"""AI nodes: ``llm``, ``vision``, ``image``, ``speech``, ``video``, and the generic ``http`` request.
 
-They talk to providers through :class:`nbflow.providers.base.Provider`; the provider is chosen by the
-``provider`` param. ``offline`` is built in and needs no key.
+They talk to providers through :class:`nbflow.providers.base.Provider`, chosen by the ``provider``
+param (``offline`` is built in and needs no key). Every provider node has the same connection params
+(``base_url``, ``api_key_env``, ``timeout``, ``rpm``, ``tpm``, ``max_concurrency``) and a
+``preflight`` the engine calls before the run starts, so a missing key fails before any call is made.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field
 
-from nbflow.exceptions import NodeError
+from nbflow.exceptions import NodeError, ProviderError
+from nbflow.model.values import Media
 from nbflow.nodes.base import NodeContext, NodeType, Params, Port
-from nbflow.nodes.data_nodes import parse_json_text
-from nbflow.providers.base import ChatRequest, ImageRequest, Message
+from nbflow.providers.base import (
+    ChatRequest,
+    ChatResponse,
+    ImageRequest,
+    Message,
+    Provider,
+    SpeechRequest,
+    VideoRequest,
+)
+from nbflow.providers.generic import extract_path, fill_template, secret_refs, substitute_secrets
+from nbflow.providers.structured import REPAIR_PROMPT, check_json, check_schema
+from nbflow.providers.tokens import OverflowPolicy, fit_prompt
 
-__all__ = ["ImageGen", "Llm"]
+__all__ = ["HttpRequest", "ImageGen", "Llm", "SpeechGen", "VideoGen", "Vision"]
+
+#: Tokens an input image is assumed to take when checking the context window (a high estimate).
+IMAGE_TOKENS = 1600
 
 
 class ProviderParams(Params):
-    provider: str = Field(default="offline", description="offline, openai, anthropic, gemini, ...")
+    provider: str = Field(default="offline", description="offline, openai, anthropic, gemini, ollama, "
+                          "openrouter, openai-compatible, ...")
     model: str = Field(default="offline-chat", description="Model name as the provider spells it.")
-    base_url: str | None = Field(default=None, description="Override the provider's API base URL.")
-    api_key_env: str | None = Field(default=None, description="Name of the secret holding the API key "
+    base_url: str | None = Field(default=None, description="Override the provider's API base URL "
+                                 "(e.g. a self-hosted OpenAI-compatible server).")
+    api_key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+                                    description="Name of the secret holding the API key "
                                     "(an environment variable name, never the key itself).")
+    timeout: float | None = Field(default=None, gt=0, description="Seconds to wait for a response.")
+    rpm: float | None = Field(default=None, gt=0, description="Requests per minute for this provider "
+                              "and key, shared by every run in the process.")
+    tpm: float | None = Field(default=None, gt=0, description="Tokens per minute for this provider and key.")
+    max_concurrency: int | None = Field(default=None, ge=1, description="Most calls in flight at once "
+                                        "for this provider and key.")
+
+
+class _ProviderNode:
+    """Shared by the provider nodes: building the client config and the pre-run key check."""
+
+    params: ProviderParams
+    id: str
+
+    def _config(self) -> dict[str, Any]:
+        p = self.params
+        return {"base_url": p.base_url, "api_key_env": p.api_key_env, "timeout": p.timeout, "rpm": p.rpm,
+                "tpm": p.tpm, "max_concurrency": p.max_concurrency}
+
+    def _provider(self, ctx: NodeContext) -> Provider:
+        return ctx.provider(self.params.provider, **self._config())
+
+    def preflight(self, providers: Any) -> None:
+        """Make the client now, so a missing key or base URL fails before any node runs."""
+        providers.get(self.params.provider, node_id=self.id, **self._config())
+
+
+def _empty(resp: ChatResponse) -> ProviderError:
+    return ProviderError("returned an empty completion", provider=resp.provider, retryable=True)
 
 
 class LlmParams(ProviderParams):
@@ -32,11 +80,15 @@ class LlmParams(ProviderParams):
     temperature: float | None = Field(default=None, ge=0, le=2)
     max_tokens: int | None = Field(default=None, ge=1, le=1_000_000)
     json_schema: dict[str, Any] | None = Field(
-        default=None, description="Ask for JSON matching this schema; adds a 'json' output.")
+        default=None, description="Ask for JSON matching this schema; adds a validated 'json' output.")
     stream: bool = Field(default=True, description="Stream text into the preview as it arrives.")
+    context_window: int | None = Field(default=None, ge=1, description="The model's context window in "
+                                       "tokens, when nbflow does not know it.")
+    on_overflow: OverflowPolicy = Field(default="error", description="A prompt too long for the context "
+                                        "window: error, or cut it keeping its start or its end.")
 
 
-class Llm(NodeType[LlmParams]):
+class Llm(_ProviderNode, NodeType[LlmParams]):
     type = "llm"
     title = "LLM"
     category = "AI"
@@ -53,39 +105,85 @@ class Llm(NodeType[LlmParams]):
             ports["json"] = Port("json", description="parsed output matching json_schema")
         return ports
 
+    def validate_node(self) -> None:
+        if self.params.json_schema is not None:
+            check_schema(self.params.json_schema)
+
+    def _images(self, inputs: dict[str, Any]) -> list[Media]:
+        return []
+
     async def run(self, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
         p = self.params
-        provider = ctx.provider(p.provider, base_url=p.base_url, api_key_env=p.api_key_env)
-        req = ChatRequest(model=p.model, messages=[Message("user", inputs["prompt"])],
-                          system=inputs.get("system") or p.system or None, temperature=p.temperature,
-                          max_tokens=p.max_tokens, json_schema=p.json_schema, stream=p.stream)
+        system = inputs.get("system") or p.system or ""
+        images = self._images(inputs)
+        prompt = fit_prompt(inputs["prompt"], model=p.model, system=system, max_tokens=p.max_tokens,
+                            window=p.context_window, policy=p.on_overflow,
+                            extra_tokens=IMAGE_TOKENS * len(images))
+        if len(prompt) < len(inputs["prompt"]):
+            ctx.log(f"prompt cut to fit the context window ({p.on_overflow}): "
+                    f"{len(inputs['prompt']):,} -> {len(prompt):,} characters")
+        provider = self._provider(ctx)
+        req = ChatRequest(model=p.model, messages=[Message("user", prompt, images)], system=system or None,
+                          temperature=p.temperature, max_tokens=p.max_tokens, json_schema=p.json_schema,
+                          stream=p.stream)
+        resp = await self._call(provider, req, ctx)
+        out: dict[str, Any] = {"text": resp.text}
+        if p.json_schema is None:
+            return out
+        value, problem = check_json(resp.text, p.json_schema)
+        if problem is not None:
+            ctx.log(f"output does not match json_schema ({problem}); asking the model once to repair it")
+            repair = ChatRequest(model=p.model, system=req.system, temperature=p.temperature,
+                                 max_tokens=p.max_tokens, json_schema=p.json_schema, stream=False,
+                                 messages=[*req.messages, Message("assistant", resp.text),
+                                           Message("user", REPAIR_PROMPT.format(problem=problem))])
+            resp = await self._call(provider, repair, ctx)
+            value, problem = check_json(resp.text, p.json_schema)
+            if problem is not None:
+                raise NodeError(f"output does not match json_schema after one repair attempt: {problem}")
+            out["text"] = resp.text
+        out["json"] = value
+        return out
+
+    async def _call(self, provider: Provider, req: ChatRequest, ctx: NodeContext) -> ChatResponse:
         streamed: list[str] = []
 
         def on_delta(piece: str) -> None:
             streamed.append(piece)
             ctx.partial("text", "".join(streamed))
 
-        resp = await provider.chat(req, on_delta=on_delta if p.stream else None)
+        resp = await provider.chat(req, on_delta=on_delta if req.stream else None)
         ctx.add_usage(provider=resp.provider, model=resp.model, input_tokens=resp.usage.input_tokens,
                       output_tokens=resp.usage.output_tokens)
         if not resp.text.strip():
-            raise NodeError(f"{resp.provider} returned an empty completion", retryable=True)
-        out: dict[str, Any] = {"text": resp.text}
-        if p.json_schema is not None:
-            try:
-                out["json"] = parse_json_text(resp.text)
-            except json.JSONDecodeError as exc:
-                raise NodeError(f"model output is not valid JSON: {exc.msg}", retryable=True) from None
-        return out
+            raise _empty(resp)
+        return resp
+
+
+class Vision(Llm):
+    type = "vision"
+    title = "Vision"
+    category = "AI"
+    description = "Ask a vision model about one or more images; text out (or validated JSON)."
+
+    def input_ports(self) -> dict[str, Port]:
+        return {"image": Port("image", description="the image to look at"),
+                "images": Port("list[image]", required=False, description="more images"),
+                "prompt": Port("text", description="what to ask about the image(s)"),
+                "system": Port("text", required=False, description="overrides the system param")}
+
+    def _images(self, inputs: dict[str, Any]) -> list[Media]:
+        return [inputs["image"], *(inputs.get("images") or [])]
 
 
 class ImageParams(ProviderParams):
     model: str = Field(default="offline-image", description="Image model name.")
     size: str = Field(default="1024x1024", pattern=r"^\d+x\d+$", description="WIDTHxHEIGHT.")
     n: int = Field(default=1, ge=1, le=10, description="How many images.")
+    quality: str | None = Field(default=None, description="Provider quality setting (e.g. standard, hd).")
 
 
-class ImageGen(NodeType[ImageParams]):
+class ImageGen(_ProviderNode, NodeType[ImageParams]):
     type = "image"
     title = "Image generator"
     category = "AI"
@@ -96,9 +194,137 @@ class ImageGen(NodeType[ImageParams]):
 
     async def run(self, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
         p = self.params
-        provider = ctx.provider(p.provider, base_url=p.base_url, api_key_env=p.api_key_env)
-        resp = await provider.image(ImageRequest(model=p.model, prompt=inputs["prompt"], size=p.size, n=p.n))
+        extra = {"quality": p.quality} if p.quality else {}
+        req = ImageRequest(model=p.model, prompt=inputs["prompt"], size=p.size, n=p.n, extra=extra)
+        resp = await self._provider(ctx).image(req)
         if not resp.images:
-            raise NodeError(f"{resp.provider} returned no image", retryable=True)
-        ctx.add_usage(provider=resp.provider, model=resp.model, images=len(resp.images))
+            raise ProviderError("returned no image", provider=resp.provider, retryable=True)
+        ctx.add_usage(provider=resp.provider, model=resp.model, images=len(resp.images),
+                      input_tokens=resp.usage.input_tokens, output_tokens=resp.usage.output_tokens)
         return {"image": resp.images[0], "images": resp.images}
+
+
+class SpeechParams(ProviderParams):
+    model: str = Field(default="offline-tts", description="Speech model (tts-1, eleven_multilingual_v2...).")
+    voice: str | None = Field(default=None, description="Voice name or id; empty for the provider's default.")
+    format: str = Field(default="mp3", description="Audio format (mp3, wav, opus...; offline gives wav).")
+    speed: float | None = Field(default=None, gt=0, le=4, description="Speaking speed (OpenAI).")
+
+
+class SpeechGen(_ProviderNode, NodeType[SpeechParams]):
+    type = "speech"
+    title = "Text to speech"
+    category = "AI"
+    description = "Read text aloud with a speech model."
+    inputs = {"text": Port("text")}
+    outputs = {"audio": Port("audio")}
+
+    async def run(self, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
+        p = self.params
+        provider = self._provider(ctx)
+        voice = p.voice or getattr(provider, "default_voice", "alloy")
+        extra = {"speed": p.speed} if p.speed is not None else {}
+        resp = await provider.speech(SpeechRequest(model=p.model, text=inputs["text"], voice=voice,
+                                                   format=p.format, extra=extra))
+        ctx.add_usage(provider=resp.provider, model=resp.model, characters=resp.usage.characters,
+                      audio_seconds=resp.usage.audio_seconds)
+        return {"audio": resp.audio}
+
+
+class VideoParams(ProviderParams):
+    provider: str = Field(default="runway", description="Video provider (runway).")
+    model: str = Field(default="gen4_turbo", description="Video model (gen4_turbo needs an image; veo3 "
+                       "also works from text alone).")
+    duration: int = Field(default=5, ge=1, le=60, description="Seconds of video.")
+    ratio: str = Field(default="1280:720", description="Output size as the provider spells it.")
+    poll_interval: float = Field(default=5.0, gt=0, description="Seconds between job status checks.")
+    job_timeout: float = Field(default=900.0, gt=0, description="Seconds the whole job may take.")
+
+
+class VideoGen(_ProviderNode, NodeType[VideoParams]):
+    type = "video"
+    title = "Video generator"
+    category = "AI"
+    description = "Generate a video from a prompt (and optionally a first-frame image); waits for the job."
+    inputs = {"prompt": Port("text"), "image": Port("image", required=False, description="first frame")}
+    outputs = {"video": Port("video")}
+
+    async def run(self, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
+        p = self.params
+        req = VideoRequest(model=p.model, prompt=inputs["prompt"], image=inputs.get("image"),
+                           duration=p.duration, ratio=p.ratio, poll_interval=p.poll_interval,
+                           timeout=p.job_timeout)
+        resp = await self._provider(ctx).video(req, on_progress=lambda f, m: ctx.progress(f, m))
+        ctx.add_usage(provider=resp.provider, model=resp.model, video_seconds=resp.usage.video_seconds)
+        return {"video": resp.video}
+
+
+class HttpParams(Params):
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = Field(default="POST")
+    url: str = Field(default="https://example.com/api", pattern=r"^https?://",
+                     description="Request URL; {{name}} placeholders are filled from 'vars' (URL-quoted).")
+    headers: dict[str, str] = Field(default_factory=dict, description="Request headers; write secrets as "
+                                    "${ENV_NAME} (resolved at run time, never stored).")
+    body: Any = Field(default=None, description="JSON body template; \"{{name}}\" takes vars[name] (or the "
+                      "text input as {{text}}).")
+    response_path: str = Field(default="", description="Part of the JSON response to output, e.g. "
+                               "data.items[0].name (empty: all of it).")
+    timeout: float | None = Field(default=60.0, gt=0, description="Seconds to wait for the response.")
+    rpm: float | None = Field(default=None, gt=0, description="Requests per minute to this host.")
+    max_concurrency: int | None = Field(default=None, ge=1,
+                                        description="Most requests in flight to this host.")
+
+
+class HttpRequest(NodeType[HttpParams]):
+    type = "http"
+    title = "HTTP request"
+    category = "AI"
+    description = ("Call any JSON API: method, URL, headers from secrets, a JSON body template, "
+                   "a response path.")
+    inputs = {"vars": Port("json", required=False, description="values for {{name}} placeholders"),
+              "text": Port("text", required=False, description="available as {{text}}")}
+    outputs = {"json": Port("json", description="the response (at response_path)"),
+               "text": Port("text", description="the raw response body"),
+               "status": Port("number", description="the HTTP status")}
+
+    def validate_node(self) -> None:
+        for name, value in self.params.headers.items():
+            if "{{" in value:
+                raise ValueError(f"header {name!r}: use ${{NAME}} for secrets; {{{{...}}}} is for the body")
+
+    def _secret_names(self) -> list[str]:
+        return [n for v in self.params.headers.values() for n in secret_refs(v)]
+
+    def _config(self) -> dict[str, Any]:
+        parts = urlsplit(self.params.url)
+        return {"base_url": f"{parts.scheme}://{parts.netloc}", "timeout": self.params.timeout,
+                "rpm": self.params.rpm, "max_concurrency": self.params.max_concurrency}
+
+    def preflight(self, providers: Any) -> None:
+        """Resolve every ``${NAME}`` now, so a missing secret fails before any call."""
+        for name in self._secret_names():
+            providers.secrets.secret(name, node=self.id)
+
+    async def run(self, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
+        p = self.params
+        given = inputs.get("vars")
+        vars: dict[str, Any] = dict(given) if isinstance(given, dict) else {}
+        if "text" in inputs:
+            vars.setdefault("text", inputs["text"])
+        try:
+            url = fill_template(p.url, vars, url=True)
+            body = fill_template(p.body, vars) if p.body is not None else None
+        except KeyError as exc:
+            raise NodeError(f"no value for placeholder {{{{{exc.args[0]}}}}} (give it in 'vars')") from None
+        headers = {k: substitute_secrets(v, ctx.secret) for k, v in p.headers.items()}
+        provider = ctx.provider("http", **self._config())
+        reply = await provider.request(p.method, url, headers=headers, json_body=body)  # type: ignore[attr-defined]
+        out: dict[str, Any] = {"text": reply.text, "status": reply.status}
+        if reply.json is not None:
+            try:
+                out["json"] = extract_path(reply.json, p.response_path)
+            except KeyError as exc:
+                raise NodeError(f"response_path {p.response_path!r}: {exc.args[0]}") from None
+        elif p.response_path:
+            raise NodeError(f"response is not JSON, so response_path {p.response_path!r} cannot be read")
+        return out

@@ -15,7 +15,6 @@ from typing import Any
 from urllib.parse import quote
 
 from nbflow.providers.http import HttpProvider
-from nbflow.providers.secrets import Secret
 
 __all__ = ["GenericHttpProvider", "HttpReply", "extract_path", "fill_template", "secret_refs",
            "substitute_secrets"]
@@ -30,9 +29,9 @@ def secret_refs(text: str) -> list[str]:
     return _SECRET_REF.findall(text)
 
 
-def substitute_secrets(text: str, resolve: Callable[[str], Secret]) -> str:
+def substitute_secrets(text: str, resolve: Callable[[str], str]) -> str:
     """``text`` with each ``${NAME}`` replaced by the secret's value (for outgoing headers only)."""
-    return _SECRET_REF.sub(lambda m: resolve(m.group(1)).reveal(), text)
+    return _SECRET_REF.sub(lambda m: resolve(m.group(1)), text)
 
 
 def _lookup(vars: dict[str, Any], dotted: str) -> Any:

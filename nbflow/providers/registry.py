@@ -1,11 +1,11 @@
-"""Provider lookup by name, with one pooled client per provider, base URL and key per process."""
+"""Provider lookup by name: ``register_provider(name, factory)`` and the per-flow :class:`Providers`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from nbflow.exceptions import NbflowError
+from nbflow.exceptions import ParamError
 from nbflow.providers.base import Provider
 from nbflow.providers.secrets import Secrets
 
@@ -41,34 +41,40 @@ _register_builtins()
 
 
 class Providers:
-    """Resolves provider names to clients, reusing one client per (name, config)."""
+    """Resolves provider names to clients for one flow.
+
+    A client is made on every lookup, so keys are resolved at run time (a key set or rotated between
+    runs is picked up) and a missing key fails at once. Making one is cheap: what is worth sharing,
+    the HTTP connection pool and the rate limiter, is shared process-wide by the HTTP layer.
+
+    Attributes:
+        secrets: where keys are looked up.
+        overrides: provider name -> client to use instead (tests, ``nbflow run --estimate``).
+    """
 
     def __init__(self, secrets: Secrets | None = None) -> None:
         self.secrets = secrets or Secrets()
-        self._clients: dict[tuple[Any, ...], Provider] = {}
         self.overrides: dict[str, Provider] = {}
 
     def get(self, name: str, *, node_id: str = "", **config: Any) -> Provider:
+        """The client for provider ``name`` with ``config`` (base_url, api_key_env, rpm, ...)."""
         if name in self.overrides:
             return self.overrides[name]
         factory = _FACTORIES.get(name)
         if factory is None:
             known = ", ".join(sorted(_FACTORIES))
-            raise NbflowError(f"node {node_id!r}: unknown provider {name!r} (known: {known})")
-        cfg = {k: v for k, v in config.items() if v is not None}
-        key = (name, tuple(sorted(cfg.items())))
-        client = self._clients.get(key)
-        if client is None:
-            client = self._clients[key] = factory(cfg, self.secrets, node_id)
-        return client
+            raise ParamError(f"unknown provider {name!r} (known: {known})", node=node_id or None,
+                             field="params.provider")
+        return factory({k: v for k, v in config.items() if v is not None}, self.secrets, node_id)
 
     def known(self) -> list[str]:
         return sorted(_FACTORIES)
 
     def __repr__(self) -> str:
-        return f"<Providers {sorted(_FACTORIES)} clients={len(self._clients)} {self.secrets!r}>"
+        return f"<Providers {sorted(_FACTORIES)} {self.secrets!r}>"
 
     async def aclose(self) -> None:
-        for c in self._clients.values():
-            await c.aclose()
-        self._clients.clear()
+        """Close the pooled HTTP connections of the running event loop."""
+        from nbflow.providers.http import aclose_clients
+
+        await aclose_clients()
