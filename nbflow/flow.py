@@ -23,6 +23,7 @@ from nbflow.model.io import dumps_spec, loads_spec, read_spec
 from nbflow.model.spec import EdgeSpec, FlowSpec, NodeSpec, PolicySpec, Position, parse_ref
 from nbflow.nodes.registry import Registry
 from nbflow.nodes.registry import registry as default_registry
+from nbflow.providers.pricing import cost_of
 from nbflow.providers.registry import Providers
 
 __all__ = ["Flow", "load"]
@@ -299,7 +300,7 @@ class Flow:
         cache_obj = self.cache if cache is True else (None if cache is False else cache)
         ex = Execution(plan, inputs={**(inputs or {}), **kw}, cache=cache_obj, listeners=listeners,
                        concurrency=concurrency, providers=providers or self.providers, targets=targets,
-                       run_id=run_id, price=_price_hook(), restore=restore, resume=resume)
+                       run_id=run_id, price=cost_of, restore=restore, resume=resume)
         from nbflow import runs
 
         rs = runs.resolve_store(store)
@@ -374,14 +375,6 @@ class Flow:
 
     def __repr__(self) -> str:
         return f"<Flow {self.name!r}: {len(self.spec.nodes)} nodes, {len(self.spec.edges)} edges>"
-
-
-def _price_hook() -> Any:
-    try:
-        from nbflow.providers.pricing import cost_of
-    except ImportError:
-        return None
-    return cost_of
 
 
 def load(path: str | Path, *, registry: Registry | None = None) -> Flow:

@@ -34,7 +34,7 @@ __all__ = ["Execution", "Pause", "new_run_id"]
 _PY311 = sys.version_info >= (3, 11)
 
 
-class Pause(Exception):  # noqa: N818 - a signal, not an error
+class Pause(Exception):
     """Raised by a node to pause the run (e.g. waiting for human approval).
 
     Attributes:
@@ -212,6 +212,23 @@ class Execution:
     def _pred_set(self, pn: PlanNode) -> set[int]:
         return {b.src for b in pn.bindings}
 
+    def _preflight(self) -> None:
+        """Let each node that will run (and its fallbacks) check what it needs, e.g. its API key.
+
+        A node type may define ``preflight(providers)``; raising there stops the run before any node
+        runs, so a missing key never surfaces after other nodes' calls have been paid for.
+        """
+        nodes = self.plan.nodes
+        seen: set[int] = set()
+        for pn in nodes:
+            if not self._active[pn.idx] or self._restored(pn.idx):
+                continue
+            for i in (pn.idx, *pn.fallbacks):
+                hook = getattr(nodes[i].impl, "preflight", None)
+                if hook is not None and i not in seen:
+                    seen.add(i)
+                    hook(self.providers)
+
     # -- the run --------------------------------------------------------------------------------
 
     async def run(self) -> RunResult:
@@ -220,6 +237,7 @@ class Execution:
         self._finished = loop.create_future()
         self._select()
         self._parse_inputs()
+        self._preflight()
         res = self.result
         res.started_at = time.time()
         self.emit("run_started", None, {"flow": self.plan.name, "inputs": sorted(self.given)})
@@ -475,7 +493,8 @@ class Execution:
         if self.listeners:
             self.emit("output", pn.id, {"outputs": value_to_json(outs, inline_media=False)})
             rec = self._recs[pn.idx]
-            self.emit("node_finished", pn.id, {"status": rec.status, "duration": rec.duration})  # type: ignore[union-attr]
+            self.emit("node_finished", pn.id, {"status": rec.status, "duration": rec.duration,  # type: ignore[union-attr]
+                                               **_spent(rec)})
 
     async def _attempts(self, pn: PlanNode, rec: NodeRecord, inputs: dict[str, Any]) -> dict[str, Any] | None:
         """Run ``pn`` under its policies, then its fallbacks. Returns outputs, or None on failure/pause."""
@@ -541,7 +560,7 @@ class Execution:
         rec.error = _error_info(err, rec.attempts)
         rec.ended_at = time.time()
         self.emit("failed", pn.id, rec.error)
-        self.emit("node_finished", pn.id, {"status": "failed", "duration": rec.duration})
+        self.emit("node_finished", pn.id, {"status": "failed", "duration": rec.duration, **_spent(rec)})
         return None
 
     @staticmethod
@@ -558,6 +577,13 @@ class Execution:
                 why = check_value(v, t)
                 if why:
                     raise NodeError(f"output {k!r}: {why}")
+
+
+def _spent(rec: NodeRecord | None) -> dict[str, Any]:
+    """The usage and cost part of a node_finished event (empty when the node called no provider)."""
+    if rec is None or not rec.usage:
+        return {}
+    return {"usage": rec.usage, "cost": round(rec.cost, 8)}
 
 
 def _zero_price(entry: dict[str, Any]) -> float:
