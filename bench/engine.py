@@ -95,7 +95,7 @@ async def baseline_fan(n: int, sleep: float) -> None:
 
 async def baseline_layers(depth: int, width: int, sleep: float) -> None:
     prev: list[asyncio.Task[int]] = []
-    for d in range(depth):
+    for _ in range(depth):
         cur = []
         for w in range(width):
             async def node(w: int = w, prev: list[asyncio.Task[int]] = prev) -> int:

@@ -17,7 +17,8 @@ from nbflow.exceptions import CycleError, FlowError, ParamError, WiringError
 from nbflow.model.spec import FlowSpec, NodeSpec, parse_ref
 from nbflow.model.types import coercion
 from nbflow.nodes.base import NodeType, Port
-from nbflow.nodes.registry import Registry, registry as default_registry
+from nbflow.nodes.registry import Registry
+from nbflow.nodes.registry import registry as default_registry
 from nbflow.providers.secrets import looks_like_secret
 
 from .policies import Policy, resolve_policy

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import random
 from dataclasses import dataclass
+from typing import Any
 
 from nbflow.exceptions import NodeError, ProviderError
 from nbflow.model.spec import DefaultsSpec, PolicySpec, RetrySpec
@@ -69,7 +70,7 @@ class Policy:
 
 def resolve_policy(defaults: DefaultsSpec, node: PolicySpec | None) -> Policy:
     """Merge graph defaults with a node's overrides, field by field."""
-    def pick(name: str):  # type: ignore[no-untyped-def]
+    def pick(name: str) -> Any:
         v = getattr(node, name, None) if node is not None else None
         return v if v is not None else getattr(defaults, name)
 

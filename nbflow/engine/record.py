@@ -9,7 +9,7 @@ from typing import Any, Literal
 from nbflow.exceptions import NodeError
 from nbflow.model.values import Media
 
-__all__ = ["NodeRecord", "NodeStatus", "RunResult", "RunStatus", "value_to_json", "value_from_json"]
+__all__ = ["NodeRecord", "NodeStatus", "RunResult", "RunStatus", "value_from_json", "value_to_json"]
 
 NodeStatus = Literal["pending", "queued", "running", "done", "cached", "skipped", "failed", "paused",
                      "cancelled"]

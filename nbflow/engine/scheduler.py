@@ -31,9 +31,6 @@ from .record import NodeRecord, RunResult, value_to_json
 
 __all__ = ["Execution", "Pause", "new_run_id"]
 
-_PY311 = sys.version_info >= (3, 11)
-
-
 class Pause(Exception):
     """Raised by a node to pause the run (e.g. waiting for human approval).
 
@@ -370,15 +367,15 @@ class Execution:
     def _missing(self, pn: PlanNode) -> str | None:
         for b in pn.bindings:
             outs = self._outs[b.src]
-            if outs is None or b.src_port not in outs:
-                if pn.in_ports[b.port].required:
-                    src = self.plan.nodes[b.src]
-                    st = self._recs[src.idx].status if self._recs[src.idx] else "pending"  # type: ignore[union-attr]
-                    if st == "failed":
-                        return f"upstream node {src.id!r} failed"
-                    if st == "skipped":
-                        return f"upstream node {src.id!r} was skipped"
-                    return f"input {b.port!r}: {src.id}.{b.src_port} was not produced (branch not taken)"
+            if (outs is None or b.src_port not in outs) and pn.in_ports[b.port].required:
+                src = self.plan.nodes[b.src]
+                src_rec = self._recs[src.idx]
+                st = src_rec.status if src_rec is not None else "pending"
+                if st == "failed":
+                    return f"upstream node {src.id!r} failed"
+                if st == "skipped":
+                    return f"upstream node {src.id!r} was skipped"
+                return f"input {b.port!r}: {src.id}.{b.src_port} was not produced (branch not taken)"
         return None
 
     def _skip(self, pn: PlanNode, why: str) -> None:
@@ -517,7 +514,7 @@ class Execution:
                     coro = cand.impl.run(inputs, ctx)
                     if timeout is None:
                         outs = await coro
-                    elif _PY311:
+                    elif sys.version_info >= (3, 11):
                         async with asyncio.timeout(timeout):
                             outs = await coro
                     else:  # pragma: no cover - Python 3.10

@@ -19,6 +19,7 @@ out means "not produced", and nodes wired to it are skipped (that is how branche
 
 from __future__ import annotations
 
+import builtins
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, get_args
@@ -31,9 +32,9 @@ if TYPE_CHECKING:
     from nbflow.providers.base import Provider
 
 __all__ = [
+    "NoParams",
     "NodeContext",
     "NodeType",
-    "NoParams",
     "Params",
     "Port",
 ]
@@ -121,7 +122,7 @@ class NodeType(ABC, Generic[P]):
     category: ClassVar[str] = "Other"
     description: ClassVar[str] = ""
     version: ClassVar[int] = 1
-    Params: ClassVar[type[Params]] = NoParams  # set from ``NodeType[XParams]`` when not given
+    Params: ClassVar[builtins.type[Params]] = NoParams  # set from ``NodeType[XParams]`` when not given
     inputs: ClassVar[dict[str, Port]] = {}
     outputs: ClassVar[dict[str, Port]] = {}
     role: ClassVar[str] = "node"

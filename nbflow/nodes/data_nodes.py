@@ -12,7 +12,7 @@ from nbflow.exceptions import NodeError
 from nbflow.model.types import check_value, to_text
 from nbflow.nodes.base import NodeContext, NodeType, Params, Port
 
-__all__ = ["Convert", "JsonExtract", "JsonParse", "extract_path", "parse_path", "parse_json_text"]
+__all__ = ["Convert", "JsonExtract", "JsonParse", "extract_path", "parse_json_text", "parse_path"]
 
 _SEGMENT = re.compile(r"""\.?([A-Za-z_][\w\-]*)|\[(\d+|-\d+)\]|\[["']([^"']*)["']\]|\.(\d+)""")
 

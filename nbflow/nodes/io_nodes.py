@@ -179,7 +179,7 @@ async def load_media(ref: Any, *, expect: str, max_bytes: int = MAX_MEDIA_BYTES)
         import base64
 
         try:
-            header, b64 = ref.split(",", 1)
+            _, b64 = ref.split(",", 1)
             data = base64.b64decode(b64, validate=True)
         except ValueError:
             raise MediaError("malformed data: URL") from None
