@@ -27,6 +27,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--out-dir", metavar="DIR", help="write media outputs (images, audio...) to files here")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     p.add_argument("--concurrency", type=int, metavar="N", help="most nodes running at once")
+    p.add_argument("--estimate", action="store_true", help="make no provider calls: print the estimated "
+                   "tokens and cost per node and in total (with --json as JSON)")
     p.add_argument("--no-store", action="store_true", help="do not record the run in the run store "
                    "(then a paused or interrupted run cannot be resumed)")
     p.set_defaults(func=main)
@@ -187,6 +189,11 @@ def main(args: argparse.Namespace) -> int:
 
     flow = Flow.load(args.flow)
     inputs = parse_inputs(args.input, args.inputs)
+    if args.estimate:
+        from nbflow.providers.estimate import estimate_flow, print_estimate
+
+        print_estimate(estimate_flow(flow, inputs), as_json=args.json)
+        return 0
     out_dir = Path(args.out_dir) if args.out_dir else None
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
