@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from nbflow.exceptions import NodeError
+from nbflow.exceptions import FlowError, NodeError
 from nbflow.model.spec import NodeSpec
 from nbflow.model.types import element_type
 from nbflow.nodes.base import NodeContext, NodeType, Port
@@ -199,8 +199,9 @@ class Map(NodeType[MapParams]):
         if p.node is not None:
             try:
                 return FlowRef.from_params(FlowRefParams(flow=_flow_of_node(p.node)))
-            except Exception as exc:
-                raise ValueError(f"node {p.node.type!r}: {exc}") from None
+            except FlowError as exc:
+                field = f" {exc.field.replace('params', 'node.params', 1)}" if exc.field else ""
+                raise ValueError(f"map body {p.node.type!r}{field}: {exc.message}") from None
         return FlowRef.from_params(FlowRefParams(path=p.path, flow=p.flow))
 
     @property
@@ -277,7 +278,7 @@ class Map(NodeType[MapParams]):
                 except NodeError as exc:
                     if p.on_error == "fail_fast":
                         raise
-                    errors.append({"index": i, "error": exc.message})
+                    errors.append({"index": i, "error": exc.message.removeprefix(f"item {i}: ")})
                 done += 1
                 ctx.progress(done / n, f"{done}/{n} items")
 

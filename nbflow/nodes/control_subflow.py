@@ -87,7 +87,9 @@ class FlowRef:
                 raise ValueError(f"sub-flow {params.path!r} includes itself")
             return cls(read_spec(p), path=p)
         except FlowError as exc:
-            raise ValueError(f"sub-flow {params.path or 'flow'}: {exc}") from None
+            exc.source = None  # named once, below
+            where = f"sub-flow {params.path!r}" if params.path is not None else "embedded flow"
+            raise ValueError(f"{where}: {exc}") from None
 
     def input_ports(self) -> dict[str, Port]:
         """The sub-flow's graph inputs as ports."""
