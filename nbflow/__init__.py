@@ -17,6 +17,7 @@ from nbflow.engine.record import NodeRecord, RunResult
 from nbflow.engine.runner import RunHandle
 from nbflow.engine.scheduler import Pause
 from nbflow.exceptions import (
+    ConfigError,
     CycleError,
     FlowError,
     FlowFormatError,
@@ -43,6 +44,7 @@ from nbflow.store import RunStore, open_store
 __version__ = "0.1.0"
 
 __all__ = [
+    "ConfigError",
     "CycleError",
     "Editor",
     "Event",

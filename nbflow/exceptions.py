@@ -16,7 +16,8 @@ The tree::
     │   └── ProviderError            a provider API call failed (carries status and retryability)
     ├── RunCancelled                 a run was stopped
     ├── StoreError                   the run store cannot load or save a run
-    └── ResumeError                  a run cannot be resumed as asked (already succeeded, no such approval)
+    ├── ResumeError                  a run cannot be resumed as asked (already succeeded, no such approval)
+    └── ConfigError                  a server, schedule, batch or alert setting is invalid (exit code 2)
 
 Each error's message is one line that says what is wrong and where (node id, port, field),
 so the CLI can print it as it is.
@@ -25,6 +26,7 @@ so the CLI can print it as it is.
 from __future__ import annotations
 
 __all__ = [
+    "ConfigError",
     "CycleError",
     "FlowError",
     "FlowFormatError",
@@ -176,5 +178,13 @@ class StoreError(NbflowError):
 
 class ResumeError(NbflowError):
     """A run cannot be resumed as asked: it already succeeded, is still running, or waits elsewhere."""
+
+    exit_code = 2
+
+
+class ConfigError(NbflowError):
+    """A setting of the server, a schedule, a batch or an alert rule is invalid (a cron expression, a
+    time zone, a duration, a JSONL line...). The message names the setting, and the file and line
+    when there is one."""
 
     exit_code = 2
