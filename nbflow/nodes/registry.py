@@ -34,6 +34,7 @@ _BUILTIN_MODULES = (
     "nbflow.nodes.control_nodes",
     "nbflow.nodes.control_subflow",
     "nbflow.nodes.control_loops",
+    "nbflow.nodes.mcp_nodes",
 )
 
 
