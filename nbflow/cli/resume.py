@@ -83,6 +83,11 @@ def _list(store: Any) -> int:
     return 0
 
 
+def _announce(ev: Any) -> None:
+    if ev.kind == "run_started":
+        sys.stderr.write(f"resuming run {ev.run_id}\n")
+
+
 def main(args: argparse.Namespace) -> int:
     from nbflow.store import open_store
 
@@ -116,9 +121,7 @@ def _main(args: argparse.Namespace, store: Any) -> int:
     out_dir = Path(args.out_dir) if args.out_dir else None
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-    listeners = [] if (args.quiet or args.json) else [Progress()]
-    if listeners:
-        sys.stderr.write(f"resuming run {args.run_id}\n")
+    listeners: list[Any] = [] if (args.quiet or args.json) else [Progress(), _announce]
     result = run_sync(aresume(args.run_id, approve=approve, value=value, node=args.node, comment=args.comment,
                               by=args.by, store=store, on_event=listeners, cache=False,
                               concurrency=args.concurrency, force=args.force))
