@@ -88,9 +88,11 @@ class Editor(w.VBox):
         self.message = w.HTML()
         self.params = ParamsPanel(flow, on_param=self._on_param, on_rename=self._on_rename)
         self.preview = PreviewPanel()
+        for panel in (self.params, self.preview):
+            panel.layout.flex = "0 0 auto"  # the side column scrolls; its panels never shrink
         side = w.VBox([self.params, w.HTML("<hr style='margin:6px 0'>"), self.preview],
-                      layout=w.Layout(width="340px", max_height=f"{height}px", overflow="auto",
-                                      padding="0 0 0 8px"))
+                      layout=w.Layout(width="340px", min_width="340px", flex="0 0 340px",
+                                      max_height=f"{height}px", overflow="auto", padding="0 0 0 8px"))
         legend = " ".join(f"<span style='white-space:nowrap'><span style='color:{c}'>●</span> {t}</span>"
                           for t, c in PORT_COLORS.items())
         tools = w.HBox([self.search, self.palette, self.add_button, self.run_button,
@@ -99,7 +101,9 @@ class Editor(w.VBox):
                          self.zoom_in_button, self.fit_button, self.path, self.export_button,
                          self.import_button, self.upload, self.download],
                         layout=w.Layout(flex_flow="row wrap", align_items="center"))
-        super().__init__([tools, tools2, self.message, w.HBox([self.canvas, side]),
+        # the panel wraps under the canvas when the notebook is too narrow for both side by side
+        body = w.HBox([self.canvas, side], layout=w.Layout(flex_flow="row wrap", align_items="flex-start"))
+        super().__init__([tools, tools2, self.message, body,
                           w.HTML(f"<small>ports: {legend}; hollow = list or optional input</small>")])
         self.add_class("nbflow-editor")
         self.canvas.add_class("nbflow-canvas")

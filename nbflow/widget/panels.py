@@ -35,7 +35,12 @@ MODEL_SUGGESTIONS: dict[str, tuple[str, ...]] = {
     "gemini": ("gemini-1.5-flash", "gemini-1.5-pro"),
 }
 _TEXTAREA_NAMES = frozenset({"template", "system", "prompt", "text", "instructions"})
-_WIDE = w.Layout(width="98%")
+
+
+def _wide() -> w.Layout:
+    """A fresh full-width layout (a Layout is a widget: sharing one would share its changes)."""
+    return w.Layout(width="98%")
+
 _STYLE = {"description_width": "96px"}
 
 
@@ -44,7 +49,7 @@ def _pre(text: str, *, color: str = "#1f2933") -> w.HTML:
     return w.HTML(f'<pre class="nbflow-text" style="white-space:pre-wrap;word-break:break-word;'
                   f'user-select:text;max-height:320px;overflow:auto;margin:0;padding:6px;'
                   f'background:#f7f8fa;border:1px solid #e1e4e8;border-radius:4px;color:{color};'
-                  f'font-size:12px">{html.escape(text)}</pre>', layout=_WIDE)
+                  f'font-size:12px">{html.escape(text)}</pre>', layout=_wide())
 
 
 def _media_widget(m: Media) -> w.Widget:
@@ -56,12 +61,15 @@ def _media_widget(m: Media) -> w.Widget:
                "video": f'<video controls src="{url}" style="max-width:100%"></video>'}
         return w.HTML(tag.get(m.kind, f'<a href="{url}" target="_blank">{url}</a>'))
     if m.kind == "image":
-        return w.Image(value=m.data, format=sub, layout=w.Layout(max_width="100%", height="auto"))
+        # a flex column stretches its children: keep the image's own aspect ratio
+        return w.Image(value=m.data, format=sub,
+                       layout=w.Layout(max_width="100%", height="auto", align_self="flex-start",
+                                       object_fit="contain"))
     if m.kind == "audio":
         return w.Audio(value=m.data, format=sub, autoplay=False, loop=False)
     if m.kind == "video":
         return w.Video(value=m.data, format=sub, autoplay=False, loop=False,
-                       layout=w.Layout(max_width="100%"))
+                       layout=w.Layout(max_width="100%", align_self="flex-start"))
     name = html.escape(m.name or "file")
     href = f"data:{m.mime};base64,{base64.b64encode(m.data).decode()}"
     return w.HTML(f'<a download="{name}" href="{href}">download {name}</a> ({m.mime}, {m.size:,} bytes)')
@@ -114,7 +122,7 @@ class PreviewPanel(w.VBox):
     def __init__(self) -> None:
         self.header = w.HTML()
         self.port = w.ToggleButtons(options=[], style={"button_width": "auto"})
-        self.body = w.VBox(layout=_WIDE)
+        self.body = w.VBox(layout=_wide())
         self.footer = w.HTML()
         self._outputs: dict[str, Any] = {}
         self._head: list[w.Widget] = []
@@ -208,7 +216,7 @@ def field_widget(name: str, schema: dict[str, Any], value: Any, *, defs: dict[st
     s, nullable = _resolve(schema, defs or {})
     t = s.get("type")
     desc = s.get("description", "")
-    kw: dict[str, Any] = {"description": name, "style": _STYLE, "layout": _WIDE, "tooltip": desc}
+    kw: dict[str, Any] = {"description": name, "style": _STYLE, "layout": _wide(), "tooltip": desc}
     if "enum" in s or choices is not None:
         opts = [str(o) for o in (s.get("enum") or choices or [])]
         if value is not None and str(value) not in opts:
@@ -231,15 +239,17 @@ def field_widget(name: str, schema: dict[str, Any], value: Any, *, defs: dict[st
         start = value if value is not None else s.get("default")
         if start is None:
             start = lo or 0
+        if nullable:
+            kw["layout"] = w.Layout(flex="1 1 auto", width="auto")
         num = cls(value=start, min=-1e18 if lo is None else lo, max=1e18 if hi is None else hi,
                   continuous_update=False, **kw)
         if not nullable:
             return num, lambda: num.value, num
-        use = w.Checkbox(value=value is not None, description="set", indent=False,
-                         layout=w.Layout(width="56px"), tooltip=f"unset: use the default for {name}")
+        use = w.Checkbox(value=value is not None, indent=False, layout=w.Layout(width="28px", flex="0 0 28px"),
+                         tooltip=f"checked: use this value; unchecked: the default for {name}")
         num.disabled = value is None
         use.observe(lambda ch: setattr(num, "disabled", not ch["new"]), names="value")
-        box = w.HBox([num, use], layout=_WIDE)
+        box = w.HBox([num, use], layout=_wide())
         return box, lambda: num.value if use.value else None, _Either(num, use)
     if t == "string" or (t is None and name.endswith("_env")):
         if name.endswith("_env") or "secret" in name:
@@ -313,7 +323,7 @@ class ParamsPanel(w.VBox):
             return
         spec = self.flow.node(node_id)
         self.id_text.value = node_id
-        rows: list[w.Widget] = [self.header, w.HBox([self.id_text, self.rename_button], layout=_WIDE)]
+        rows: list[w.Widget] = [self.header, w.HBox([self.id_text, self.rename_button], layout=_wide())]
         if spec.type not in self.flow.registry:
             self.header.value = f"<b>{html.escape(spec.type)}</b> <i>(unknown node type)</i>"
             self.children = [*rows, self.error]

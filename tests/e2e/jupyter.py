@@ -1,0 +1,106 @@
+"""Start JupyterLab (or Notebook 7) for the browser tests, and stop it again by its process id.
+
+The server listens on 127.0.0.1 on a free port with an empty token, and runs with its own config,
+settings, workspaces and runtime directories, so nothing of the user's Jupyter set-up leaks in and
+the news and update checks are off.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "JupyterServer", "free_port", "start_jupyter"]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+_NOTIFICATIONS = "@jupyterlab/apputils-extension/notification.jupyterlab-settings"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class JupyterServer:
+    """A running server: its URL, root folder, process and log file."""
+
+    url: str
+    root: Path
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self) -> None:
+        """SIGTERM the server (it shuts its kernels down), then kill what is left of its group."""
+        pid = self.proc.pid
+        if self.proc.poll() is None:
+            os.kill(pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.killpg(pid, signal.SIGKILL)  # the group this test started (kernels included)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(timeout=5)
+
+
+def start_jupyter(tmp: Path, root: Path, app: str = "jupyterlab", timeout: float = 90) -> JupyterServer:
+    """Start ``python -m jupyterlab`` (or ``notebook``) serving ``root``; wait until it answers."""
+    settings = tmp / "settings"
+    (settings / Path(_NOTIFICATIONS).parent).mkdir(parents=True, exist_ok=True)
+    (settings / _NOTIFICATIONS).write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    env = {**os.environ,
+           "JUPYTER_CONFIG_DIR": str(tmp / "config"),
+           "JUPYTERLAB_SETTINGS_DIR": str(settings),
+           "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "workspaces"),
+           "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
+           "JUPYTER_PLATFORM_DIRS": "1",
+           "PYTHONUNBUFFERED": "1"}
+    env.pop("JUPYTER_TOKEN", None)
+    port = free_port()
+    app_class = "LabApp" if app == "jupyterlab" else "JupyterNotebookApp"
+    cmd = [sys.executable, "-m", app, "--no-browser", "--ServerApp.ip=127.0.0.1",
+           f"--ServerApp.port={port}", "--ServerApp.port_retries=0", "--IdentityProvider.token=",
+           "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
+           f"--ServerApp.root_dir={root}", f"--{app_class}.expose_app_in_browser=True",
+           "--JupyterNotebookApp.expose_app_in_browser=True",
+           f"--{app_class}.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    if app == "jupyterlab":
+        cmd.append("--LabApp.extension_manager=readonly")  # no package index queries
+    else:
+        cmd.pop()  # the update-check option belongs to JupyterLab's app only
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # CI containers run as root
+    log = tmp / f"{app}.log"
+    out = log.open("wb")
+    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{app} exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/api/status", timeout=2).status_code == 200:
+                return JupyterServer(url, root, proc, log)
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    server = JupyterServer(url, root, proc, log)
+    server.stop()
+    raise RuntimeError(f"{app} did not answer within {timeout}s:\n{log.read_text()[-3000:]}")
