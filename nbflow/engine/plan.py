@@ -207,7 +207,11 @@ def _wire(spec: FlowSpec, nodes: list[PlanNode], by_id: dict[str, PlanNode]) -> 
         if new_pred:
             dst.npreds += 1
             src.succs.append(dst.idx)
+    # A fallback node takes its primary's inputs, so it is not wired; _fallbacks checks its inputs.
+    standby = {fid for pn in nodes for fid in pn.policy.fallback}
     for pn in nodes:
+        if pn.id in standby:
+            continue
         for port, p in pn.in_ports.items():
             if p.required and all(b.port != port for b in pn.bindings):
                 raise WiringError(f"required input is not connected ({p.type})", node=pn.id, port=port)
