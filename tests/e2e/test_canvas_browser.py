@@ -127,6 +127,24 @@ def message(page: Any, text: str) -> None:
                            " return m && m.innerText.includes(t); }", arg=text, timeout=WAIT)
 
 
+_EXECUTE_JS = """async (code) => {
+  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  let out = '';
+  const future = kernel.requestExecute({code, store_history: false});
+  future.onIOPub = (msg) => {
+    if (msg.header.msg_type === 'stream') out += msg.content.text;
+    if (msg.header.msg_type === 'error') out += msg.content.ename + ': ' + msg.content.evalue;
+  };
+  await future.done;
+  return out;
+}"""
+
+
+def kernel(page: Any, code: str) -> str:
+    """Run ``code`` in the notebook's kernel (as a cell would) and return what it printed."""
+    return str(page.evaluate(_EXECUTE_JS, code)).strip()
+
+
 def button(page: Any, text: str) -> Any:
     return page.locator(".nbflow-editor button.widget-button", has_text=text)
 
@@ -158,6 +176,11 @@ def test_canvas_in_jupyterlab(server: JupyterServer, browser_context: Any) -> No
     # wire image_prompt.text (output at 450, 246) to picture.prompt (input at 480, 246)
     drag(page, (450, 246), (480, 246))
     message(page, "wired image_prompt.text -> picture.prompt")
+    # the canvas edits the notebook's own Flow object...
+    assert kernel(page, "print(('image_prompt.text', 'picture.prompt') in flow.edges)") == "True"
+    # ...and a cell's edit shows on the displayed canvas
+    assert kernel(page, "flow.add('join', id='joined', x=20, y=280)") == ""
+    wait_pixel(page, 120, 293, HEADER["Text"])
     # an incompatible wire is refused with a visible message
     drag(page, (680, 246), (480, 82))  # picture.image -> copy.system
     message(page, "picture.image gives image, but copy.system takes text")
@@ -184,6 +207,7 @@ def test_canvas_in_jupyterlab(server: JupyterServer, browser_context: Any) -> No
     saved = json.loads((server.root / "product.json").read_text())
     assert {"from": "image_prompt.text", "to": "picture.prompt"} in saved["edges"]
     assert saved["layout"]["nodes"]["image_out"] == {"x": 710.0, "y": 270.0}
+    assert "joined" in saved["layout"]["nodes"]
     with page.expect_download() as dl:
         page.locator("a.nbflow-download").click()
     assert dl.value.suggested_filename == "product.json"
