@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "nbflow.cli.run",
     "nbflow.cli.resume",
     "nbflow.cli.info",
+    "nbflow.cli.mcp",
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_PAUSED = 0, 1, 2, 3

@@ -58,8 +58,13 @@ def _stderr_tail(errlog: IO[str] | None) -> str:
     return lines[-1][:200] if lines else ""
 
 
-def map_error(exc: BaseException, params: McpServerParams, *, stderr: str = "") -> NbflowError:
-    """The NodeError (one line, secrets redacted) for a failure while talking to the server."""
+def map_error(exc: BaseException, params: McpServerParams, *, stderr: str = "",
+              http_status: int | None = None) -> NbflowError:
+    """The NodeError (one line, secrets redacted) for a failure while talking to the server.
+
+    ``http_status`` is the last HTTP error status seen: the SDK turns a 401 or a 503 into a generic
+    JSON-RPC error, and the status is what tells a wrong token from a server that is down.
+    """
     import httpx2
     from mcp.shared.exceptions import MCPError
 
@@ -82,14 +87,16 @@ def map_error(exc: BaseException, params: McpServerParams, *, stderr: str = "") 
         msg, retryable = f"{where} answered HTTP {status}", status >= 500 or status == 429
     elif isinstance(leaf, (httpx2.TransportError, ConnectionError)):
         msg, retryable = f"{where} closed the connection ({type(leaf).__name__}); it may have crashed", True
+    elif isinstance(leaf, MCPError) and http_status is not None:
+        status = http_status
+        hint = " (check the url and the headers' secrets)" if status in (401, 403, 404) else ""
+        msg, retryable = f"{where} answered HTTP {status}{hint}", status >= 500 or status == 429
     elif isinstance(leaf, MCPError):
         if leaf.error.code == -32000 and "closed" in leaf.error.message.lower():
             msg = f"{where} exited or closed the connection"
             retryable = bool(params.url)  # an HTTP server may be restarting; a stdio process is gone
         else:
             msg = f"{where}: {leaf.error.message} (error {leaf.error.code})"
-            if leaf.error.code in (401, 403, 404) or "HTTP" in leaf.error.message:
-                status = leaf.error.code if leaf.error.code >= 100 else None
     else:
         text = str(leaf)
         msg = f"{where}: {type(leaf).__name__}" + (f": {text}" if text else "")
@@ -123,6 +130,12 @@ async def with_client(server: Any, fn: Callable[[Any], Awaitable[T]], *,
     params = server_params(server)
     resolve = resolve or Secrets().require
     errlog: IO[str] | None = None
+    statuses: list[int] = []
+
+    async def remember_status(response: Any) -> None:
+        if response.status_code >= 400:
+            statuses.append(response.status_code)
+
     try:
         # The deadline scope encloses the whole connection: anyio scopes must nest with the SDK's.
         with anyio.fail_after(params.timeout) if params.timeout else _nothing():
@@ -133,7 +146,8 @@ async def with_client(server: Any, fn: Callable[[Any], Awaitable[T]], *,
 
                     # Long reads: the server may keep a response stream open while the tool works.
                     http = await stack.enter_async_context(httpx2.AsyncClient(
-                        headers=params.resolved_headers(resolve), timeout=httpx2.Timeout(30.0, read=300.0)))
+                        headers=params.resolved_headers(resolve), timeout=httpx2.Timeout(30.0, read=300.0),
+                        event_hooks={"response": [remember_status]}))
                     transport: Any = streamable_http_client(params.url, http_client=http)
                 else:
                     from mcp.client.stdio import stdio_client
@@ -148,7 +162,8 @@ async def with_client(server: Any, fn: Callable[[Any], Awaitable[T]], *,
     except NbflowError:
         raise
     except Exception as exc:
-        raise map_error(exc, params, stderr=_stderr_tail(errlog)) from None
+        raise map_error(exc, params, stderr=_stderr_tail(errlog),
+                        http_status=statuses[-1] if statuses else None) from None
     finally:
         if errlog is not None:
             errlog.close()
