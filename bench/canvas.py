@@ -144,8 +144,8 @@ def main() -> None:
           f"(overlay-only is {naive_ms / drag_ms:.0f}x faster)")
     print(f"  mouse moves: 600 in 1 s -> {thr.passed} handled, {thr.dropped} coalesced   "
           f"[target <= 60/s: {ok(thr.passed <= 60)}]")
-    print(f"  one edit (add node, with its undo snapshot): {edit_ms:.2f} ms; "
-          f"relayout + redraw after an edit: {after_edit_ms:.2f} ms")
+    print(f"  add a node (with its undo snapshot): {edit_ms:.2f} ms; "
+          f"a canvas edit end to end (undo snapshot + relayout + redraw): {after_edit_ms:.2f} ms")
 
 
 if __name__ == "__main__":
