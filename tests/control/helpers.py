@@ -32,7 +32,8 @@ class CountingProvider(Provider):
         self.labels = labels or {}
 
     async def chat(self, req: ChatRequest, *, on_delta: OnDelta | None = None) -> ChatResponse:
-        self.calls[req.model] += 1
+        looks = any(m.images for m in req.messages)
+        self.calls[req.model + (":vision" if looks else "")] += 1
         prompt = req.messages[-1].text
         self.prompts.append(prompt)
         # A keyword classifier stands in for a real model's judgement when the test gives one.
