@@ -1,0 +1,23 @@
+"""Operating nbflow: run statistics per flow and time window, and alert rules over them.
+
+    from nbflow.ops import AlertManager, AlertRule, run_stats
+"""
+
+from __future__ import annotations
+
+from .alerts import Alert, AlertManager, AlertRule, evaluate
+from .stats import RunStats, percentile, run_stats, windowed_stats
+from .timespec import parse_duration, parse_since
+
+__all__ = [
+    "Alert",
+    "AlertManager",
+    "AlertRule",
+    "RunStats",
+    "evaluate",
+    "parse_duration",
+    "parse_since",
+    "percentile",
+    "run_stats",
+    "windowed_stats",
+]

@@ -1,0 +1,325 @@
+"""The webhook server: a Starlette ASGI app over the run manager, schedules and alert rules.
+
+Routes (all but ``/healthz`` need credentials, see :mod:`.auth`):
+
+====================================  ===========================================================
+``GET  /healthz``                     liveness: ``{"status": "ok", ...}``
+``GET  /metrics``                     Prometheus text
+``GET  /flows``                       served flows with their input JSON Schemas
+``GET  /flows/{name}``                one flow
+``POST /flows/{name}/runs``           start a run: JSON body of inputs; 202 ``{"run_id", ...}``, or the
+                                      finished run with ``?wait=true``; ``Idempotency-Key`` header
+``GET  /runs``                        recent runs (``?flow=&status=&source=&limit=``)
+``GET  /runs/{id}``                   status, outputs, usage, cost, nodes, pending approvals
+``GET  /runs/{id}/events``            the run's events as Server-Sent Events (``Last-Event-ID``)
+``POST /runs/{id}/resume``            ``{"approve": true, "value": ..., "node": ..., "comment": ...}``
+====================================  ===========================================================
+
+Errors are JSON ``{"error": "<one line>", "field": ...}``: 400 bad JSON, 401 no or bad
+credentials, 404 unknown flow or run, 409 conflict (still running, key reused with other inputs,
+nothing to resume), 413 body too large, 422 invalid inputs naming the field, 503 store unavailable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from nbflow.exceptions import ConfigError, InputError, NbflowError, ResumeError, StoreError
+from nbflow.flow import Flow
+from nbflow.runs import UNSET
+from nbflow.store.base import RunStore
+
+from .auth import Auth
+from .events import sse_frame
+from .manager import ApiError, RunManager
+from .metrics import Metrics
+
+__all__ = ["ServerState", "create_app", "flow_info"]
+
+log = logging.getLogger("nbflow.server")
+
+_JSON_TYPES = {"text": {"type": "string"}, "number": {"type": "number"}, "boolean": {"type": "boolean"},
+               "json": {}}
+
+
+def flow_info(name: str, flow: Flow) -> dict[str, Any]:
+    """A served flow as ``GET /flows`` lists it: name, description, input JSON Schema, outputs."""
+    props: dict[str, Any] = {}
+    required = []
+    for iname, info in flow.inputs.items():
+        prop = dict(_JSON_TYPES.get(info["type"], {"type": "string", "format": "uri"}))
+        prop["x-nbflow-type"] = info["type"]
+        if info["description"]:
+            prop["description"] = info["description"]
+        if info["default"] is not None:
+            prop["default"] = info["default"]
+        props[iname] = prop
+        if info["required"]:
+            required.append(iname)
+    schema: dict[str, Any] = {"type": "object", "properties": props, "additionalProperties": False}
+    if required:
+        schema["required"] = required
+    return {"name": name, "description": flow.spec.description, "inputs": schema, "outputs": flow.outputs,
+            "runs_url": f"/flows/{name}/runs"}
+
+
+class ServerState:
+    """What the app's handlers share (reachable as ``app.state.nbflow``)."""
+
+    def __init__(self, manager: RunManager, auth: Auth, metrics: Metrics, *, max_body: int,
+                 wait_timeout: float, public_metrics: bool = False) -> None:
+        self.manager = manager
+        self.auth = auth
+        self.metrics = metrics
+        self.max_body = max_body
+        self.wait_timeout = wait_timeout
+        self.public_metrics = public_metrics
+        self.started_at = time.time()
+        self.background: list[Callable[[], Awaitable[Any]]] = []
+        """Started with the app (schedules, alert rules); each returns a coroutine run as a task."""
+        self.stoppers: list[Callable[[], Awaitable[Any]]] = []
+
+
+def _error(status: int, message: str, field: str | None = None, headers: dict[str, str] | None = None) -> Response:
+    body: dict[str, Any] = {"error": message.replace("\n", " ")}
+    if field is not None:
+        body["field"] = field
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _status_of(exc: NbflowError) -> tuple[int, str | None]:
+    if isinstance(exc, ApiError):
+        return exc.status, exc.field
+    if isinstance(exc, InputError):
+        return 422, exc.field or exc.port or exc.node
+    if isinstance(exc, ResumeError):
+        return 409, None
+    if isinstance(exc, StoreError):
+        return (404, "run_id") if "no run" in str(exc) else (503, None)
+    if isinstance(exc, ConfigError):
+        return 422, None
+    return 400, None
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, f"request body is over the {limit:,}-byte limit")
+    chunks, total = [], 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > limit:
+            raise ApiError(413, f"request body is over the {limit:,}-byte limit")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _json_object(body: bytes, what: str) -> dict[str, Any]:
+    if not body.strip():
+        return {}
+    try:
+        obj = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ApiError(400, f"request body is not valid JSON: {getattr(exc, 'msg', exc)}") from None
+    if not isinstance(obj, dict):
+        raise ApiError(422, f"request body must be a JSON object of {what}")
+    return obj
+
+
+Handler = Callable[[Request, bytes, ServerState], Awaitable[Response]]
+
+
+def _endpoint(route: str, handler: Handler, *, auth: bool = True) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        st: ServerState = request.app.state.nbflow
+        try:
+            body = await _read_body(request, st.max_body)
+            if auth and not (route == "/metrics" and st.public_metrics):
+                why = st.auth.check(request.headers, body, method=request.method)
+                if why is not None:
+                    st.metrics.auth_failures.inc(reason=why)
+                    raise ApiError(401, {"missing": "credentials required (Authorization: Bearer ... or a "
+                                                    "signature)",
+                                         "expired": "signature timestamp is outside the allowed window",
+                                         "replayed": "this signed request was already used"}.get(
+                                             why, "invalid credentials"))
+            response = await handler(request, body, st)
+        except NbflowError as exc:
+            status, field = _status_of(exc)
+            headers = {"www-authenticate": 'Bearer realm="nbflow"'} if status == 401 else None
+            response = _error(status, exc.message if isinstance(exc, ApiError) else str(exc), field, headers)
+        st.metrics.http_requests.inc(route=route, method=request.method, status=response.status_code)
+        return response
+
+    return endpoint
+
+
+def _flag(request: Request, name: str) -> bool:
+    return request.query_params.get(name, "").lower() in ("1", "true", "yes")
+
+
+def _timeout(request: Request, st: ServerState) -> float:
+    raw = request.query_params.get("timeout")
+    if raw is None:
+        return st.wait_timeout
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ApiError(422, "timeout must be a number of seconds", field="timeout") from None
+    return max(0.0, min(value, st.wait_timeout))
+
+
+# -- handlers -----------------------------------------------------------------------------------------
+
+async def healthz(request: Request, body: bytes, st: ServerState) -> Response:
+    active = sum(1 for r in st.manager.live.values() if not r.ended)
+    return JSONResponse({"status": "ok", "flows": len(st.manager.flows), "runs_active": active,
+                         "uptime": round(time.time() - st.started_at, 3)})
+
+
+async def metrics_text(request: Request, body: bytes, st: ServerState) -> Response:
+    return PlainTextResponse(st.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+async def list_flows(request: Request, body: bytes, st: ServerState) -> Response:
+    return JSONResponse({"flows": [flow_info(n, f) for n, f in sorted(st.manager.flows.items())]})
+
+
+async def get_flow(request: Request, body: bytes, st: ServerState) -> Response:
+    name = request.path_params["name"]
+    return JSONResponse(flow_info(name, st.manager.flow(name)))
+
+
+async def start_run(request: Request, body: bytes, st: ServerState) -> Response:
+    name = request.path_params["name"]
+    inputs = _json_object(body, "graph inputs")
+    wait = _flag(request, "wait")
+    timeout = _timeout(request, st) if wait else 0.0
+    run_id, replayed = st.manager.start(name, inputs, source="server",
+                                        idempotency_key=request.headers.get("idempotency-key"))
+    headers = {"location": f"/runs/{run_id}"}
+    if replayed:
+        headers["idempotent-replayed"] = "true"
+    if wait and await st.manager.wait(run_id, timeout):
+        return JSONResponse(st.manager.describe(run_id), status_code=200, headers=headers)
+    out = st.manager.describe(run_id)
+    return JSONResponse({**out, "status_url": f"/runs/{run_id}", "events_url": f"/runs/{run_id}/events"},
+                        status_code=202, headers=headers)
+
+
+async def list_runs(request: Request, body: bytes, st: ServerState) -> Response:
+    q = request.query_params
+    try:
+        limit = int(q.get("limit", "50"))
+    except ValueError:
+        raise ApiError(422, "limit must be an integer", field="limit") from None
+    runs = st.manager.store.list_runs(flow=q.get("flow"), status=q.get("status"), source=q.get("source"),
+                                      limit=max(1, min(limit, 1000)))
+    return JSONResponse({"runs": [{"run_id": r.id, "flow": r.flow, "status": r.status, "source": r.source,
+                                   "started_at": r.started_at, "duration": r.duration, "cost": r.cost,
+                                   "error": r.error} for r in runs]})
+
+
+async def get_run(request: Request, body: bytes, st: ServerState) -> Response:
+    return JSONResponse(st.manager.describe(request.path_params["run_id"]))
+
+
+async def run_events(request: Request, body: bytes, st: ServerState) -> Response:
+    run_id = request.path_params["run_id"]
+    evlog = st.manager.logs.get(run_id)
+    if evlog is None:
+        stored = st.manager.store.load(run_id)  # 404 when there is no such run
+        return StreamingResponse(_replay(stored.result), media_type="text/event-stream",
+                                 headers={"cache-control": "no-cache"})
+    last = request.headers.get("last-event-id", "")
+    start = int(last) + 1 if last.isdigit() else 0
+    return StreamingResponse(_follow(evlog, start), media_type="text/event-stream",
+                             headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
+
+
+async def _follow(evlog: Any, start: int) -> AsyncIterator[bytes]:
+    async for item in evlog.follow(start):
+        if item is None:
+            yield b": keep-alive\n\n"
+        else:
+            i, ev = item
+            yield sse_frame(i, ev["kind"], ev)
+
+
+async def _replay(result: Any) -> AsyncIterator[bytes]:
+    # A run this process never saw: its record, told as the events that matter.
+    for rec in result.nodes.values():
+        yield sse_frame(None, "node_finished", {"kind": "node_finished", "run_id": result.run_id,
+                                                "node_id": rec.id, "data": {"status": rec.status}})
+    yield sse_frame(None, "run_finished", {"kind": "run_finished", "run_id": result.run_id,
+                                           "data": {"status": result.status, "duration": result.duration,
+                                                    "cost": result.cost, "error": result.error}})
+
+
+async def resume_run(request: Request, body: bytes, st: ServerState) -> Response:
+    run_id = request.path_params["run_id"]
+    obj = _json_object(body, "decision fields")
+    unknown = sorted(set(obj) - {"approve", "value", "node", "comment", "by"})
+    if unknown:
+        raise ApiError(422, "unknown field (expected approve, value, node, comment, by)", field=unknown[0])
+    approve = obj.get("approve")
+    if approve is not None and not isinstance(approve, bool):
+        raise ApiError(422, "approve must be true or false", field="approve")
+    for name in ("node", "comment", "by"):
+        if obj.get(name) is not None and not isinstance(obj[name], str):
+            raise ApiError(422, f"{name} must be a string", field=name)
+    await st.manager.resume(run_id, approve=approve, value=obj.get("value", UNSET),
+                            node=obj.get("node"), comment=obj.get("comment"), by=obj.get("by"))
+    if _flag(request, "wait") and await st.manager.wait(run_id, _timeout(request, st)):
+        return JSONResponse(st.manager.describe(run_id))
+    return JSONResponse({**st.manager.describe(run_id), "status_url": f"/runs/{run_id}"}, status_code=202)
+
+
+def create_app(flows: dict[str, Flow], store: RunStore, auth: Auth, *, metrics: Metrics | None = None,
+               max_body: int = 1 << 20, max_concurrent_runs: int = 32, wait_timeout: float = 300.0,
+               cache: bool = False, public_metrics: bool = False) -> Starlette:
+    """The ASGI app serving ``flows`` (name -> flow). Schedules and alert rules are added with
+    :func:`nbflow.server.build_app`, which also reads a :class:`~nbflow.server.config.ServeConfig`."""
+    metrics = metrics or Metrics()
+    manager = RunManager(flows, store, metrics, max_concurrent=max_concurrent_runs, cache=cache)
+    state = ServerState(manager, auth, metrics, max_body=max_body, wait_timeout=wait_timeout,
+                        public_metrics=public_metrics)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        tasks = [asyncio.ensure_future(start()) for start in state.background]
+        try:
+            yield
+        finally:
+            for stop in state.stoppers:
+                await stop()
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await manager.shutdown()
+
+    routes = [
+        Route("/healthz", _endpoint("/healthz", healthz, auth=False), methods=["GET"]),
+        Route("/metrics", _endpoint("/metrics", metrics_text), methods=["GET"]),
+        Route("/flows", _endpoint("/flows", list_flows), methods=["GET"]),
+        Route("/flows/{name}", _endpoint("/flows/{name}", get_flow), methods=["GET"]),
+        Route("/flows/{name}/runs", _endpoint("/flows/{name}/runs", start_run), methods=["POST"]),
+        Route("/runs", _endpoint("/runs", list_runs), methods=["GET"]),
+        Route("/runs/{run_id}", _endpoint("/runs/{run_id}", get_run), methods=["GET"]),
+        Route("/runs/{run_id}/events", _endpoint("/runs/{run_id}/events", run_events), methods=["GET"]),
+        Route("/runs/{run_id}/resume", _endpoint("/runs/{run_id}/resume", resume_run), methods=["POST"]),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.nbflow = state
+    return app
