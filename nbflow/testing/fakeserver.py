@@ -65,6 +65,7 @@ class RecordedRequest:
     body: bytes
     provider: str
     time: float = field(default_factory=time.monotonic)
+    peer: str = ""  # the client's address: one per TCP connection
 
     @property
     def json(self) -> Any:
@@ -321,7 +322,7 @@ class FakeServer:
         self._conns.add(writer)
         try:
             while True:
-                req = await self._read(reader)
+                req = await self._read(reader, str(writer.get_extra_info("peername")))
                 if req is None or not await self._respond(req, writer):
                     break
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
@@ -330,7 +331,7 @@ class FakeServer:
             self._conns.discard(writer)
             writer.close()
 
-    async def _read(self, reader: asyncio.StreamReader) -> RecordedRequest | None:
+    async def _read(self, reader: asyncio.StreamReader, peer: str = "") -> RecordedRequest | None:
         line = await reader.readline()
         if not line.strip():
             return None
@@ -349,7 +350,7 @@ class FakeServer:
             body = await reader.readexactly(int(headers["content-length"]))
         parts = urlsplit(target)
         req = RecordedRequest(method=method.upper(), path=parts.path, query=dict(parse_qsl(parts.query)),
-                              headers=headers, body=body, provider=_provider_of(parts.path))
+                              headers=headers, body=body, provider=_provider_of(parts.path), peer=peer)
         with self._lock:
             self._requests.append(req)
         return req
