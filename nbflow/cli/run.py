@@ -12,6 +12,7 @@ from nbflow.engine.events import Event
 from nbflow.engine.record import RunResult, value_to_json
 from nbflow.exceptions import InputError
 from nbflow.model.values import Media
+from nbflow.store.base import RunStore
 
 __all__ = ["add_parser", "open_cli_store", "parse_inputs", "result_json"]
 
@@ -158,8 +159,8 @@ def print_result(result: RunResult, *, as_json: bool, out_dir: Path | None) -> N
         sys.stderr.write(f"nbflow: error: {result.error}\n")
 
 
-def open_cli_store() -> Any:
-    """The default run store, or False (with a warning) when it cannot be opened: the run still runs.
+def open_cli_store() -> RunStore | None:
+    """The default run store, or None (with a warning) when it cannot be opened: the run still runs.
 
     A command opens its own store and closes it when done, so nothing stays open between commands.
     """
@@ -171,7 +172,7 @@ def open_cli_store() -> Any:
         return configured_store() or open_store()
     except StoreError as exc:
         sys.stderr.write(f"nbflow: warning: {exc}; the run is not recorded and cannot be resumed\n")
-        return False
+        return None
 
 
 def _announce(ev: Event) -> None:
@@ -197,15 +198,15 @@ def main(args: argparse.Namespace) -> int:
     out_dir = Path(args.out_dir) if args.out_dir else None
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-    listeners = [] if (args.quiet or args.json) else [Progress()]
-    store = False if args.no_store else open_cli_store()
-    if store is not False and listeners:
+    listeners: list[Any] = [] if (args.quiet or args.json) else [Progress()]
+    store = None if args.no_store else open_cli_store()
+    if store is not None and listeners:
         listeners.append(_announce)
     try:
-        result = flow.run(inputs, on_event=listeners, cache=False, concurrency=args.concurrency, store=store,
-                          source="cli")
+        result = flow.run(inputs, on_event=listeners, cache=False, concurrency=args.concurrency,
+                          store=store or False, source="cli")
     finally:
-        if store is not False:
+        if store is not None:
             store.close()
     print_result(result, as_json=args.json, out_dir=out_dir)
     if result.status == "paused":

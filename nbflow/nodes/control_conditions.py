@@ -78,7 +78,7 @@ class Condition(BaseModel):
         if op in ("<", "<=", ">", ">="):
             x, y = _numbers(a, b)
             try:
-                return {"<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y}[op]  # type: ignore[operator]
+                return {"<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y}[op]
             except TypeError:
                 raise ConditionError(f"{self.path}: cannot compare {type(got).__name__} with "
                                      f"{type(want).__name__} by {op}") from None

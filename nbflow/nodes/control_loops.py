@@ -184,7 +184,7 @@ class Map(NodeType[MapParams]):
             raise ValueError("give exactly one of 'path', 'flow' or 'node' as the body")
         self._ref = self._load()
         self._item = self._item_input()
-        self._json_inputs = frozenset()
+        self._json_inputs: frozenset[str] = frozenset()
         if self.params.node is not None:
             plan = self._ref.plan
             self._json_inputs = frozenset(k for k, pn in plan.inputs.items() if pn.spec.type == "input.json")
