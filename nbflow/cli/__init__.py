@@ -22,6 +22,11 @@ COMMAND_MODULES = (
     "nbflow.cli.resume",
     "nbflow.cli.info",
     "nbflow.cli.mcp",
+    "nbflow.cli.serve",
+    "nbflow.cli.schedule",
+    "nbflow.cli.batch",
+    "nbflow.cli.runs",
+    "nbflow.cli.stats",
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_PAUSED = 0, 1, 2, 3
