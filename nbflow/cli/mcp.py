@@ -58,7 +58,7 @@ def serve_main(args: argparse.Namespace) -> int:
         raise InputError("serving MCP needs the mcp package: pip install 'nbflow[mcp]'") from None
     from nbflow.cli.run import open_cli_store
 
-    store = False if args.no_store else open_cli_store()
+    store: Any = False if args.no_store else open_cli_store()
     http = args.transport == "http"
     toolset = FlowToolset(flows, local_media=not http, store=store)
     names = ", ".join(toolset.flows)

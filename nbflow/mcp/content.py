@@ -35,14 +35,18 @@ def media_from_base64(data: str, mime: str | None, *, name: str | None = None) -
         raise NodeError(str(exc)) from None
 
 
+def _b64_size(text: str) -> int:
+    return len(text) * 3 // 4 - text[-2:].count("=")
+
+
 def _block_json(block: Any) -> dict[str, Any]:
     """A block as JSON for the ``content`` output, with media bytes replaced by their size."""
     out: dict[str, Any] = block.model_dump(by_alias=True, exclude_none=True, mode="json")
     if "data" in out and isinstance(out["data"], str):
-        out["size"] = len(out.pop("data")) * 3 // 4
+        out["size"] = _b64_size(out.pop("data"))
     res = out.get("resource")
     if isinstance(res, dict) and isinstance(res.get("blob"), str):
-        res["size"] = len(res.pop("blob")) * 3 // 4
+        res["size"] = _b64_size(res.pop("blob"))
     return out
 
 
