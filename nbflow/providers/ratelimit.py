@@ -82,7 +82,8 @@ class Limiter:
         self.name = name
         self.limit = limit or RateLimit()
         self._lock = threading.Lock()
-        self._tat = 0.0  # theoretical arrival time of the next request (GCRA)
+        self._tat = 0.0  # theoretical arrival time of the next reservation (GCRA)
+        self._last_release = 0.0
         self._tokens: float | None = None
         self._tokens_at = 0.0
         self._blocked_until = 0.0
@@ -137,11 +138,23 @@ class Limiter:
     async def _wait_rate(self, tokens: int) -> None:
         if not (self.limit.rpm or self.limit.tpm or self._blocked_until):
             return
+        t0 = time.monotonic()
         with self._lock:
             wait = self._reserve(tokens)
         if wait > 0:
-            self.waited += wait
             await asyncio.sleep(wait)
+        # Reserved start times are absolute, so a late wake-up does not slow every later call. But when
+        # a busy event loop wakes several callers late at once, they would go back to back: keep at
+        # least half an interval between actual releases while they catch up.
+        while self.limit.rpm and self.limit.burst <= 1:
+            with self._lock:
+                now = time.monotonic()
+                due = self._last_release + 30.0 / self.limit.rpm
+                if now >= due:
+                    self._last_release = now
+                    break
+            await asyncio.sleep(due - now)
+        self.waited += time.monotonic() - t0
 
     def _settle(self, refund: int) -> None:
         if not self.limit.tpm or self._tokens is None:
