@@ -61,6 +61,7 @@ class Editor(w.VBox):
         self.throttle = Throttle()
         self.handle: RunHandle | None = None
         self.result: RunResult | None = None
+        self.approval: Any = None  # the Approve / Reject box shown for a paused node, if any
         self._pending: dict[str, asyncio.Handle] = {}
 
         self.search = w.Text(placeholder="search node types…", layout=w.Layout(width="170px"))
@@ -175,7 +176,25 @@ class Editor(w.VBox):
         sel = self.vm.selected
         if force or sel != self.params.node_id:
             self.params.show(sel)
-        self.preview.show(sel, self.record(sel) if sel else None, status=self.vm.status.get(sel or ""))
+        rec = self.record(sel) if sel else None
+        self.preview.show(sel, rec, status=self.vm.status.get(sel or ""))
+        if sel is not None and rec is not None and rec.status == "paused":
+            self._offer_approval(sel)
+
+    def _offer_approval(self, node_id: str) -> None:
+        """A node paused for approval: put Approve / Reject (which resume the run) in the preview."""
+        res = next((r for r in (self.result, self.flow.last_result)
+                    if r is not None and r.status == "paused" and node_id in r.nodes), None)
+        if res is None:
+            return
+        from nbflow.widget.approval import ApprovalBox
+
+        try:
+            box = ApprovalBox(self.flow, res, node_id, on_done=self._finished, on_event=self._on_event)
+        except NbflowError:
+            return  # paused for another reason than an approval
+        self.approval = box
+        self.preview.body.children = [*self.preview.body.children, box]
 
     def record(self, node_id: str) -> NodeRecord | None:
         """The node's record from the editor's last run (or the flow's last run from a cell)."""

@@ -38,7 +38,6 @@ def test_run_all_shows_status_and_previews() -> None:
     async def main() -> Editor:
         ed = Editor(product_flow())
         events: list[str] = []
-        ed.flow  # noqa: B018 - the same object the notebook holds
         handle = ed.run()
         assert handle is not None and ed.stop_button.disabled is False and ed.run_button.disabled
         orig = ed._on_event
@@ -259,3 +258,33 @@ def test_preview_panel_hints_and_usage() -> None:
                      cost=0.0012)
     p.show("copy", rec)
     assert "input_tokens 12" in p.footer.value and "cost $0.0012" in p.footer.value
+
+
+def test_a_paused_approval_is_decided_from_the_preview() -> None:
+    async def main() -> Editor:
+        f = Flow("review")
+        f.add("input.text", id="draft", default="Buy our teapot.")
+        f.add("approval", id="review", prompt="Publish this copy?")
+        f.add("output", id="published")
+        f.connect("draft.value", "review.value")
+        f.connect("review.approved", "published.value")
+        ed = Editor(f)
+        ed.run()
+        await settle(ed)
+        assert ed.vm.status["review"] == "paused" and ed.result is not None and ed.result.status == "paused"
+        ed.vm.selected = "review"
+        ed._sync_panels()
+        box = ed.approval
+        assert box is not None and box in ed.preview.body.children
+        box.value.value = "Buy our ceramic teapot."
+        task = box.decide(True)
+        assert task is not None
+        await task
+        for _ in range(3):
+            await asyncio.sleep(0)
+        return ed
+
+    ed = asyncio.run(main())
+    assert ed.result is not None and ed.result.status == "succeeded"
+    assert ed.result.outputs["published"] == "Buy our ceramic teapot."
+    assert ed.vm.status["review"] == "done" and "run succeeded" in ed.message.value
