@@ -131,10 +131,11 @@ class HttpProvider(Provider):
         """One request under the rate limiter; raises ProviderError for errors and failed connections."""
         url = self.url(path)
         hdrs = {**(self.auth_headers() if auth else {}), **(headers or {})}
+        client = self._client(url)  # made before the slot: making one costs time (SSL context)
         t0 = time.monotonic()
         async with self.limiter.slot(tokens) as permit:
             try:
-                resp = await self._client(url).request(method, url, json=json, params=params, headers=hdrs,
+                resp = await client.request(method, url, json=json, params=params, headers=hdrs,
                                                        timeout=self._timeout())
             except httpx.TransportError as exc:
                 log.debug("%s %s failed: %s", method, redact(url), type(exc).__name__)
@@ -175,9 +176,10 @@ class HttpProvider(Provider):
         """POST ``json`` and yield the response's server-sent events; the slot is held while streaming."""
         url = self.url(path)
         hdrs = {**self.auth_headers(), "accept": "text/event-stream"}
+        client = self._client(url)
         async with self.limiter.slot(tokens):
             try:
-                async with self._client(url).stream("POST", url, json=json, params=params, headers=hdrs,
+                async with client.stream("POST", url, json=json, params=params, headers=hdrs,
                                                     timeout=self._timeout()) as resp:
                     if resp.status_code >= 400:
                         await resp.aread()
