@@ -41,6 +41,10 @@ class McpServerParams(Params):
             raise ValueError("give either command (stdio) or url (streamable HTTP), not both")
         if not self.command and not self.url:
             raise ValueError("no MCP server: set command (stdio) or url (streamable HTTP)")
+        self.check_headers()
+
+    def check_headers(self) -> None:
+        """Raise ValueError when a credential header holds a literal value instead of ``${NAME}``."""
         for name, value in self.headers.items():
             if "${" not in value and name.lower() in ("authorization", "x-api-key", "api-key"):
                 raise ValueError(f"header {name!r}: name the secret as ${{ENV_NAME}}, never the value")

@@ -70,6 +70,7 @@ class McpTool(NodeType[McpToolParams]):
         p = self.params
         if p.command and p.url:
             raise ValueError("give either command (stdio) or url (streamable HTTP), not both")
+        p.check_headers()
         schema = p.input_schema
         if schema is not None and schema.get("type", "object") != "object":
             raise ValueError("input_schema must describe an object (type: object)")

@@ -55,10 +55,10 @@ def test_command_and_url_together_is_a_param_error():
         nbflow.Flow().add("mcp.tool", id="x", command="srv", url="http://127.0.0.1:1/mcp")
 
 
-def test_literal_authorization_header_is_refused():
-    f = tool_flow({"url": "http://127.0.0.1:1/mcp", "headers": {"Authorization": "Bearer abc"}}, "add")
-    with pytest.raises(ParamError, match=r"\$\{ENV_NAME\}"):
-        f.run()
+def test_literal_authorization_header_is_refused_when_set():
+    with pytest.raises(ParamError, match=r"header 'Authorization': name the secret as \$\{ENV_NAME\}") as err:
+        tool_flow({"url": "http://127.0.0.1:1/mcp", "headers": {"Authorization": "Bearer abc"}}, "add")
+    assert err.value.node == "call"
 
 
 @pytest.mark.parametrize(("server", "tool", "match"), [
