@@ -132,17 +132,16 @@ class Scheduler:
 
     async def _catch_up(self, job: _Job, last: float, now: float) -> None:
         spec = job.spec
-        limit = spec.max_catchup if spec.missed == "run_all" else 1
-        missed, more = fires_between(spec, last, now, limit=limit)
+        missed, more = fires_between(spec, last, now, limit=spec.max_catchup)
         if not missed:
             return
-        run = [] if spec.missed == "skip" else missed
+        run = {"skip": [], "run_once": missed[-1:], "run_all": missed}[spec.missed]
         for t in missed:
             if t not in run:
                 self._note(Fire(schedule=spec.key, at=t, outcome="missed", late=True))
         if more:
-            log.warning("schedule %r: more fire times were missed than caught up (policy %s)", spec.key,
-                        spec.missed)
+            log.warning("schedule %r: more than %d fire times passed while it was down; the older ones are "
+                        "not counted", spec.key, spec.max_catchup)
         # Catch-up runs go one after another (unless overlaps are allowed): skipping them for overlapping
         # each other would make run_all run only the first.
         overlap = "allow" if spec.overlap == "allow" else "queue"
