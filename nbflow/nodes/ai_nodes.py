@@ -8,7 +8,7 @@ param (``offline`` is built in and needs no key). Every provider node has the sa
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import Field
@@ -29,7 +29,7 @@ from nbflow.providers.generic import extract_path, fill_template, secret_refs, s
 from nbflow.providers.structured import REPAIR_PROMPT, check_json, check_schema
 from nbflow.providers.tokens import OverflowPolicy, fit_prompt
 
-__all__ = ["HttpRequest", "ImageGen", "Llm", "SpeechGen", "VideoGen", "Vision"]
+__all__ = ["HttpRequest", "ImageGen", "Llm", "ProviderNode", "ProviderParams", "SpeechGen", "VideoGen", "Vision"]
 
 #: Tokens an input image is assumed to take when checking the context window (a high estimate).
 IMAGE_TOKENS = 1600
@@ -52,11 +52,11 @@ class ProviderParams(Params):
                                         "for this provider and key.")
 
 
-class _ProviderNode:
-    """Shared by the provider nodes: building the client config and the pre-run key check."""
+PP = TypeVar("PP", bound=ProviderParams)
 
-    params: ProviderParams
-    id: str
+
+class ProviderNode(NodeType[PP]):
+    """Base of the provider nodes: the client config and the pre-run key check (not registered itself)."""
 
     def _config(self) -> dict[str, Any]:
         p = self.params
@@ -88,7 +88,7 @@ class LlmParams(ProviderParams):
                                         "window: error, or cut it keeping its start or its end.")
 
 
-class Llm(_ProviderNode, NodeType[LlmParams]):
+class Llm(ProviderNode[LlmParams]):
     type = "llm"
     title = "LLM"
     category = "AI"
@@ -183,7 +183,7 @@ class ImageParams(ProviderParams):
     quality: str | None = Field(default=None, description="Provider quality setting (e.g. standard, hd).")
 
 
-class ImageGen(_ProviderNode, NodeType[ImageParams]):
+class ImageGen(ProviderNode[ImageParams]):
     type = "image"
     title = "Image generator"
     category = "AI"
@@ -211,7 +211,7 @@ class SpeechParams(ProviderParams):
     speed: float | None = Field(default=None, gt=0, le=4, description="Speaking speed (OpenAI).")
 
 
-class SpeechGen(_ProviderNode, NodeType[SpeechParams]):
+class SpeechGen(ProviderNode[SpeechParams]):
     type = "speech"
     title = "Text to speech"
     category = "AI"
@@ -222,7 +222,7 @@ class SpeechGen(_ProviderNode, NodeType[SpeechParams]):
     async def run(self, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
         p = self.params
         provider = self._provider(ctx)
-        voice = p.voice or getattr(provider, "default_voice", "alloy")
+        voice = p.voice or str(getattr(provider, "default_voice", "alloy"))
         extra = {"speed": p.speed} if p.speed is not None else {}
         resp = await provider.speech(SpeechRequest(model=p.model, text=inputs["text"], voice=voice,
                                                    format=p.format, extra=extra))
@@ -241,7 +241,7 @@ class VideoParams(ProviderParams):
     job_timeout: float = Field(default=900.0, gt=0, description="Seconds the whole job may take.")
 
 
-class VideoGen(_ProviderNode, NodeType[VideoParams]):
+class VideoGen(ProviderNode[VideoParams]):
     type = "video"
     title = "Video generator"
     category = "AI"

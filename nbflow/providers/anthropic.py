@@ -33,6 +33,7 @@ def _content(m: Message) -> Any:
         return m.text
     parts: list[dict[str, Any]] = []
     for img in m.images:
+        source: dict[str, Any]
         if img.data is not None:
             source = {"type": "base64", "media_type": img.mime,
                       "data": img.data_url().split(",", 1)[1]}

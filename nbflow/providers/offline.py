@@ -70,7 +70,40 @@ def _keywords(text: str, n: int = 6) -> list[str]:
 _SUBJECTS = tuple(re.compile(rf"\b{w}\s+(.+?)(?:[.;:!?\n]|$)", re.I) for w in ("for", "about", "of"))
 
 
-def _compose_text(prompt: str, system: str | None, model: str) -> str:
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+_TRANSLATE = re.compile(r"\btranslate\b.*?\binto\s+([A-Z][\w-]*)", re.I | re.S)
+_COUNT = re.compile(r"\b(\d{1,2})\s+(?:bullet|point|sentence)", re.I)
+
+
+def _body(prompt: str) -> str:
+    """The material a prompt works on: what follows its first blank line (or the whole prompt)."""
+    head, sep, rest = prompt.partition("\n\n")
+    return rest.strip() if sep and rest.strip() else head.strip()
+
+
+def _task_text(prompt: str, image_prompts: list[str] | None) -> str | None:
+    """Answers shaped like the task for the common ones: summaries, translations, image captions."""
+    low = prompt.lower()
+    if "summar" in low:
+        sentences = [x for x in _SENTENCE.split(_body(prompt)) if x.strip()] or [prompt]
+        m = _COUNT.search(prompt)
+        n = max(1, min(int(m.group(1)) if m else 3, len(sentences)))
+        bullets = "\n".join("- " + " ".join(x.split()[:14]) for x in sentences[:n])
+        return f"{LABEL} Summary:\n{bullets}"
+    m = _TRANSLATE.search(prompt)
+    if m:
+        return f"{LABEL} ({m.group(1)}) {_body(prompt)}"
+    if image_prompts is not None and any(w in low for w in ("caption", "describe", "what is in", "what's in")):
+        # Offline images remember their prompt, so the caption can say what is in them.
+        seen = [p for p in image_prompts if p] or [" ".join(_keywords(prompt)[:4]) or "a scene"]
+        return f"{LABEL} A picture showing {seen[0].rstrip('.')}."
+    return None
+
+
+def _compose_text(prompt: str, system: str | None, model: str, image_prompts: list[str] | None = None) -> str:
+    task = _task_text(prompt, image_prompts)
+    if task is not None:
+        return task
     h = _digest("text", model, system, prompt)
     subject = next((m.group(1) for rx in _SUBJECTS if (m := rx.search(prompt))), "")
     words = _keywords(subject) or _keywords(prompt) or ["your idea"]
@@ -179,7 +212,9 @@ class OfflineProvider(Provider):
             seed = _digest("json", req.model, req.system, prompt)
             text = json.dumps(_from_schema(req.json_schema, seed, _keywords(prompt)), ensure_ascii=False)
         else:
-            text = _compose_text(prompt, req.system, req.model)
+            images = [img for m in req.messages for img in m.images]
+            image_prompts = [str(img.meta.get("prompt", "")) for img in images] if images else None
+            text = _compose_text(prompt, req.system, req.model, image_prompts)
             if any(m.images for m in req.messages):
                 n = sum(len(m.images) for m in req.messages)
                 text += f" (looked at {n} image{'s' if n != 1 else ''})"
@@ -202,7 +237,7 @@ class OfflineProvider(Provider):
             prompt = req.prompt if k == 0 else f"{req.prompt}#{k}"
             data = await asyncio.to_thread(_render_image, prompt, req.model, self.image_size)
             images.append(Media(mime="image/png", data=data, name="offline.png",
-                                meta={"provider": "offline", "width": self.image_size,
+                                meta={"provider": "offline", "prompt": req.prompt[:200], "width": self.image_size,
                                       "height": self.image_size, "requested_size": req.size}))
         return ImageResponse(images=images, model=req.model, provider=self.name, usage=Usage(images=req.n))
 

@@ -87,7 +87,7 @@ def _table() -> dict[str, dict[str, dict[str, float]]]:
     key = (str(path), mtime, _CACHE.get("code_version"))
     with _LOCK:
         if _CACHE["key"] == key and _CACHE["table"] is not None:
-            return _CACHE["table"]  # type: ignore[no-any-return]
+            return _CACHE["table"]
         text = resources.files("nbflow").joinpath("data/prices.json").read_text(encoding="utf-8")
         table = _read(text, "nbflow/data/prices.json")
         if mtime is not None:

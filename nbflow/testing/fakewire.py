@@ -140,7 +140,7 @@ def anthropic_message(model: str, text: str, usage: tuple[int, int], tool: str |
 
 
 def anthropic_stream(model: str, text: str, usage: tuple[int, int], tool: str | None) -> list[bytes]:
-    msg = {"id": "msg_fake", "type": "message", "role": "assistant", "model": model, "content": [],
+    msg: dict[str, Any] = {"id": "msg_fake", "type": "message", "role": "assistant", "model": model, "content": [],
            "stop_reason": None, "stop_sequence": None,
            "usage": {"input_tokens": usage[0], "output_tokens": 1}}
     frames = [sse_frame({"type": "message_start", "message": msg}, "message_start")]
