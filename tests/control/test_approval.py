@@ -189,3 +189,19 @@ def test_a_configured_store_records_python_runs(tmp_path):
     finally:
         nbflow.use_store(None)
     assert publish_flow().run().run_id not in st
+
+
+def test_background_runs_record_too():
+    store = MemoryStore()
+    f = publish_flow()
+
+    async def go() -> nbflow.RunResult:
+        handle = f.start(store=store, source="notebook")
+        return await handle
+
+    import asyncio
+
+    res = asyncio.run(go())
+    assert res.status == "paused"
+    assert store.summary(res.run_id).source == "notebook"
+    assert store.load(res.run_id).result.nodes["draft"].status == "done"
