@@ -38,6 +38,9 @@ from nbflow.flow import Flow, load
 from nbflow.model.values import Media
 from nbflow.nodes.base import NodeContext, NodeType, Params, Port
 from nbflow.nodes.registry import registry
+from nbflow.providers.pricing import set_price
+from nbflow.providers.ratelimit import set_rate_limit
+from nbflow.providers.secrets import Secrets
 from nbflow.runs import pending_approvals, resume, resume_expired, use_store
 from nbflow.store import RunStore, open_store
 
@@ -71,6 +74,7 @@ __all__ = [
     "RunResult",
     "RunStore",
     "SecretError",
+    "Secrets",
     "StoreError",
     "UnknownNodeTypeError",
     "WiringError",
@@ -82,6 +86,8 @@ __all__ = [
     "resume",
     "resume_expired",
     "run",
+    "set_price",
+    "set_rate_limit",
     "use_store",
 ]
 
