@@ -205,3 +205,14 @@ def test_background_runs_record_too():
     assert res.status == "paused"
     assert store.summary(res.run_id).source == "notebook"
     assert store.load(res.run_id).result.nodes["draft"].status == "done"
+
+
+def test_a_recorded_decision_survives_a_resume_that_died():
+    """The decision is saved before the resumed run starts; resuming again (no decision given) uses it."""
+    store = MemoryStore()
+    res = publish_flow().run(store=store)
+    store.decide(res.run_id, "review", nbflow.runs.make_decision(True, "Saved edit.", by="ana"))
+    done = nbflow.resume(res.run_id, store=store)
+    assert done.status == "succeeded"
+    assert done.outputs["decision"]["by"] == "ana"
+    assert done.nodes["final"].outputs == {"text": "Publish: Saved edit."}
