@@ -25,6 +25,8 @@ so the CLI can print it as it is.
 
 from __future__ import annotations
 
+from nbflow.redaction import redact
+
 __all__ = [
     "ConfigError",
     "CycleError",
@@ -46,9 +48,12 @@ __all__ = [
 
 
 class NbflowError(Exception):
-    """Root of every error nbflow raises on purpose."""
+    """Root of every error nbflow raises on purpose. Messages never carry secret values."""
 
     exit_code: int = 1
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
 
 
 class FlowError(NbflowError):
@@ -58,12 +63,12 @@ class FlowError(NbflowError):
 
     def __init__(self, message: str, *, source: str | None = None, node: str | None = None,
                  port: str | None = None, field: str | None = None) -> None:
-        self.message = message
+        self.message = redact(message)
         self.source = source
         self.node = node
         self.port = port
         self.field = field
-        super().__init__(message)
+        super().__init__(self.message)
 
     def __str__(self) -> str:
         where = []
@@ -131,12 +136,12 @@ class NodeError(NbflowError):
 
     def __init__(self, message: str, *, node: str | None = None, attempts: int = 1,
                  retryable: bool = False, status: int | None = None) -> None:
-        self.message = message
+        self.message = redact(message)
         self.node = node
         self.attempts = attempts
         self.retryable = retryable
         self.status = status
-        super().__init__(message)
+        super().__init__(self.message)
 
     def __str__(self) -> str:
         return f"node {self.node!r}: {self.message}" if self.node else self.message

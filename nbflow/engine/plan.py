@@ -19,7 +19,7 @@ from nbflow.model.types import coercion
 from nbflow.nodes.base import NodeType, Port
 from nbflow.nodes.registry import Registry
 from nbflow.nodes.registry import registry as default_registry
-from nbflow.providers.secrets import looks_like_secret
+from nbflow.redaction import looks_like_secret
 
 from .policies import Policy, resolve_policy
 

@@ -9,12 +9,12 @@ directory's, or the one ``NBFLOW_DOTENV`` points at), then any providers added w
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
 
 from nbflow.exceptions import SecretError
+from nbflow.redaction import looks_like_secret, redact, remember_secret
 
 __all__ = [
     "DictSecrets",
@@ -26,37 +26,6 @@ __all__ = [
     "looks_like_secret",
     "redact",
 ]
-
-# Shapes of real API keys. A param holding one of these is refused: it belongs in a secret.
-_KEY_PATTERNS = re.compile(
-    r"(sk-[A-Za-z0-9_\-]{16,}|sk-ant-[A-Za-z0-9_\-]{16,}|AIza[0-9A-Za-z_\-]{30,}|"
-    r"xai-[A-Za-z0-9]{20,}|gsk_[A-Za-z0-9]{20,}|hf_[A-Za-z0-9]{20,}|r8_[A-Za-z0-9]{20,}|"
-    r"ghp_[A-Za-z0-9]{30,}|AKIA[0-9A-Z]{16})")
-
-
-def looks_like_secret(value: str) -> bool:
-    """Whether ``value`` contains something shaped like a real API key."""
-    return bool(_KEY_PATTERNS.search(value))
-
-
-# Every secret value resolved in this process, so any text leaving nbflow (error messages, logs) can be
-# scrubbed of it even when a server echoes the key back ("Incorrect API key provided: sk-...").
-_RESOLVED: set[str] = set()
-_REDACTED = "[redacted]"
-
-
-def _remember(value: str) -> None:
-    if len(value) >= 6:  # shorter values would scrub ordinary words
-        _RESOLVED.add(value)
-
-
-def redact(text: str) -> str:
-    """``text`` with every resolved secret value and anything shaped like an API key replaced."""
-    for value in sorted(_RESOLVED, key=len, reverse=True):
-        if value in text:
-            text = text.replace(value, _REDACTED)
-    return _KEY_PATTERNS.sub(_REDACTED, text)
-
 
 class Secret:
     """A resolved secret value that never shows itself in ``repr``, ``str`` or f-strings.
@@ -70,7 +39,7 @@ class Secret:
     def __init__(self, name: str, value: str) -> None:
         self.name = name
         self._value = value
-        _remember(value)
+        remember_secret(value)
 
     def reveal(self) -> str:
         """The value itself, for the one place that needs it: the outgoing request header."""
@@ -158,7 +127,7 @@ class Secrets:
             where = f"node {node!r}: " if node else ""
             raise SecretError(f"{where}secret {name} is not set (set the environment variable {name}, "
                               "add it to .env, or configure a secrets provider)")
-        _remember(value)
+        remember_secret(value)
         return value
 
     def secret(self, *names: str, node: str | None = None) -> Secret:
