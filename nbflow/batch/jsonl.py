@@ -9,7 +9,7 @@ unless media are inlined.
 
 Results are appended and flushed one line per finished item, so a killed batch loses only what
 was running; on the next start, items whose id is in the results are skipped. A last line cut off
-by the kill is ignored.
+by the kill is ignored when reading and removed before appending.
 """
 
 from __future__ import annotations
@@ -125,13 +125,19 @@ class ResultsWriter:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            needs_newline = self.path.exists() and self.path.stat().st_size > 0 and \
-                not self.path.read_bytes().endswith(b"\n")
+            self._drop_cut_line()
             self._f: TextIO = self.path.open("a", encoding="utf-8")
         except OSError as exc:
             raise ConfigError(f"{self.path}: cannot write results: {exc.strerror or exc}") from None
-        if needs_newline:
-            self._f.write("\n")  # a line cut off by a kill stays on its own line, ignored when read
+
+    def _drop_cut_line(self) -> None:
+        """Remove a last line cut off by a kill (its item runs again), so the file stays valid JSONL."""
+        if not self.path.exists():
+            return
+        data = self.path.read_bytes()
+        if data and not data.endswith(b"\n"):
+            with self.path.open("r+b") as f:
+                f.truncate(data.rfind(b"\n") + 1)
 
     def write(self, line: dict[str, Any]) -> None:
         self._f.write(json.dumps(line, ensure_ascii=False, separators=(",", ":"), default=str) + "\n")
