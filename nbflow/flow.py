@@ -18,7 +18,7 @@ from nbflow.engine.plan import Plan, compile_flow
 from nbflow.engine.record import RunResult
 from nbflow.engine.runner import RunHandle, run_sync
 from nbflow.engine.scheduler import Execution
-from nbflow.exceptions import FlowError, WiringError
+from nbflow.exceptions import FlowError
 from nbflow.model.io import dumps_spec, loads_spec, read_spec
 from nbflow.model.spec import EdgeSpec, FlowSpec, NodeSpec, PolicySpec, Position, parse_ref
 from nbflow.nodes.registry import Registry
@@ -220,13 +220,11 @@ class Flow:
         self.spec.edges.append(EdgeSpec.model_validate({"from": src, "to": dst}))
         try:
             with self._compiling():
-                compile_flow(self.spec, self.registry)
-        except WiringError as exc:
-            if "required input is not connected" not in exc.message:
-                self.spec.edges = edges_before
-                raise
+                # An unfinished flow may still lack required wires; anything else wrong is refused.
+                compile_flow(self.spec, self.registry, complete=False)
         except FlowError:
-            pass  # other problems (unfinished flow) do not block wiring
+            self.spec.edges = edges_before
+            raise
         self._changed("connect", src=src, dst=dst)
 
     def disconnect(self, dst: str, src: str | None = None) -> None:
@@ -248,6 +246,11 @@ class Flow:
             _make_node(node.model_copy(update={"params": new}), self.registry)
         node.params = new
         self._changed("params", node=node_id)
+
+    def set_title(self, node_id: str, title: str | None) -> None:
+        """Set the label the canvas shows on a node (None shows its id)."""
+        self.node(node_id).title = title or None
+        self._changed("title", node=node_id)
 
     def set_policy(self, node_id: str, **policy: Any) -> None:
         """Override policy fields of a node (timeout, retry, cache, fallback)."""

@@ -187,3 +187,24 @@ def test_input_and_output_names():
     flow.add("input.text", id="t2", name="topic")
     with pytest.raises(nbflow.FlowError, match="graph input name 'topic' is also used by node 't'"):
         flow.validate()
+
+
+def test_connect_refuses_a_cycle_even_in_an_unfinished_flow():
+    flow = nbflow.Flow()
+    flow.add("template", id="a", template="{{x}} {{unwired}}")
+    flow.add("template", id="b", template="{{y}}")
+    flow.connect("a.text", "b.y")
+    with pytest.raises(nbflow.CycleError, match="cycle: a -> b -> a"):
+        flow.connect("b.text", "a.x")
+    assert flow.edges == [("a.text", "b.y")]
+
+
+def test_set_title_is_an_observed_change():
+    flow = nbflow.Flow()
+    flow.add("llm", id="copy")
+    seen = []
+    flow.observe(seen.append)
+    flow.set_title("copy", "Write the copy")
+    assert flow.node("copy").title == "Write the copy"
+    assert seen == [{"kind": "title", "node": "copy"}]
+    assert '"title": "Write the copy"' in flow.dumps()

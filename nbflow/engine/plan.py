@@ -129,8 +129,12 @@ def _key_part(impl: NodeType) -> str:
     return hashlib.blake2b(text, digest_size=16).hexdigest()
 
 
-def compile_flow(spec: FlowSpec, reg: Registry | None = None) -> Plan:
-    """Validate ``spec`` against the registry and build its plan. Raises FlowError subclasses."""
+def compile_flow(spec: FlowSpec, reg: Registry | None = None, *, complete: bool = True) -> Plan:
+    """Validate ``spec`` against the registry and build its plan. Raises FlowError subclasses.
+
+    With ``complete=False`` (an editor checking a flow being built) required inputs may still be
+    unwired; every other rule (types, ports, cycles, names) is enforced.
+    """
     reg = reg or default_registry
     nodes: list[PlanNode] = []
     by_id: dict[str, PlanNode] = {}
@@ -150,7 +154,7 @@ def compile_flow(spec: FlowSpec, reg: Registry | None = None) -> Plan:
         nodes.append(pn)
         by_id[ns.id] = pn
 
-    _wire(spec, nodes, by_id)
+    _wire(spec, nodes, by_id, complete)
     _fallbacks(nodes, by_id)
     _check_acyclic(nodes)
 
@@ -173,7 +177,7 @@ def compile_flow(spec: FlowSpec, reg: Registry | None = None) -> Plan:
                 concurrency=spec.defaults.concurrency)
 
 
-def _wire(spec: FlowSpec, nodes: list[PlanNode], by_id: dict[str, PlanNode]) -> None:
+def _wire(spec: FlowSpec, nodes: list[PlanNode], by_id: dict[str, PlanNode], complete: bool) -> None:
     for e in spec.edges:
         src_id, src_port = parse_ref(e.from_)
         dst_id, dst_port = parse_ref(e.to)
@@ -209,7 +213,7 @@ def _wire(spec: FlowSpec, nodes: list[PlanNode], by_id: dict[str, PlanNode]) -> 
             src.succs.append(dst.idx)
     # A fallback node takes its primary's inputs, so it is not wired; _fallbacks checks its inputs.
     standby = {fid for pn in nodes for fid in pn.policy.fallback}
-    for pn in nodes:
+    for pn in nodes if complete else ():
         if pn.id in standby:
             continue
         for port, p in pn.in_ports.items():

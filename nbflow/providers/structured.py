@@ -12,9 +12,6 @@ import json
 import re
 from typing import Any
 
-from jsonschema import exceptions as js_exceptions
-from jsonschema import validators
-
 __all__ = ["REPAIR_PROMPT", "check_json", "check_schema", "parse_json_text"]
 
 REPAIR_PROMPT = ("Your previous reply is not valid: {problem}. Reply again with only the JSON value, "
@@ -32,6 +29,11 @@ def parse_json_text(text: str) -> Any:
 
 def check_schema(schema: dict[str, Any]) -> None:
     """Raise ValueError (one line) when ``schema`` is not a valid JSON Schema."""
+    # jsonschema is imported here, not at module level: it takes ~1 s to import (its format checkers
+    # build grammars), and only flows that use structured output should pay that.
+    from jsonschema import exceptions as js_exceptions
+    from jsonschema import validators
+
     cls = validators.validator_for(schema)
     try:
         cls.check_schema(schema)
@@ -51,6 +53,9 @@ def check_json(text: str, schema: dict[str, Any]) -> tuple[Any, str | None]:
         value = parse_json_text(text)
     except json.JSONDecodeError as exc:
         return None, f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+    from jsonschema import exceptions as js_exceptions
+    from jsonschema import validators
+
     validator = validators.validator_for(schema)(schema)
     error = js_exceptions.best_match(validator.iter_errors(value))
     if error is None:
