@@ -41,7 +41,7 @@ def main(args: argparse.Namespace) -> int:
     from .run import open_cli_store
 
     flow = Flow.load(args.flow)
-    store = False if args.no_store else open_cli_store()
+    store: Any = False if args.no_store else open_cli_store()
     try:
         summary = run_batch(flow, args.inputs, args.out, concurrency=args.concurrency, dask=args.dask,
                             workers=args.workers, retry_failed=args.retry_failed,

@@ -64,7 +64,7 @@ def main(args: argparse.Namespace) -> int:
         return 0
     if args.max_runs is not None and args.max_runs < 1:
         raise ConfigError(f"--max-runs must be at least 1 (got {args.max_runs})")
-    store = False if args.no_store else open_cli_store()
+    store: Any = False if args.no_store else open_cli_store()
     try:
         return asyncio.run(_serve(flow, spec, store, args))
     finally:

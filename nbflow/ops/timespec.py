@@ -20,7 +20,7 @@ def parse_duration(text: str | float, *, what: str = "duration") -> float:
     Raises:
         ConfigError: naming ``what`` (e.g. ``--older-than``) when the text is not a duration.
     """
-    if isinstance(text, (int, float)) and not isinstance(text, bool):
+    if not isinstance(text, str):
         if text < 0:
             raise ConfigError(f"{what}: a duration cannot be negative ({text})")
         return float(text)
@@ -35,7 +35,7 @@ def parse_since(text: str | float, *, now: float | None = None, what: str = "--s
 
     A date or date-time without a zone is local time; ``2026-01-31T09:00:00+01:00`` carries its own.
     """
-    if isinstance(text, (int, float)) and not isinstance(text, bool):
+    if not isinstance(text, str):
         return float(text)
     now = time.time() if now is None else now
     if _DURATION.match(text) and not text.strip().isdigit():

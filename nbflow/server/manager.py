@@ -248,7 +248,8 @@ class RunManager:
             self.store.record_finish(result)
         except NbflowError as exc:
             log.error("run %s could not be recorded: %s", live.run_id, exc)
-        data = {"status": status, "duration": result.duration, "usage": {}, "cost": 0.0, "error": error}
+        data: dict[str, Any] = {"status": status, "duration": result.duration, "usage": {}, "cost": 0.0,
+                                "error": error}
         ev = Event("run_finished", live.run_id, None, data)
         for fn in self._listeners(live):
             fn(ev)
@@ -326,7 +327,8 @@ class RunManager:
             return result
 
         task = asyncio.ensure_future(drive())
-        await asyncio.wait({started, task}, return_when=asyncio.FIRST_COMPLETED)
+        waiters: set[asyncio.Future[Any]] = {started, task}
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         if task.done() and task.exception() is not None:
             evlog = self.logs.get(run_id)
             if evlog is not None:
