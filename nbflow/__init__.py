@@ -32,6 +32,7 @@ from nbflow.exceptions import (
     SecretError,
     StoreError,
     UnknownNodeTypeError,
+    UsageError,
     WiringError,
 )
 from nbflow.flow import Flow, load
@@ -77,6 +78,7 @@ __all__ = [
     "Secrets",
     "StoreError",
     "UnknownNodeTypeError",
+    "UsageError",
     "WiringError",
     "__version__",
     "load",

@@ -15,6 +15,7 @@ The tree::
     ├── NodeError                    a node failed while running (exit code 1)
     │   └── ProviderError            a provider API call failed (carries status and retryability)
     ├── RunCancelled                 a run was stopped
+    ├── UsageError                   a command was asked something it cannot do (exit code 2)
     ├── StoreError                   the run store cannot load or save a run
     ├── ResumeError                  a run cannot be resumed as asked (already succeeded, no such approval)
     └── ConfigError                  a server, schedule, batch or alert setting is invalid (exit code 2)
@@ -43,6 +44,7 @@ __all__ = [
     "SecretError",
     "StoreError",
     "UnknownNodeTypeError",
+    "UsageError",
     "WiringError",
 ]
 
@@ -173,6 +175,12 @@ class RunCancelled(NbflowError):
     """The run was stopped before it finished."""
 
     exit_code = 1
+
+
+class UsageError(NbflowError):
+    """A command was asked something it cannot do: an unknown template, a file it must not overwrite."""
+
+    exit_code = 2
 
 
 class StoreError(NbflowError):

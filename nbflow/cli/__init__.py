@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "nbflow.cli.run",
     "nbflow.cli.resume",
     "nbflow.cli.info",
+    "nbflow.cli.templates",
     "nbflow.cli.mcp",
     "nbflow.cli.serve",
     "nbflow.cli.schedule",
