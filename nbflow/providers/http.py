@@ -17,7 +17,6 @@ import json as jsonlib
 import logging
 import threading
 import time
-import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -40,9 +39,21 @@ log = logging.getLogger("nbflow.providers")
 DEFAULT_TIMEOUT = 600.0
 _USER_AGENT = "nbflow/0.1 (+httpx)"
 
-_POOL: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], httpx.AsyncClient]] = \
-    weakref.WeakKeyDictionary()
+_Clients = dict[tuple[str, str], httpx.AsyncClient]
+_POOL: dict[asyncio.AbstractEventLoop, tuple[_Clients, Any]] = {}
 _POOL_LOCK = threading.Lock()
+
+
+async def _close_when_loop_ends(clients: _Clients) -> AsyncIterator[None]:
+    """An async generator parked on the loop: ``asyncio.run`` closes it at shutdown, closing the clients."""
+    try:
+        yield
+    finally:
+        with _POOL_LOCK:
+            items = list(clients.values())
+            clients.clear()
+        for c in items:
+            await c.aclose()
 
 
 def pooled_client(provider: str, base_url: str) -> httpx.AsyncClient:
@@ -50,9 +61,15 @@ def pooled_client(provider: str, base_url: str) -> httpx.AsyncClient:
     loop = asyncio.get_running_loop()
     key = (provider, base_url.rstrip("/"))
     with _POOL_LOCK:
-        clients = _POOL.get(loop)
-        if clients is None:
-            clients = _POOL[loop] = {}
+        for old in [lp for lp in _POOL if lp.is_closed()]:
+            del _POOL[old]  # a loop closed without shutting down its async generators
+        entry = _POOL.get(loop)
+        if entry is None:
+            clients: _Clients = {}
+            closer = _close_when_loop_ends(clients)
+            started = asyncio.ensure_future(closer.__anext__())  # registers it with the loop's shutdown
+            entry = _POOL[loop] = (clients, (closer, started))
+        clients = entry[0]
         client = clients.get(key)
         if client is None or client.is_closed:
             client = clients[key] = httpx.AsyncClient(
@@ -66,8 +83,11 @@ async def aclose_clients() -> None:
     """Close the pooled clients of the running loop (they are recreated on next use)."""
     loop = asyncio.get_running_loop()
     with _POOL_LOCK:
-        clients = _POOL.pop(loop, {})
-    for c in clients.values():
+        entry = _POOL.get(loop)
+        items = list(entry[0].values()) if entry else []
+        if entry:
+            entry[0].clear()
+    for c in items:
         await c.aclose()
 
 

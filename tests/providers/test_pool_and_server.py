@@ -86,3 +86,11 @@ def test_fake_server_enforces_a_rate() -> None:
         server.rate_limit(5, burst=2)
         codes = [httpx.get(f"{server.url}/x").status_code for _ in range(4)]
         assert codes[:2] == [200, 200] and 429 in codes and server.rejected >= 1
+
+
+def test_clients_are_closed_when_asyncio_run_ends() -> None:
+    async def make() -> httpx.AsyncClient:
+        return pooled_client("openai", "https://closing.example/v1")
+
+    client = asyncio.run(make())
+    assert client.is_closed  # closed by the loop's shutdown, not left for the garbage collector
