@@ -79,6 +79,8 @@ def test_fake_server_command_line() -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+        if proc.stdout:
+            proc.stdout.close()
 
 
 def test_fake_server_enforces_a_rate() -> None:
