@@ -22,6 +22,7 @@ from nbflow.engine.record import NodeRecord, RunResult
 from nbflow.engine.runner import RunHandle
 from nbflow.exceptions import FlowError, NbflowError
 from nbflow.flow import Flow
+from nbflow.templates import list_templates, load_template
 
 from .draw import Renderer
 from .history import Throttle
@@ -85,6 +86,9 @@ class Editor(w.VBox):
         self.import_button = _button("Import", "folder-open", "read the flow JSON from the file")
         self.upload = w.FileUpload(accept=".json", multiple=False, description="Upload",
                                    layout=w.Layout(width="auto"))
+        self.templates = w.Dropdown(options=[("start from a template…", "")] + [
+            (t.name, t.name) for t in list_templates()], layout=w.Layout(width="210px"),
+            tooltip="replace the canvas with a ready-made flow (undo brings yours back)")
         self.download = w.HTML()
         self.message = w.HTML()
         self.params = ParamsPanel(flow, on_param=self._on_param, on_rename=self._on_rename)
@@ -100,7 +104,7 @@ class Editor(w.VBox):
                         self.run_selected_button, self.stop_button], layout=w.Layout(flex_flow="row wrap"))
         tools2 = w.HBox([self.undo_button, self.redo_button, self.delete_button, self.zoom_out_button,
                          self.zoom_in_button, self.fit_button, self.path, self.export_button,
-                         self.import_button, self.upload, self.download],
+                         self.import_button, self.upload, self.templates, self.download],
                         layout=w.Layout(flex_flow="row wrap", align_items="center"))
         # the panel wraps under the canvas when the notebook is too narrow for both side by side
         body = w.HBox([self.canvas, side], layout=w.Layout(flex_flow="row wrap", align_items="flex-start"))
@@ -124,6 +128,7 @@ class Editor(w.VBox):
         self.export_button.on_click(lambda _: self.export())
         self.import_button.on_click(lambda _: self.import_path())
         self.upload.observe(self._on_upload, names="value")
+        self.templates.observe(self._on_template, names="value")
 
         c = self.canvas
         c.on_mouse_down(self._mouse_down)
@@ -422,6 +427,20 @@ class Editor(w.VBox):
             self._say(f"cannot import: {exc}", "error")
             return False
         return self._take(other, name)
+
+    def start_from_template(self, name: str) -> bool:
+        """Replace the canvas with template ``name`` (one undo step; see ``nbflow templates``)."""
+        try:
+            other = load_template(name)
+        except NbflowError as exc:
+            self._say(f"cannot start from template: {exc}", "error")
+            return False
+        return self._take(other, f"template {name}")
+
+    def _on_template(self, change: dict[str, Any]) -> None:
+        if change["new"]:
+            self.start_from_template(change["new"])
+            self.templates.value = ""
 
     def _take(self, other: Flow, source: str) -> bool:
         self.vm.replace(other)

@@ -309,3 +309,21 @@ def test_close_stops_following_the_flow(ed: Editor, wire: CanvasWire) -> None:
     wire.clear()
     ed.flow.add("join")
     assert wire.messages == []
+
+
+def test_start_from_a_template_replaces_the_canvas_in_one_undo_step(ed: Editor) -> None:
+    before = ed.flow.dumps()
+    names = [v for _, v in ed.templates.options if v]
+    assert "content-production" in names and "classify-and-route" in names
+    ed.templates.value = "classify-and-route"  # what choosing it in the dropdown does
+    assert ed.templates.value == ""  # ready for the next choice
+    assert ed.flow.name == "classify-and-route"
+    assert "route" in ed.flow.nodes and set(ed.vm.boxes) == set(ed.flow.nodes)
+    assert "template classify-and-route" in ed.message.value
+    ed._apply(ed.vm.undo(), panels=True)
+    assert ed.flow.dumps() == before
+
+
+def test_unknown_template_is_a_message_not_an_exception(ed: Editor) -> None:
+    assert ed.start_from_template("nope") is False
+    assert "unknown template &#x27;nope&#x27;" in ed.message.value  # html-escaped
