@@ -85,6 +85,8 @@ class ServeConfig(BaseModel):
     wait_timeout: float = Field(default=300.0, gt=0, description="Longest a ?wait=true request waits.")
     store: str | None = Field(default=None, description="Run store (SQLite file); default: the nbflow home.")
     cache: bool = Field(default=False, description="Reuse node results across runs with equal inputs.")
+    public_metrics: bool = Field(default=False, description="Serve GET /metrics without credentials (for a "
+                                 "scraper on a private network).")
     schedules: list[ScheduleSpec] = Field(default_factory=list)
     alerts: list[AlertRule] = Field(default_factory=list)
     base_dir: str | None = Field(default=None, description="Folder relative paths are read from.")
