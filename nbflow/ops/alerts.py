@@ -85,6 +85,10 @@ class Alert:
     failed: int
     window: float
     at: float = field(default_factory=time.time)
+    delivered: bool = False
+    """The webhook accepted it (2xx)."""
+    delivery_error: str | None = None
+    """Why the webhook did not take it, when it did not."""
 
     @property
     def message(self) -> str:
@@ -167,13 +171,18 @@ class AlertManager:
 
     def deliver(self, rule: AlertRule, alert: Alert) -> None:
         """Send one alert to the rule's webhook, or log it; failures are logged, never raised."""
-        log.warning(alert.message)
         if rule.webhook is None:
+            log.warning(alert.message)
             return
         try:
             status = self.send(rule.webhook, alert.to_json())
         except Exception as exc:  # a dead receiver must not stop the evaluation of other rules
-            log.error("alert %r: cannot POST to its webhook: %s", rule.name, type(exc).__name__)
-            return
-        if status >= 300:
-            log.error("alert %r: the webhook answered HTTP %s", rule.name, status)
+            alert.delivery_error = f"cannot POST to the webhook: {type(exc).__name__}"
+        else:
+            if status < 300:
+                alert.delivered = True
+                log.info("%s (sent to the webhook)", alert.message)
+                return
+            alert.delivery_error = f"the webhook answered HTTP {status}"
+        # The URL itself may hold a token (chat webhooks do), so it is never logged.
+        log.error("%s; %s", alert.message, alert.delivery_error)
