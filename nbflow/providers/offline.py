@@ -114,11 +114,26 @@ def _compose_text(prompt: str, system: str | None, model: str, image_prompts: li
     return f"{LABEL} {opener} {subject}: thoughtfully made, with a focus on {rest}. {closer}"
 
 
+def _stem(word: str) -> str:
+    w = word.lower()
+    return w[:-1] if len(w) > 3 and w.endswith("s") else w
+
+
+def _pick(options: list[Any], words: list[str], i: int) -> Any:
+    """Choose the enum option whose words appear most in the prompt (a classifier's guess); else by hash."""
+    seen = {_stem(w) for w in words}
+    scores = [sum(_stem(t) in seen for t in re.split(r"[\W_]+", str(o)) if t) for o in options]
+    best = max(scores)
+    if best > 0 and scores.count(best) == 1:
+        return options[scores.index(best)]
+    return options[i % len(options)]
+
+
 def _from_schema(schema: dict[str, Any], seed: bytes, words: list[str], depth: int = 0) -> Any:
     """A deterministic value that validates against a (simple) JSON schema."""
     i = seed[depth % len(seed)]
     if schema.get("enum"):
-        return schema["enum"][i % len(schema["enum"])]
+        return _pick(schema["enum"], words, i)
     if "const" in schema:
         return schema["const"]
     t = schema.get("type", "string")
@@ -210,7 +225,10 @@ class OfflineProvider(Provider):
             await asyncio.sleep(self.latency)
         if req.json_schema is not None:
             seed = _digest("json", req.model, req.system, prompt)
-            text = json.dumps(_from_schema(req.json_schema, seed, _keywords(prompt)), ensure_ascii=False)
+            # Enums are chosen by the words of the material (what follows the instructions), so an
+            # offline classifier routes "Product photo: ..." as a product photo.
+            words = re.findall(r"[^\W_]+", _body(prompt))
+            text = json.dumps(_from_schema(req.json_schema, seed, words), ensure_ascii=False)
         else:
             images = [img for m in req.messages for img in m.images]
             image_prompts = [str(img.meta.get("prompt", "")) for img in images] if images else None
