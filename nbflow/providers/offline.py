@@ -154,7 +154,11 @@ def _from_schema(schema: dict[str, Any], seed: bytes, words: list[str], depth: i
         return round(v) if t == "integer" else round(v, 2)
     if t == "boolean":
         return bool(i % 2)
-    return f"{LABEL} " + (" ".join(words[:4]) if words else "text")
+    if not words:
+        return f"{LABEL} text"
+    # words picked by the seed: a different prompt gives a different string, as a model's would
+    picked = [words[seed[(depth + k) % len(seed)] % len(words)] for k in range(min(4, len(words)))]
+    return f"{LABEL} " + " ".join(picked)
 
 
 def _png_chunk(tag: bytes, data: bytes) -> bytes:

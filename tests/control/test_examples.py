@@ -65,8 +65,10 @@ def test_image_until_score_keeps_every_attempt():
 
 
 def test_image_until_score_stops_at_five():
-    res = nbflow.load(EXAMPLES / "image_until_score.json").run(
-        prompt="a ceramic teapot on an oak table, morning light")
+    flow = nbflow.load(EXAMPLES / "image_until_score.json")
+    # a target no score can reach (scores are at most 1), so the bound is what stops the loop
+    flow.set_params("attempts", until=[{"path": "$.score", "op": ">=", "value": 1.5}])
+    res = flow.run(prompt="a ceramic teapot on an oak table, morning light")
     assert res.outputs["tries"] == 5 and res.outputs["reached_target"] is False
 
 
