@@ -50,10 +50,14 @@ class Editor(w.VBox):
         flow: the flow to edit.
         width, height: canvas size in pixels (fixed, so a surrounding box cannot stretch it).
         path: the file Export writes and Import reads; defaults to the flow's source or ``<name>.json``.
+        store: where canvas runs are recorded (run history, resumable approvals): True for the default
+            SQLite store, a path or a RunStore, False for nowhere.
     """
 
-    def __init__(self, flow: Flow, *, width: int = 780, height: int = 520, path: str | None = None) -> None:
+    def __init__(self, flow: Flow, *, width: int = 780, height: int = 520, path: str | None = None,
+                 store: Any = True) -> None:
         self.flow = flow
+        self.store = store
         self.vm = ViewModel(flow, width=width, height=height)
         self.canvas = MultiCanvas(4, width=width, height=height,
                                   layout=w.Layout(width=f"{width}px", height=f"{height}px",
@@ -339,11 +343,13 @@ class Editor(w.VBox):
         except RuntimeError:  # a plain script: no loop to run in the background on
             self._say("running…")
             try:
-                self._finished(self.flow.run(on_event=self._on_event, targets=targets))
+                self._finished(self.flow.run(on_event=self._on_event, targets=targets, store=self.store,
+                                             source="notebook"))
             except NbflowError as exc:
                 self._say(f"run failed: {exc}", "error")
             return None
-        self.handle = self.flow.start(on_event=self._on_event, targets=targets)
+        self.handle = self.flow.start(on_event=self._on_event, targets=targets, store=self.store,
+                                      source="notebook")
         self.handle.task.add_done_callback(self._run_done)
         self._say("running…" if not targets else f"running {', '.join(targets)} and what it needs…")
         self._sync_buttons()

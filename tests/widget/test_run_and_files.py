@@ -288,3 +288,18 @@ def test_a_paused_approval_is_decided_from_the_preview() -> None:
     assert ed.result is not None and ed.result.status == "succeeded"
     assert ed.result.outputs["published"] == "Buy our ceramic teapot."
     assert ed.vm.status["review"] == "done" and "run succeeded" in ed.message.value
+
+
+def test_canvas_runs_are_recorded_in_the_run_history_as_notebook_runs(tmp_path, monkeypatch) -> None:
+    from nbflow.store import open_store
+    from nbflow.widget import Editor
+
+    from .flows import product_flow
+
+    monkeypatch.setenv("NBFLOW_HOME", str(tmp_path))
+    ed = Editor(product_flow())
+    assert ed.run() is None  # no running loop here: runs in place
+    assert ed.result is not None and ed.result.status == "succeeded"
+    with open_store() as store:  # the default store, under NBFLOW_HOME
+        runs = store.list_runs()
+    assert [(r.id, r.source) for r in runs] == [(ed.result.run_id, "notebook")]
