@@ -7,6 +7,7 @@ drawn on the canvas is visible in ``flow``.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -262,6 +263,8 @@ class Flow:
     def move(self, node_id: str, x: float, y: float) -> None:
         """Move a node on the canvas (layout only)."""
         self.node(node_id)
+        if not (math.isfinite(x) and math.isfinite(y)):
+            raise FlowError(f"position ({x}, {y}) must be finite numbers", node=node_id)
         self.spec.layout.nodes[node_id] = Position(x=x, y=y)
         self._changed("move", node=node_id)
 

@@ -113,3 +113,18 @@ def test_schema_command_output_is_the_schema(capsys):
     printed = json.loads(capsys.readouterr().out)
     assert printed["properties"]["nodes"]["type"] == "array"
     assert "from" in json.dumps(printed)
+
+
+@pytest.mark.parametrize("x", [1e-17, -0.0, 0.004, 2.345, 1e20])
+def test_positions_save_idempotently(x: float):
+    flow = nbflow.Flow()
+    flow.add("input.text", id="t", default="x", x=x, y=1)
+    once = flow.dumps()
+    assert nbflow.Flow.loads(once).dumps() == once
+
+
+def test_positions_must_be_finite():
+    flow = nbflow.Flow()
+    flow.add("input.text", id="t", default="x")
+    with pytest.raises(nbflow.FlowError, match=r"node 't': position \(inf, 0\) must be finite numbers"):
+        flow.move("t", float("inf"), 0)

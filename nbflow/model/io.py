@@ -200,7 +200,9 @@ def _ints(obj: Any) -> Any:
 
 
 def _num(v: float) -> float | int:
-    return int(v) if float(v).is_integer() else round(v, 2)
+    """Canvas coordinates to 2 decimals, integral ones as integers (rounding first keeps it idempotent)."""
+    r = round(v, 2)
+    return int(r) if r.is_integer() else r
 
 
 _INLINE_WIDTH = 100

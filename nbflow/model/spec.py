@@ -116,8 +116,8 @@ class EdgeSpec(_Strict):
 class Position(_Strict):
     """Where a node sits on the canvas."""
 
-    x: float = 0.0
-    y: float = 0.0
+    x: float = Field(default=0.0, allow_inf_nan=False)
+    y: float = Field(default=0.0, allow_inf_nan=False)
 
 
 class LayoutSpec(_Strict):
