@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,8 @@ def mutated_flows(draw: Any) -> Any:
     return doc
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("NBFLOW_FUZZ_EXAMPLES", "400")), deadline=None,
+          derandomize=not os.environ.get("NBFLOW_FUZZ_RANDOM"), suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_flows())
 def test_loader_and_compiler_raise_only_nbflow_errors(doc: Any) -> None:
     text = json.dumps(doc)
@@ -75,7 +77,8 @@ def test_loader_and_compiler_raise_only_nbflow_errors(doc: Any) -> None:
     assert nbflow.Flow.loads(flow.dumps()).dumps() == flow.dumps()
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=60, deadline=None, derandomize=not os.environ.get("NBFLOW_FUZZ_RANDOM"),
+          suppress_health_check=[HealthCheck.too_slow,
                                                                   HealthCheck.function_scoped_fixture])
 @given(mutated_flows(), st.binary(max_size=40))
 def test_cli_gives_exit_codes_not_tracebacks(tmp_path_factory: Any, doc: Any, noise: bytes) -> None:
