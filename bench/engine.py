@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import json
 import statistics
 import subprocess
 import sys
@@ -174,6 +175,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     # from its JSON text and compiling it, and for running the compiled plan (best of 3 each).
     for kind, make in (("chain", chain), ("fanout", fan)):
         t_load: dict[int, float] = {}
+        t_json: dict[int, float] = {}
         t_run: dict[int, float] = {}
         for size in (1000, 10000):
             text = make(size).dumps()
@@ -183,11 +185,17 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 loaded[:] = [nbflow.Flow.loads(text, registry=REG)]
 
             t_load[size] = await best_of(load, 3)
+            if kind == "chain":  # reference: just parsing the same text with the json module
+                async def parse(text: str = text) -> None:
+                    json.loads(text)
+                t_json[size] = await best_of(parse, 3)
             t_run[size] = await best_of(lambda loaded=loaded: run_plan(loaded[0]), 3)
         out[f"e_{kind}_10k_load_s"] = t_load[10000]
         out[f"e_{kind}_10k_run_s"] = t_run[10000]
         out[f"e_{kind}_load_ratio_10k_1k"] = t_load[10000] / t_load[1000]
         out[f"e_{kind}_run_ratio_10k_1k"] = t_run[10000] / t_run[1000]
+        if t_json:
+            out["e_baseline_json_loads_ratio_10k_1k"] = t_json[10000] / t_json[1000]
     # The same ratio for the hand-written asyncio baseline: what this machine's caches and collector give.
     for kind, fn in (("chain", lambda n: baseline_chain(n)), ("fanout", lambda n: baseline_fan(n, 0.0))):
         small = await best_of(lambda fn=fn: fn(1000), 3)
