@@ -60,6 +60,7 @@ class Flow:
         self._version = 0
         self._plan: tuple[int, Plan] | None = None
         self._observers: list[Observer] = []
+        self._run_observers: list[Callable[[RunResult], None]] = []
 
     # -- io ---------------------------------------------------------------------------------------
 
@@ -163,6 +164,21 @@ class Flow:
         return flow_context(self.source, self.registry)
 
     # -- editing ----------------------------------------------------------------------------------
+
+    def observe_runs(self, fn: Callable[[RunResult], None]) -> Callable[[], None]:
+        """Call ``fn(result)`` whenever a run of this flow ends (from a cell, the canvas or a resume).
+
+        Returns a function that stops observing. A displayed canvas uses this to show the statuses and
+        outputs of a ``flow.run()`` made in a cell.
+        """
+        self._run_observers.append(fn)
+        return lambda: self._run_observers.remove(fn) if fn in self._run_observers else None
+
+    def ran(self, result: RunResult) -> None:
+        """Record ``result`` as this flow's last run and tell the run observers."""
+        self.last_result = result
+        for fn in list(self._run_observers):
+            fn(result)
 
     def observe(self, fn: Observer) -> Callable[[], None]:
         """Call ``fn(change)`` after every change; returns a function that stops observing."""
@@ -327,8 +343,9 @@ class Flow:
         """
         ex = self._execution(inputs, kw_inputs, on_event=on_event, cache=cache, concurrency=concurrency,
                              targets=targets, run_id=run_id, providers=providers, store=store, source=source)
-        self.last_result = await ex.run()
-        return self.last_result
+        result = await ex.run()
+        self.ran(result)
+        return result
 
     def run(self, inputs: dict[str, Any] | None = None, /, *, on_event: Any = None,
             cache: bool | Cache = True, concurrency: int | None = None, targets: list[str] | None = None,
@@ -350,7 +367,7 @@ class Flow:
 
         def _keep(task: Any) -> None:
             if not task.cancelled() and task.exception() is None:
-                self.last_result = task.result()
+                self.ran(task.result())
 
         handle.task.add_done_callback(_keep)
         return handle

@@ -228,7 +228,7 @@ async def aresume(run: str | RunResult, *, approve: bool | None = None, value: A
                          targets=None, run_id=result.run_id, providers=providers, store=st or False,
                          source=source, restore=result, resume=decisions)
     out = await ex.run()
-    flow.last_result = out
+    flow.ran(out)
     return out
 
 

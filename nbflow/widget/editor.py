@@ -143,7 +143,14 @@ class Editor(w.VBox):
         c.on_key_down(self._key_down)
         # The canvas keeps no pixels of its own: a new view (reload, Voila) gets a fresh frame.
         c.on_client_ready(self.redraw)
-        self._unobserve = flow.observe(self._on_flow_change)
+        stop_changes = flow.observe(self._on_flow_change)
+        stop_runs = flow.observe_runs(self._on_flow_run)
+
+        def unobserve() -> None:
+            stop_changes()
+            stop_runs()
+
+        self._unobserve = unobserve
         if flow.spec.nodes:
             self.vm.fit()
         self.redraw()
@@ -294,6 +301,14 @@ class Editor(w.VBox):
         # A cell may change the flow many times in a row: draw once, after it.
         self._later("external", 0.0, self._external_redraw)
 
+    def _on_flow_run(self, result: RunResult) -> None:
+        """A run of this flow ended (a cell's ``flow.run()``, a resume, or ours): show it once."""
+        def show() -> None:
+            if result is not self.result:  # our own runs were shown by _finished already
+                self._finished(result)
+
+        self._later("flow-run", 0.0, show)
+
     def _external_redraw(self) -> None:
         self.redraw()
         self._sync_panels(force=True)
@@ -343,8 +358,8 @@ class Editor(w.VBox):
         except RuntimeError:  # a plain script: no loop to run in the background on
             self._say("running…")
             try:
-                self._finished(self.flow.run(on_event=self._on_event, targets=targets, store=self.store,
-                                             source="notebook"))
+                # the flow's run observers (_on_flow_run) show the result
+                self.flow.run(on_event=self._on_event, targets=targets, store=self.store, source="notebook")
             except NbflowError as exc:
                 self._say(f"run failed: {exc}", "error")
             return None

@@ -303,3 +303,17 @@ def test_canvas_runs_are_recorded_in_the_run_history_as_notebook_runs(tmp_path, 
     with open_store() as store:  # the default store, under NBFLOW_HOME
         runs = store.list_runs()
     assert [(r.id, r.source) for r in runs] == [(ed.result.run_id, "notebook")]
+
+
+def test_a_run_from_a_cell_shows_on_the_displayed_canvas() -> None:
+    from nbflow.widget import Editor
+
+    from .flows import product_flow
+
+    flow = product_flow()
+    ed = Editor(flow)
+    result = flow.run()  # as in a later cell, not through the canvas
+    assert ed.result is result
+    statuses = {nid: ed.vm.status.get(nid) for nid in flow.nodes}
+    assert set(statuses.values()) == {"done"}
+    assert "run succeeded" in ed.message.value
