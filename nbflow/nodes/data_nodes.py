@@ -11,8 +11,9 @@ from pydantic import Field, field_validator
 from nbflow.exceptions import NodeError
 from nbflow.model.types import check_value, to_text
 from nbflow.nodes.base import NodeContext, NodeType, Params, Port
+from nbflow.providers.structured import parse_json_text
 
-__all__ = ["Convert", "JsonExtract", "JsonParse", "extract_path", "parse_json_text", "parse_path"]
+__all__ = ["Convert", "JsonExtract", "JsonParse", "extract_path", "parse_path"]
 
 _SEGMENT = re.compile(r"""\.?([A-Za-z_][\w\-]*)|\[(\d+|-\d+)\]|\[["']([^"']*)["']\]|\.(\d+)""")
 
@@ -89,15 +90,6 @@ class JsonExtract(NodeType[ExtractParams]):
             if self.params.default is not None:
                 return {"value": self.params.default}
             raise NodeError(f"path {self.params.path!r}: {exc.args[0]}") from None
-
-
-_FENCE = re.compile(r"^\s*```(?:json)?\s*\n(.*?)\n\s*```\s*$", re.S)
-
-
-def parse_json_text(text: str) -> Any:
-    """Parse JSON, tolerating a Markdown code fence around it (as LLMs like to add)."""
-    m = _FENCE.match(text)
-    return json.loads(m.group(1) if m else text)
 
 
 class JsonParse(NodeType[Params]):
