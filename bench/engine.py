@@ -40,6 +40,9 @@ class Noop(NodeType[NoopParams]):
         return {"out": 1}
 
 
+#: Repeats for the (e) timings: best-of-N keeps one noisy neighbour from deciding a ratio.
+REPEAT_E = 7
+
 REG = Registry()
 REG.register(Noop)
 
@@ -172,7 +175,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     out["d_baseline_runs_per_s"] = n / (time.perf_counter() - t)
 
     # (e) 10,000-node chain and 10,000-wide fan-out: linearity time(10k)/time(1k), for loading the flow
-    # from its JSON text and compiling it, and for running the compiled plan (best of 3 each).
+    # from its JSON text and compiling it, and for running the compiled plan (best of REPEAT_E each).
     for kind, make in (("chain", chain), ("fanout", fan)):
         t_load: dict[int, float] = {}
         t_json: dict[int, float] = {}
@@ -184,12 +187,12 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             async def load(text: str = text, loaded: list[nbflow.Flow] = loaded) -> None:
                 loaded[:] = [nbflow.Flow.loads(text, registry=REG)]
 
-            t_load[size] = await best_of(load, 3)
+            t_load[size] = await best_of(load, REPEAT_E)
             if kind == "chain":  # reference: just parsing the same text with the json module
                 async def parse(text: str = text) -> None:
                     json.loads(text)
-                t_json[size] = await best_of(parse, 3)
-            t_run[size] = await best_of(lambda loaded=loaded: run_plan(loaded[0]), 3)
+                t_json[size] = await best_of(parse, REPEAT_E)
+            t_run[size] = await best_of(lambda loaded=loaded: run_plan(loaded[0]), REPEAT_E)
         out[f"e_{kind}_10k_load_s"] = t_load[10000]
         out[f"e_{kind}_10k_run_s"] = t_run[10000]
         out[f"e_{kind}_load_ratio_10k_1k"] = t_load[10000] / t_load[1000]
@@ -198,8 +201,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             out["e_baseline_json_loads_ratio_10k_1k"] = t_json[10000] / t_json[1000]
     # The same ratio for the hand-written asyncio baseline: what this machine's caches and collector give.
     for kind, fn in (("chain", lambda n: baseline_chain(n)), ("fanout", lambda n: baseline_fan(n, 0.0))):
-        small = await best_of(lambda fn=fn: fn(1000), 3)
-        big = await best_of(lambda fn=fn: fn(10000), 3)
+        small = await best_of(lambda fn=fn: fn(1000), REPEAT_E)
+        big = await best_of(lambda fn=fn: fn(10000), REPEAT_E)
         out[f"e_baseline_{kind}_ratio_10k_1k"] = big / small
     return out
 
