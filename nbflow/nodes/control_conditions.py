@@ -15,11 +15,11 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from nbflow.model.types import to_text
 from nbflow.model.values import Media
-from nbflow.nodes.data_nodes import parse_path
+from nbflow.nodes.data_nodes import JsonPath, parse_path
 
 __all__ = ["OPS", "Condition", "ConditionError", "check_all", "normalise_label", "resolve_path"]
 
@@ -39,16 +39,10 @@ class Condition(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    path: str = Field(default="$", description="Where to look, e.g. $.score or $.items[0].label.")
+    path: JsonPath = Field(default="$", description="Where to look, e.g. $.score or $.items[0].label.")
     op: Op = Field(default="==", description="Comparison: " + ", ".join(OPS) + ".")
     value: Any = Field(default=None, description="What to compare with (a list for in / not_in).")
     ignore_case: bool = Field(default=False, description="Compare text without regard to case.")
-
-    @field_validator("path")
-    @classmethod
-    def _valid_path(cls, v: str) -> str:
-        parse_path(v)
-        return v
 
     def describe(self) -> str:
         """``$.score >= 0.8``: for messages."""

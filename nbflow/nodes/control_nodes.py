@@ -27,7 +27,7 @@ from nbflow.nodes.control_conditions import (
     normalise_label,
     resolve_path,
 )
-from nbflow.nodes.data_nodes import parse_path
+from nbflow.nodes.data_nodes import JsonPath
 
 __all__ = ["Approval", "ApprovalParams", "Branch", "BranchParams", "Merge", "MergeParams", "Route"]
 
@@ -58,16 +58,10 @@ class BranchParams(Params):
 
     routes: list[Route] = Field(min_length=1, max_length=32, description="Tried in order; the first that "
                                 "matches wins.")
-    label_path: str = Field(default="$", description="Where the label is in the key, for routes without "
+    label_path: JsonPath = Field(default="$", description="Where the label is in the key, for routes without "
                             "conditions (e.g. $.label for a classifier's JSON).")
     default: str | None = Field(default="default", description="Output taken when no route matches; "
                                 "null makes that an error.")
-
-    @field_validator("label_path")
-    @classmethod
-    def _valid_path(cls, v: str) -> str:
-        parse_path(v)
-        return v
 
 
 class Branch(NodeType[BranchParams]):

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field
 
 from nbflow.exceptions import NodeError
 from nbflow.model.types import check_value, to_text
 from nbflow.nodes.base import NodeContext, NodeType, Params, Port
 from nbflow.providers.structured import parse_json_text
 
-__all__ = ["Convert", "JsonExtract", "JsonParse", "extract_path", "parse_path"]
+__all__ = ["Convert", "JsonExtract", "JsonParse", "JsonPath", "extract_path", "parse_path"]
 
 _SEGMENT = re.compile(r"""\.?([A-Za-z_][\w\-]*)|\[(\d+|-\d+)\]|\[["']([^"']*)["']\]|\.(\d+)""")
 
@@ -43,6 +43,15 @@ def parse_path(path: str) -> list[str | int]:
     return segs
 
 
+def _checked_path(path: str) -> str:
+    parse_path(path)
+    return path
+
+
+#: A params field holding a JSON path, checked when the params are validated.
+JsonPath = Annotated[str, AfterValidator(_checked_path)]
+
+
 def extract_path(data: Any, segs: list[str | int]) -> Any:
     """Follow ``segs`` into ``data``; KeyError naming the missing step when it is not there."""
     cur = data
@@ -65,14 +74,9 @@ def extract_path(data: Any, segs: list[str | int]) -> Any:
 
 
 class ExtractParams(Params):
-    path: str = Field(default="$", description="Path like $.items[0].name or items.0.name.")
+    path: JsonPath = Field(default="$", description="Path like $.items[0].name or items.0.name.")
     default: Any = Field(default=None, description="Returned when the path is missing; else the node fails.")
 
-    @field_validator("path")
-    @classmethod
-    def _valid_path(cls, v: str) -> str:
-        parse_path(v)
-        return v
 
 
 class JsonExtract(NodeType[ExtractParams]):
