@@ -55,9 +55,6 @@ class Retry:
                    max_backoff=spec.max_backoff, jitter=spec.jitter)
 
 
-NO_RETRY = Retry(attempts=1)
-
-
 @dataclass(frozen=True, slots=True)
 class Policy:
     """The resolved policy of one node."""

@@ -204,10 +204,7 @@ class Execution:
             self._active[pn.idx] = not pn.standby and (wanted is None or pn.idx in wanted)
         for pn in plan.nodes:
             if self._active[pn.idx]:
-                self._remaining[pn.idx] = sum(1 for p in self._pred_set(pn) if self._active[p])
-
-    def _pred_set(self, pn: PlanNode) -> set[int]:
-        return {b.src for b in pn.bindings}
+                self._remaining[pn.idx] = sum(1 for p in {b.src for b in pn.bindings} if self._active[p])
 
     def _preflight(self) -> None:
         """Let each node that will run (and its fallbacks) check what it needs, e.g. its API key.
