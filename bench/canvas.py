@@ -24,7 +24,7 @@ import ipycanvas.canvas as icc
 
 from nbflow import Flow
 from nbflow.widget import Editor
-from nbflow.widget.history import Throttle
+from nbflow.widget.undo import Throttle
 from nbflow.widget.viewmodel import ALL_LAYERS, Preview
 
 SENT: list[int] = []

@@ -19,8 +19,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import nbflow
-from nbflow.engine.scheduler import Execution
-from nbflow.nodes.base import NodeType, Params, Port
+from nbflow.engine.execute import Execution
+from nbflow.nodes.nodetype import NodeType, Params, Port
 from nbflow.nodes.registry import Registry
 
 

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from mcp import Client  # noqa: E402
 
 import nbflow  # noqa: E402
-from nbflow.mcp.client import acall_tool  # noqa: E402
+from nbflow.providers.mcp.client import acall_tool  # noqa: E402
 from tests.mcp.conftest import TOOLSERVER, start_process, start_toolserver, stop_process  # noqa: E402
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import nbflow
-from nbflow.engine.scheduler import Pause
-from nbflow.nodes.base import NodeType, Params, Port
+from nbflow.engine.execute import Pause
+from nbflow.nodes.nodetype import NodeType, Params, Port
 from nbflow.nodes.registry import Registry
 from nbflow.store import MemoryStore, SQLiteStore
 

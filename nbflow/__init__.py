@@ -11,11 +11,8 @@ ipycanvas; ``nbflow.Editor`` loads them on first use.
 
 from typing import Any
 
-from nbflow.engine.events import Event
 from nbflow.engine.policies import Retry
-from nbflow.engine.record import NodeRecord, RunResult
-from nbflow.engine.runner import RunHandle
-from nbflow.engine.scheduler import Pause
+from nbflow.engine.sync import RunHandle
 from nbflow.exceptions import (
     ConfigError,
     CycleError,
@@ -35,14 +32,17 @@ from nbflow.exceptions import (
     UsageError,
     WiringError,
 )
-from nbflow.flow import Flow, load
+from nbflow.flow import Flow, load, resume, resume_expired
+from nbflow.model.events import Event
+from nbflow.model.record import NodeRecord, RunResult
 from nbflow.model.values import Media
-from nbflow.nodes.base import NodeContext, NodeType, Params, Port
+from nbflow.nodes.nodetype import NodeContext, NodeType, Params, Pause, Port
 from nbflow.nodes.registry import registry
 from nbflow.providers.pricing import set_price
 from nbflow.providers.ratelimit import set_rate_limit
 from nbflow.providers.secrets import Secrets
-from nbflow.runs import pending_approvals, resume, resume_expired, use_store
+from nbflow.recording import use_store
+from nbflow.resuming import pending_approvals
 from nbflow.store import RunStore, open_store
 
 __version__ = "0.1.0"
@@ -101,8 +101,11 @@ def run(flow: "str | Flow", inputs: "dict[str, Any] | None" = None, /, **kwargs:
 
 
 def __getattr__(name: str) -> Any:
-    if name == "Editor":  # the only name that needs ipywidgets/ipycanvas
-        from nbflow.widget import Editor
+    if name == "Editor":  # the only name that needs ipywidgets/ipycanvas: a front end, reached by name
+        import importlib
 
-        return Editor
+        from nbflow.flow import EDITOR
+
+        module, _, attr = EDITOR.partition(":")
+        return getattr(importlib.import_module(module), attr)
     raise AttributeError(f"module 'nbflow' has no attribute {name!r}")

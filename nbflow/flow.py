@@ -7,6 +7,7 @@ drawn on the canvas is visible in ``flow``.
 
 from __future__ import annotations
 
+import importlib
 import math
 import re
 from collections.abc import Callable, Iterable
@@ -14,20 +15,27 @@ from pathlib import Path
 from typing import Any
 
 from nbflow.engine.cache import Cache, MemoryCache
-from nbflow.engine.events import Listener
-from nbflow.engine.plan import Plan, compile_flow
-from nbflow.engine.record import RunResult
-from nbflow.engine.runner import RunHandle, run_sync
-from nbflow.engine.scheduler import Execution
+from nbflow.engine.execute import Execution
+from nbflow.engine.plan import Plan, compile_flow, make_node
+from nbflow.engine.sync import RunHandle, run_sync
 from nbflow.exceptions import FlowError
+from nbflow.model.events import Listener
 from nbflow.model.io import dumps_spec, loads_spec, read_spec
+from nbflow.model.record import RunResult
 from nbflow.model.spec import EdgeSpec, FlowSpec, NodeSpec, PolicySpec, Position, parse_ref
+from nbflow.nodes.control_subflow import flow_context
 from nbflow.nodes.registry import Registry
 from nbflow.nodes.registry import registry as default_registry
+from nbflow.providers.catalog import Providers
 from nbflow.providers.pricing import cost_of
-from nbflow.providers.registry import Providers
+from nbflow.recording import attach_store, resolve_store
+from nbflow.resuming import UNSET, expired_runs, prepare_resume, recorded_flow
+from nbflow.store import RunStore
 
-__all__ = ["Flow", "load"]
+__all__ = ["EDITOR", "Flow", "aresume", "aresume_expired", "load", "resume", "resume_expired"]
+
+#: The front end ``Flow.edit()`` opens, as ``module:attribute``.
+EDITOR = "nbflow.widget:Editor"
 
 Observer = Callable[[dict[str, Any]], None]
 _ID_SAFE = re.compile(r"[^A-Za-z0-9_\-]")
@@ -158,10 +166,8 @@ class Flow:
         return plan
 
     def _compiling(self) -> Any:
-        """Sub-flow paths in this flow resolve next to its file, with its registry."""
-        from nbflow.nodes.control_subflow import flow_context
-
-        return flow_context(self.source, self.registry)
+        """Sub-flow paths in this flow resolve next to its file."""
+        return flow_context(self.source)
 
     # -- editing ----------------------------------------------------------------------------------
 
@@ -210,10 +216,8 @@ class Flow:
             raise FlowError("duplicate node id", node=node_id)
         pol = PolicySpec.model_validate(policy) if isinstance(policy, dict) else policy
         spec = NodeSpec(id=node_id, type=type, title=title, params=dict(params), policy=pol)
-        from nbflow.engine.plan import _make_node
-
         with self._compiling():
-            _make_node(spec, self.registry)  # validate type and params before the node exists
+            make_node(spec, self.registry)  # validate type and params before the node exists
         self.spec.nodes.append(spec)
         if x is None or y is None:
             k = len(self.spec.nodes) - 1
@@ -257,10 +261,8 @@ class Flow:
         node = self.node(node_id)
         new = {**node.params, **params}
         new = {k: v for k, v in new.items() if v is not None}
-        from nbflow.engine.plan import _make_node
-
         with self._compiling():
-            _make_node(node.model_copy(update={"params": new}), self.registry)
+            make_node(node.model_copy(update={"params": new}), self.registry)
         node.params = new
         self._changed("params", node=node_id)
 
@@ -323,11 +325,9 @@ class Flow:
         ex = Execution(plan, inputs={**(inputs or {}), **kw}, cache=cache_obj, listeners=listeners,
                        concurrency=concurrency, providers=providers or self.providers, targets=targets,
                        run_id=run_id, price=cost_of, restore=restore, resume=resume)
-        from nbflow import runs
-
-        rs = runs.resolve_store(store)
+        rs = resolve_store(store)
         if rs is not None:
-            runs.attach_store(ex, rs, self, source=source)
+            attach_store(ex, rs, self, source=source)
         return ex
 
     async def arun(self, inputs: dict[str, Any] | None = None, /, *, on_event: Any = None,
@@ -372,18 +372,27 @@ class Flow:
         handle.task.add_done_callback(_keep)
         return handle
 
-    async def aresume(self, run: RunResult | str | None = None, **kwargs: Any) -> RunResult:
+    async def aresume(self, run: RunResult | str | None = None, *, approve: bool | None = None,
+                      value: Any = UNSET, node: str | None = None, comment: str | None = None,
+                      by: str | None = None, store: Any = None, on_event: Any = None,
+                      providers: Providers | None = None, cache: bool | Cache = True,
+                      concurrency: int | None = None, source: str | None = None, force: bool = False,
+                      registry: Registry | None = None) -> RunResult:
         """Resume a paused or interrupted run of this flow (default: the last run).
 
-        Takes the keywords of :func:`nbflow.resume`.
+        Takes the keywords of :func:`nbflow.resume` (``registry`` is this flow's own and ignored).
         """
-        from nbflow import runs
-
         target = run if run is not None else self.last_result
         if target is None:
             raise FlowError("this flow has no run to resume")
-        kwargs.setdefault("providers", self.providers)
-        return await runs.aresume(target, flow=self, **kwargs)
+        r = prepare_resume(target, approve=approve, value=value, node=node, comment=comment, by=by,
+                           store=store, source=source, force=force)
+        ex = self._execution(dict(r.result.inputs), {}, on_event=on_event, cache=cache, concurrency=concurrency,
+                             targets=None, run_id=r.result.run_id, providers=providers, store=r.store or False,
+                             source=r.source, restore=r.result, resume=r.decisions)
+        out = await ex.run()
+        self.ran(out)
+        return out
 
     def resume(self, run: RunResult | str | None = None, **kwargs: Any) -> RunResult:
         """Resume a run of this flow: ``flow.resume(approve=True)`` decides the pending approval of the
@@ -391,10 +400,13 @@ class Flow:
         return run_sync(self.aresume(run, **kwargs))
 
     def edit(self, **kwargs: Any) -> Any:
-        """Open the canvas editor on this flow (needs ipywidgets and ipycanvas)."""
-        from nbflow.widget import Editor
+        """Open the canvas editor on this flow (needs ipywidgets and ipycanvas).
 
-        return Editor(self, **kwargs)
+        The canvas is a front end, above this layer: it is reached by name, never imported here, so
+        ``import nbflow`` stays headless and the layers stay acyclic (see the README's design notes).
+        """
+        module, _, name = EDITOR.partition(":")
+        return getattr(importlib.import_module(module), name)(self, **kwargs)
 
     def __repr__(self) -> str:
         return f"<Flow {self.name!r}: {len(self.spec.nodes)} nodes, {len(self.spec.edges)} edges>"
@@ -403,3 +415,58 @@ class Flow:
 def load(path: str | Path, *, registry: Registry | None = None) -> Flow:
     """Load and validate a flow file: ``nbflow.load("flow.json").run(topic="...")``."""
     return Flow.load(path, registry=registry)
+
+
+async def aresume(run: str | RunResult, *, approve: bool | None = None, value: Any = UNSET,
+                  node: str | None = None, comment: str | None = None, by: str | None = None,
+                  flow: Flow | None = None, store: RunStore | bool | str | None = None,
+                  registry: Registry | None = None, on_event: Any = None, providers: Any = None,
+                  cache: Any = True, concurrency: int | None = None, source: str | None = None,
+                  force: bool = False) -> RunResult:
+    """Resume a paused, failed, cancelled or interrupted run; see :func:`resume`."""
+    if flow is None:
+        text, file = recorded_flow(run, store=store, force=force)
+        flow = Flow.loads(text, source=file, registry=registry)
+    return await flow.aresume(run, approve=approve, value=value, node=node, comment=comment, by=by,
+                              store=store, on_event=on_event, providers=providers, cache=cache,
+                              concurrency=concurrency, source=source, force=force)
+
+
+def resume(run: str | RunResult, *, approve: bool | None = None, value: Any = UNSET, node: str | None = None,
+           comment: str | None = None, by: str | None = None, flow: Flow | None = None,
+           store: RunStore | bool | str | None = None, registry: Registry | None = None,
+           on_event: Any = None, providers: Any = None, cache: Any = True, concurrency: int | None = None,
+           source: str | None = None, force: bool = False) -> RunResult:
+    """Resume a run: give a paused approval its decision, or finish a failed or interrupted run.
+
+    Nodes that finished before never run again: their outputs come from the record.
+
+    Args:
+        run: a run id (looked up in ``store``, by default the SQLite store) or a run record
+            (then ``flow`` is needed).
+        approve: True to approve, False to reject the waiting approval; None to only apply timed-out
+            defaults (or to finish a run that is not waiting for anyone).
+        value: with ``approve=True``, the edited value that goes on instead of the original.
+        node: which approval, when several wait.
+        comment, by: kept with the decision.
+        flow: the flow to run (default: the flow text saved with the run).
+        store: where the run is recorded (``True``: the default store).
+        force: resume even though the run looks alive in another process.
+
+    Returns:
+        The run's record after this resume (maybe ``paused`` again at a later approval).
+    """
+    return run_sync(aresume(run, approve=approve, value=value, node=node, comment=comment, by=by, flow=flow,
+                            store=store, registry=registry, on_event=on_event, providers=providers,
+                            cache=cache, concurrency=concurrency, source=source, force=force))
+
+
+async def aresume_expired(store: RunStore | bool | str | None = True, **kwargs: Any) -> list[RunResult]:
+    """Apply the default decision of every approval whose timeout has passed; returns the resumed runs."""
+    st, ids = expired_runs(store)
+    return [await aresume(run_id, store=st, **kwargs) for run_id in ids]
+
+
+def resume_expired(store: RunStore | bool | str | None = True, **kwargs: Any) -> list[RunResult]:
+    """Sync form of :func:`aresume_expired` (run it from cron: ``nbflow resume --expired``)."""
+    return run_sync(aresume_expired(store, **kwargs))

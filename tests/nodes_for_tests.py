@@ -7,7 +7,7 @@ from collections import Counter
 from typing import Any
 
 from nbflow.exceptions import NodeError
-from nbflow.nodes.base import NodeType, Params, Port
+from nbflow.nodes.nodetype import NodeType, Params, Port
 from nbflow.nodes.registry import Registry
 
 CALLS: Counter[str] = Counter()

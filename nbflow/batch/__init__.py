@@ -6,9 +6,9 @@
 
 from __future__ import annotations
 
-from .jsonl import Item, ResultsWriter, item_id, read_inputs, read_results, result_line
-from .progress import ProgressBar
-from .runner import BatchSummary, plan_batch, run_batch
+from nbflow.batch.driver import BatchSummary, plan_batch, run_batch
+from nbflow.batch.jsonl import Item, ResultsWriter, item_id, read_inputs, read_results, result_line
+from nbflow.batch.progress import ProgressBar
 
 __all__ = [
     "BatchSummary",

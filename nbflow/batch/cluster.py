@@ -13,12 +13,12 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from nbflow.engine.record import RunResult
+from nbflow.batch.jsonl import Item, result_line
+from nbflow.batch.refused import record_refused
 from nbflow.exceptions import ConfigError, NbflowError
 from nbflow.flow import Flow
-from nbflow.store.base import RunStore
-
-from .jsonl import Item, result_line
+from nbflow.model.record import RunResult
+from nbflow.store.runstore import RunStore
 
 __all__ = ["connect", "run_item", "run_on_dask"]
 
@@ -97,8 +97,6 @@ def run_on_dask(flow: Flow, todo: list[Item], address: str, *, concurrency: int,
 
 def _line(flow: Flow, item: Item, out: dict[str, Any], store: RunStore | None, inline_media: bool) -> dict[str, Any]:
     if "error" in out:
-        from .runner import record_refused
-
         record_refused(store, flow, item, out["error"])
         return result_line(item, None, error=out["error"])
     result = RunResult.from_json(out["result"])

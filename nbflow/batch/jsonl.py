@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from nbflow.engine.record import RunResult, value_to_json
 from nbflow.exceptions import ConfigError
+from nbflow.model.record import RunResult, value_to_json
 
 __all__ = ["Item", "ResultsWriter", "item_id", "read_inputs", "read_results", "result_line"]
 

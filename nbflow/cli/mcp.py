@@ -100,8 +100,8 @@ def _parse_headers(pairs: list[str]) -> dict[str, str]:
 
 
 def tools_main(args: argparse.Namespace) -> int:
-    from nbflow.mcp.client import list_tools
-    from nbflow.mcp.params import server_params
+    from nbflow.mcp.picker import list_tools
+    from nbflow.providers.mcp.params import server_params
 
     words = list(args.server)
     if words[0].startswith(("http://", "https://")):

@@ -63,7 +63,7 @@ def parse_value(raw: str, current: Any) -> Any:
 
 
 def _list(store: Any) -> int:
-    from nbflow.runs import _alive
+    from nbflow.resuming import _alive
 
     runs = [r for r in store.list_runs(status=["paused", "running", "failed", "cancelled"], limit=50)
             if not (r.status == "running" and _alive(r.pid, r.host))]
@@ -96,8 +96,9 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _main(args: argparse.Namespace, store: Any) -> int:
-    from nbflow.engine.runner import run_sync
-    from nbflow.runs import UNSET, aresume, resume_expired
+    from nbflow.engine.sync import run_sync
+    from nbflow.flow import aresume, resume_expired
+    from nbflow.resuming import UNSET
 
     if args.expired:
         if args.run_id or args.approve or args.reject or args.value is not None:

@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from nbflow.engine.events import Event
-from nbflow.engine.record import RunResult, value_to_json
 from nbflow.exceptions import InputError
+from nbflow.model.events import Event
+from nbflow.model.record import RunResult, result_json, save_media, value_to_json
 from nbflow.model.values import Media
-from nbflow.store.base import RunStore
+from nbflow.store.runstore import RunStore
 
 __all__ = ["add_parser", "open_cli_store", "parse_inputs", "result_json"]
 
@@ -64,40 +64,6 @@ def parse_inputs(pairs: list[str], inputs_file: str | None) -> dict[str, Any]:
     return out
 
 
-def _save_media(value: Any, out_dir: Path, stem: str) -> Any:
-    if isinstance(value, Media):
-        if value.data is None:
-            return value.to_json(inline=False)
-        ext = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif",
-               "audio/wav": ".wav", "audio/mpeg": ".mp3", "video/mp4": ".mp4"}.get(value.mime, ".bin")
-        path = out_dir / f"{stem}{ext}"
-        path.write_bytes(value.data)
-        return {**value.to_json(inline=False), "path": str(path)}
-    if isinstance(value, list):
-        return [_save_media(v, out_dir, f"{stem}_{i}") for i, v in enumerate(value)]
-    return value_to_json(value)
-
-
-def result_json(result: RunResult, out_dir: Path | None = None) -> dict[str, Any]:
-    """The ``--json`` object: status, run_id, outputs, usage, cost, nodes (without their outputs)."""
-    if out_dir is not None:
-        outputs = {k: _save_media(v, out_dir, k) for k, v in result.outputs.items()}
-    else:
-        outputs = value_to_json(result.outputs)
-    nodes = {}
-    for nid, rec in result.nodes.items():
-        d = rec.to_json(inline_media=False)
-        d.pop("outputs", None)
-        d.pop("key", None)
-        nodes[nid] = d
-    out: dict[str, Any] = {"status": result.status, "run_id": result.run_id, "flow": result.flow,
-                           "outputs": outputs, "usage": result.usage, "cost": result.cost,
-                           "duration": round(result.duration or 0.0, 6), "nodes": nodes}
-    if result.error:
-        out["error"] = result.error
-    return out
-
-
 class Progress:
     """Readable progress lines on stderr."""
 
@@ -142,7 +108,7 @@ def print_result(result: RunResult, *, as_json: bool, out_dir: Path | None) -> N
         sys.stdout.write(json.dumps(result_json(result, out_dir), ensure_ascii=False, indent=2) + "\n")
         return
     if out_dir is not None:
-        saved = {k: _save_media(v, out_dir, k) for k, v in result.outputs.items()}
+        saved = {k: save_media(v, out_dir, k) for k, v in result.outputs.items()}
     for name, value in result.outputs.items():
         if out_dir is not None and isinstance(saved[name], dict) and "path" in saved[name]:
             sys.stdout.write(f"{name}: saved {saved[name]['path']}\n")
@@ -165,7 +131,7 @@ def open_cli_store() -> RunStore | None:
     A command opens its own store and closes it when done, so nothing stays open between commands.
     """
     from nbflow.exceptions import StoreError
-    from nbflow.runs import configured_store
+    from nbflow.recording import configured_store
     from nbflow.store import open_store
 
     try:

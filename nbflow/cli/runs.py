@@ -142,7 +142,7 @@ def _prune(store: Any, args: argparse.Namespace) -> int:
 
 def _count_prunable(store: Any, *, before: float | None, keep_last: int | None, flow: str | None,
                     status: list[str] | None) -> int:
-    from nbflow.store.base import LIVE_STATUSES
+    from nbflow.store.runstore import LIVE_STATUSES
 
     runs = store.list_runs(flow=flow, status=status, limit=None)
     n = 0

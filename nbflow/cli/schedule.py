@@ -44,8 +44,8 @@ def main(args: argparse.Namespace) -> int:
     except ImportError:
         raise ConfigError("nbflow schedule needs croniter: install the schedule extra "
                           "(pip install 'nbflow[schedule]')") from None
+    from nbflow.cron import ScheduleSpec, next_fire
     from nbflow.flow import Flow
-    from nbflow.schedule import ScheduleSpec, next_fire
 
     from .run import open_cli_store, parse_inputs
 
@@ -73,7 +73,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 async def _serve(flow: Any, spec: Any, store: Any, args: argparse.Namespace) -> int:
-    from nbflow.schedule import Scheduler, flow_launcher
+    from nbflow.cron import Scheduler, flow_launcher
 
     done = asyncio.Event()
     count = 0

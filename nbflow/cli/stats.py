@@ -42,7 +42,7 @@ def _fmt(v: float | None, spec: str) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    from nbflow.ops.stats import run_stats, windowed_stats
+    from nbflow.ops.summary import run_stats, windowed_stats
     from nbflow.ops.timespec import parse_duration, parse_since
     from nbflow.store import open_store
 

@@ -13,17 +13,17 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from nbflow.engine.policies import Policy, resolve_policy
 from nbflow.exceptions import CycleError, FlowError, ParamError, WiringError
 from nbflow.model.spec import FlowSpec, NodeSpec, parse_ref
 from nbflow.model.types import coercion
-from nbflow.nodes.base import NodeType, Port
+from nbflow.nodes.compose import composing
+from nbflow.nodes.nodetype import NodeType, Port
 from nbflow.nodes.registry import Registry
 from nbflow.nodes.registry import registry as default_registry
 from nbflow.redaction import looks_like_secret
 
-from .policies import Policy, resolve_policy
-
-__all__ = ["Binding", "Plan", "PlanNode", "compile_flow"]
+__all__ = ["Binding", "Plan", "PlanNode", "compile_flow", "make_node"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +97,23 @@ def _scan_secrets(value: Any, path: str) -> str | None:
     return None
 
 
-def _make_node(spec: NodeSpec, reg: Registry) -> NodeType:
+class _Composer:
+    """What composite nodes get while they are built: compile and make with this registry."""
+
+    __slots__ = ("reg",)
+
+    def __init__(self, reg: Registry) -> None:
+        self.reg = reg
+
+    def compile(self, spec: FlowSpec) -> Plan:
+        return compile_flow(spec, self.reg)
+
+    def make_node(self, spec: NodeSpec) -> NodeType:
+        return make_node(spec, self.reg)
+
+
+def make_node(spec: NodeSpec, reg: Registry) -> NodeType:
+    """A node instance for ``spec`` with validated params; ParamError/FlowError naming the node."""
     try:
         cls = reg.get(spec.type)
     except FlowError as exc:
@@ -117,7 +133,8 @@ def _make_node(spec: NodeSpec, reg: Registry) -> NodeType:
         raise ParamError(f"{msg}{more}", node=spec.id, field=f"params.{loc}" if loc else "params") from None
     impl = cls(params, spec.id)
     try:
-        impl.validate_node()
+        with composing(_Composer(reg)):
+            impl.validate_node()
     except ValueError as exc:
         raise ParamError(str(exc), node=spec.id) from None
     return impl
@@ -142,7 +159,7 @@ def compile_flow(spec: FlowSpec, reg: Registry | None = None, *, complete: bool 
     for ns in spec.nodes:
         if ns.id in by_id:
             raise FlowError("duplicate node id", node=ns.id)
-        impl = _make_node(ns, reg)
+        impl = make_node(ns, reg)
         try:
             in_ports, out_ports = impl.input_ports(), impl.output_ports()
         except (ValueError, TypeError) as exc:

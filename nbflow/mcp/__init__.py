@@ -14,8 +14,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from nbflow.mcp.params import McpServerParams, server_params
-from nbflow.mcp.schema import check_arguments, flow_input_schema, port_type_for, schema_for
+from nbflow.providers.mcp.params import McpServerParams, server_params
+from nbflow.providers.mcp.schema import check_arguments, flow_input_schema, port_type_for, schema_for
 
 __all__ = [
     "FlowToolset",
@@ -34,9 +34,9 @@ __all__ = [
 ]
 
 _LAZY = {
-    "acall_tool": "nbflow.mcp.client",
-    "alist_tools": "nbflow.mcp.client",
-    "list_tools": "nbflow.mcp.client",
+    "acall_tool": "nbflow.providers.mcp.client",
+    "alist_tools": "nbflow.providers.mcp.client",
+    "list_tools": "nbflow.mcp.picker",
     "choose_tool": "nbflow.mcp.picker",
     "FlowToolset": "nbflow.mcp.server",
     "serve_http": "nbflow.mcp.server",

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from nbflow.engine.sync import run_sync
 from nbflow.exceptions import FlowError, ParamError
-from nbflow.mcp.client import alist_tools
-from nbflow.mcp.params import McpServerParams
+from nbflow.providers.mcp.client import alist_tools
+from nbflow.providers.mcp.params import McpServerParams
 
 __all__ = ["achoose_tool", "choose_tool", "tool_params"]
 
@@ -54,6 +55,9 @@ def choose_tool(flow: Any, node_id: str, tool: str, *,
         FlowError: the node is not an ``mcp.tool`` node; ParamError: the server has no such tool;
         NodeError: the server cannot be reached.
     """
-    from nbflow.engine.runner import run_sync
-
     return run_sync(achoose_tool(flow, node_id, tool, resolve=resolve))
+
+
+def list_tools(server: Any, *, resolve: Callable[[str], str] | None = None) -> list[dict[str, Any]]:
+    """Synchronous :func:`~nbflow.providers.mcp.client.alist_tools` (works in a script and in a Jupyter cell)."""
+    return run_sync(alist_tools(server, resolve=resolve))

@@ -1,7 +1,7 @@
 """Flows as MCP tools: ``nbflow mcp serve flow.json`` over stdio or streamable HTTP.
 
 Each flow becomes one tool: its name is the flow's name, its description the flow's description, its
-input schema the flow's named inputs (:func:`~nbflow.mcp.schema.flow_input_schema`), and a call runs
+input schema the flow's named inputs (:func:`~nbflow.providers.mcp.schema.flow_input_schema`), and a call runs
 the flow with the engine every other front end uses. Outputs come back as structured content (output
 name -> JSON value) plus content blocks a model can read (text, images, audio, embedded files); a
 failed run is an error result (``isError``) carrying the run's one-line error.
@@ -26,9 +26,9 @@ from mcp.server import Server
 
 from nbflow.exceptions import FlowError, NbflowError
 from nbflow.flow import Flow
-from nbflow.mcp.content import run_result_content
-from nbflow.mcp.schema import check_arguments, flow_input_schema
 from nbflow.model.types import MEDIA_TYPES
+from nbflow.providers.mcp.content import run_result_content
+from nbflow.providers.mcp.schema import check_arguments, flow_input_schema
 
 __all__ = ["FlowToolset", "aserve_http", "aserve_stdio", "serve_http", "serve_stdio", "tool_name"]
 

@@ -1,6 +1,6 @@
 """AI nodes: ``llm``, ``vision``, ``image``, ``speech``, ``video``, and the generic ``http`` request.
 
-They talk to providers through :class:`nbflow.providers.base.Provider`, chosen by the ``provider``
+They talk to providers through :class:`nbflow.providers.provider.Provider`, chosen by the ``provider``
 param (``offline`` is built in and needs no key). Every provider node has the same connection params
 (``base_url``, ``api_key_env``, ``timeout``, ``rpm``, ``tpm``, ``max_concurrency``) and a
 ``preflight`` the engine calls before the run starts, so a missing key fails before any call is made.
@@ -15,8 +15,9 @@ from pydantic import Field
 
 from nbflow.exceptions import NodeError, ProviderError
 from nbflow.model.values import Media
-from nbflow.nodes.base import NodeContext, NodeType, Params, Port
-from nbflow.providers.base import (
+from nbflow.nodes.nodetype import NodeContext, NodeType, Params, Port
+from nbflow.providers.generic import extract_path, fill_template, secret_refs, substitute_secrets
+from nbflow.providers.provider import (
     ChatRequest,
     ChatResponse,
     ImageRequest,
@@ -25,7 +26,6 @@ from nbflow.providers.base import (
     SpeechRequest,
     VideoRequest,
 )
-from nbflow.providers.generic import extract_path, fill_template, secret_refs, substitute_secrets
 from nbflow.providers.structured import REPAIR_PROMPT, check_json, check_schema
 from nbflow.providers.tokens import OverflowPolicy, fit_prompt
 

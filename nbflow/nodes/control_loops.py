@@ -16,9 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from nbflow.exceptions import FlowError, NodeError
 from nbflow.model.spec import NodeSpec
 from nbflow.model.types import element_type
-from nbflow.nodes.base import NodeContext, NodeType, Port
+from nbflow.nodes.compose import composer
 from nbflow.nodes.control_conditions import Condition, ConditionError, check_all
 from nbflow.nodes.control_subflow import FlowRef, FlowRefParams, run_nested
+from nbflow.nodes.nodetype import NodeContext, NodeType, Port
 
 __all__ = ["Loop", "LoopParams", "Map", "MapParams"]
 
@@ -134,9 +135,7 @@ _INPUT_NODE = {"text": "input.text", "number": "input.number", "boolean": "input
 
 def _flow_of_node(ref: NodeRef) -> dict[str, Any]:
     """A one-node flow: a graph input per input port, a graph output per output port."""
-    from nbflow.engine.plan import _make_node
-
-    impl = _make_node(NodeSpec(id="node", type=ref.type, params=ref.params), _registry())
+    impl = composer().make_node(NodeSpec(id="node", type=ref.type, params=ref.params))
     nodes: list[dict[str, Any]] = [{"id": "node", "type": ref.type, "params": ref.params}]
     edges = []
     for name, port in impl.input_ports().items():
@@ -147,12 +146,6 @@ def _flow_of_node(ref: NodeRef) -> dict[str, Any]:
         nodes.append({"id": f"out_{name}", "type": "output", "params": {"name": name}})
         edges.append({"from": f"node.{name}", "to": f"out_{name}.value"})
     return {"nbflow": 1, "name": ref.type, "nodes": nodes, "edges": edges}
-
-
-def _registry() -> Any:
-    from nbflow.nodes.control_subflow import _REGISTRY
-
-    return _REGISTRY.get() or __import__("nbflow.nodes.registry", fromlist=["registry"]).registry
 
 
 class MapParams(FlowRefParams):

@@ -3,7 +3,7 @@
 
 A branch produces only the output it chose; the engine then marks the nodes wired to the other
 outputs ``skipped`` (not failed), and a ``merge`` downstream takes the one input that arrived.
-An approval raises :class:`~nbflow.engine.scheduler.Pause`: the run ends ``paused`` with its state
+An approval pauses the run (``ctx.pause``): the run ends ``paused`` with its state
 saved, and resumes (``nbflow resume RUN_ID --approve``, ``nbflow.resume(...)`` or the canvas buttons)
 with the decision as ``ctx.resume``. Loops, map and sub-flows live in :mod:`.control_loops` and
 :mod:`.control_subflow`.
@@ -17,9 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from nbflow.engine.scheduler import Pause
 from nbflow.exceptions import NodeError
-from nbflow.nodes.base import NodeContext, NodeType, Params, Port
 from nbflow.nodes.control_conditions import (
     Condition,
     ConditionError,
@@ -28,6 +26,7 @@ from nbflow.nodes.control_conditions import (
     resolve_path,
 )
 from nbflow.nodes.data_nodes import JsonPath
+from nbflow.nodes.nodetype import NodeContext, NodeType, Params, Port
 
 __all__ = ["Approval", "ApprovalParams", "Branch", "BranchParams", "Merge", "MergeParams", "Route"]
 
@@ -182,14 +181,14 @@ class Approval(NodeType[ApprovalParams]):
     async def run(self, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
         p = self.params
         value = inputs["value"]
-        decision = getattr(ctx, "resume", None)
+        decision = ctx.resume
         if not decision or decision.get("pending"):
             since = (decision or {}).get("since") or time.time()
             data: dict[str, Any] = {"kind": "approval", "prompt": p.prompt, "value": value,
                                     "editable": p.editable, "since": since}
             if p.timeout is not None:
                 data.update(deadline=since + p.timeout, default=p.on_timeout)
-            raise Pause(p.prompt, data)
+            ctx.pause(p.prompt, data)
         approved = bool(decision.get("approved"))
         if "value" in decision and approved:
             if not p.editable:

@@ -6,7 +6,8 @@ their bodies the same way.
 
 A ``path`` is resolved against the folder of the flow that names it (see :func:`flow_context`,
 which :class:`nbflow.Flow` sets while compiling), else the working directory. A flow that includes
-itself, directly or through others, is refused when it is compiled.
+itself, directly or through others, is refused when it is compiled. The engine compiles the sub-flow
+(through :func:`~nbflow.nodes.compose.composer`) and runs it (through ``ctx.run_subflow``).
 """
 
 from __future__ import annotations
@@ -22,26 +23,24 @@ from pydantic import Field
 from nbflow.exceptions import FlowError, NbflowError, NodeError
 from nbflow.model.io import read_spec, spec_from_obj
 from nbflow.model.spec import FlowSpec
-from nbflow.nodes.base import NodeContext, NodeType, Params, Port
+from nbflow.nodes.compose import composer
+from nbflow.nodes.nodetype import NodeContext, NodeType, Params, Port
 
 __all__ = ["FlowRef", "FlowRefParams", "Subflow", "flow_context", "run_nested"]
 
 _BASE_DIR: ContextVar[Path | None] = ContextVar("nbflow_subflow_base_dir", default=None)
-_REGISTRY: ContextVar[Any] = ContextVar("nbflow_subflow_registry", default=None)
 _INCLUDING: ContextVar[tuple[str, ...]] = ContextVar("nbflow_subflow_including", default=())
 
 
 @contextlib.contextmanager
-def flow_context(source: str | Path | None, registry: Any = None) -> Iterator[None]:
-    """While compiling the flow read from ``source``: resolve sub-flow paths next to it, with ``registry``."""
+def flow_context(source: str | Path | None) -> Iterator[None]:
+    """While compiling the flow read from ``source``: resolve sub-flow paths next to it."""
     base = Path(source).expanduser().resolve().parent if source else None
-    t1 = _BASE_DIR.set(base)
-    t2 = _REGISTRY.set(registry)
+    token = _BASE_DIR.set(base)
     try:
         yield
     finally:
-        _BASE_DIR.reset(t1)
-        _REGISTRY.reset(t2)
+        _BASE_DIR.reset(token)
 
 
 class FlowRefParams(Params):
@@ -56,15 +55,13 @@ class FlowRef:
     """A compiled sub-flow and the facts nodes need about it: ports and a label for messages."""
 
     def __init__(self, spec: FlowSpec, *, path: Path | None = None) -> None:
-        from nbflow.engine.plan import compile_flow  # engine sits above nodes; imported on use
-
         self.spec = spec
         self.path = path
         self.label = f"sub-flow {str(path)!r}" if path else f"sub-flow {spec.name!r}"
         token = _INCLUDING.set((*_INCLUDING.get(), str(path))) if path else None
         base = _BASE_DIR.set(path.parent) if path else None
         try:
-            self.plan = compile_flow(spec, _REGISTRY.get())
+            self.plan = composer().compile(spec)
         finally:
             if base is not None:
                 _BASE_DIR.reset(base)
@@ -119,11 +116,8 @@ async def run_nested(ctx: NodeContext, ref: FlowRef, inputs: dict[str, Any], *, 
     The sub-run's usage and cost are added to the node's, so the parent run's totals are complete.
     A failure becomes a NodeError whose message starts with ``label`` (e.g. ``iteration 3``).
     """
-    run_subflow = getattr(ctx, "run_subflow", None)
-    if run_subflow is None:
-        raise NodeError("this context cannot run sub-flows")
     try:
-        res = await run_subflow(ref.plan, inputs)
+        res = await ctx.run_subflow(ref.plan, inputs)
     except NbflowError as exc:  # bad inputs for the sub-flow
         raise NodeError(f"{label}: {exc}") from None
     for rec in res.nodes.values():

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, Field
 
 from nbflow.exceptions import NodeError
 from nbflow.model.types import check_value, to_text
-from nbflow.nodes.base import NodeContext, NodeType, Params, Port
+from nbflow.nodes.nodetype import NodeContext, NodeType, Params, Port
 from nbflow.providers.structured import parse_json_text
 
 __all__ = ["Convert", "JsonExtract", "JsonParse", "JsonPath", "extract_path", "parse_path"]

@@ -16,7 +16,7 @@ from pydantic import Field
 from nbflow.exceptions import InputError, MediaError
 from nbflow.model.types import check_value
 from nbflow.model.values import MAX_MEDIA_BYTES, Media
-from nbflow.nodes.base import NodeContext, NodeType, Params, Port
+from nbflow.nodes.nodetype import NodeContext, NodeType, Params, Port
 
 __all__ = [
     "BooleanInput",

@@ -1,6 +1,6 @@
 """The ``mcp.tool`` node: call one tool of a Model Context Protocol server.
 
-The server is a stdio command or a streamable HTTP URL (see :class:`~nbflow.mcp.params.McpServerParams`).
+The server is a stdio command or a streamable HTTP URL (see :class:`~nbflow.providers.mcp.params.McpServerParams`).
 The node's input ports come from the tool's input schema, kept in the ``input_schema`` param (the
 side panel or :func:`nbflow.mcp.choose_tool` copies it from the server's tool list): one port per
 top-level argument, so a canvas user wires ``query`` or ``limit`` directly and the wiring is type
@@ -17,9 +17,9 @@ from typing import Any
 from pydantic import Field
 
 from nbflow.exceptions import NodeError, ParamError
-from nbflow.mcp.params import McpServerParams
-from nbflow.mcp.schema import argument_ports
-from nbflow.nodes.base import NodeContext, NodeType, Port
+from nbflow.nodes.nodetype import NodeContext, NodeType, Params, Port
+from nbflow.providers.mcp.params import McpServerParams
+from nbflow.providers.mcp.schema import argument_ports
 
 __all__ = ["McpTool", "McpToolParams"]
 
@@ -27,7 +27,7 @@ __all__ = ["McpTool", "McpToolParams"]
 ARGUMENTS_PORT = "arguments"
 
 
-class McpToolParams(McpServerParams):
+class McpToolParams(McpServerParams, Params):
     tool: str = Field(default="", description="Name of the tool to call (the side panel lists the server's tools).")
     input_schema: dict[str, Any] | None = Field(
         default=None, description="The tool's input JSON Schema as the server lists it; its top-level "
@@ -106,8 +106,8 @@ class McpTool(NodeType[McpToolParams]):
         return args
 
     async def run(self, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
-        from nbflow.mcp.client import acall_tool
-        from nbflow.mcp.content import error_text, result_outputs
+        from nbflow.providers.mcp.client import acall_tool
+        from nbflow.providers.mcp.content import error_text, result_outputs
 
         p = self.params
         if not p.tool:

@@ -20,7 +20,7 @@ from types import ModuleType
 from typing import Any
 
 from nbflow.exceptions import NbflowError, UnknownNodeTypeError
-from nbflow.nodes.base import NodeType
+from nbflow.nodes.nodetype import NodeType
 
 __all__ = ["ENTRY_POINT_GROUP", "Registry", "registry"]
 

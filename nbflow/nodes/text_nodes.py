@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from nbflow.model.types import to_text
-from nbflow.nodes.base import NodeContext, NodeType, Params, Port
+from nbflow.nodes.nodetype import NodeContext, NodeType, Params, Port
 
 __all__ = ["Join", "Template", "placeholders"]
 

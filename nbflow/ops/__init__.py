@@ -5,9 +5,9 @@
 
 from __future__ import annotations
 
-from .alerts import Alert, AlertManager, AlertRule, evaluate
-from .stats import RunStats, percentile, run_stats, windowed_stats
-from .timespec import parse_duration, parse_since
+from nbflow.ops.alerts import Alert, AlertManager, AlertRule, evaluate
+from nbflow.ops.summary import RunStats, percentile, run_stats, windowed_stats
+from nbflow.ops.timespec import parse_duration, parse_since
 
 __all__ = [
     "Alert",

@@ -21,10 +21,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from nbflow.exceptions import ConfigError
-from nbflow.store.base import RunStore
-
-from .stats import RunStats, run_stats
-from .timespec import parse_duration
+from nbflow.ops.summary import RunStats, run_stats
+from nbflow.ops.timespec import parse_duration
+from nbflow.store.runstore import RunStore
 
 __all__ = ["Alert", "AlertManager", "AlertRule", "evaluate", "post_json"]
 

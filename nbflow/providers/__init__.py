@@ -5,10 +5,10 @@ Provider modules import httpx lazily through :mod:`nbflow.providers.builtin`, so
 package stays cheap.
 """
 
-from nbflow.providers.base import Provider
+from nbflow.providers.catalog import Providers, register_provider
 from nbflow.providers.pricing import cost_of, price_for, set_price
+from nbflow.providers.provider import Provider
 from nbflow.providers.ratelimit import RateLimit, set_rate_limit
-from nbflow.providers.registry import Providers, register_provider
 from nbflow.providers.secrets import DictSecrets, DotenvSecrets, EnvSecrets, Secret, Secrets, SecretStore
 
 __all__ = [

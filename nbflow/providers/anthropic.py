@@ -14,8 +14,8 @@ import json
 from typing import Any
 
 from nbflow.exceptions import ProviderError
-from nbflow.providers.base import ChatRequest, ChatResponse, Message, OnDelta, Usage
 from nbflow.providers.http import HttpProvider
+from nbflow.providers.provider import ChatRequest, ChatResponse, Message, OnDelta, Usage
 from nbflow.providers.tokens import count_tokens
 
 __all__ = ["ANTHROPIC_VERSION", "AnthropicProvider", "messages_body"]

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nbflow.exceptions import ParamError
-from nbflow.providers.base import Provider
+from nbflow.providers.provider import Provider
 from nbflow.providers.ratelimit import RateLimit
 from nbflow.providers.secrets import Secret, Secrets
 

@@ -10,8 +10,8 @@ from urllib.parse import quote
 
 from nbflow.exceptions import ProviderError
 from nbflow.model.values import Media, sniff_mime
-from nbflow.providers.base import SpeechRequest, SpeechResponse, Usage
 from nbflow.providers.http import HttpProvider
+from nbflow.providers.provider import SpeechRequest, SpeechResponse, Usage
 
 __all__ = ["ElevenLabsProvider", "output_format"]
 

@@ -14,7 +14,11 @@ import json
 from typing import Any
 
 from nbflow.model.values import Media
-from nbflow.providers.base import (
+from nbflow.providers.catalog import Providers
+from nbflow.providers.generic import HttpReply
+from nbflow.providers.offline import _from_schema, png_bytes
+from nbflow.providers.pricing import price_for
+from nbflow.providers.provider import (
     ChatRequest,
     ChatResponse,
     ImageRequest,
@@ -28,10 +32,6 @@ from nbflow.providers.base import (
     VideoRequest,
     VideoResponse,
 )
-from nbflow.providers.generic import HttpReply
-from nbflow.providers.offline import _from_schema, png_bytes
-from nbflow.providers.pricing import price_for
-from nbflow.providers.registry import Providers
 from nbflow.providers.secrets import Secrets
 from nbflow.providers.tokens import count_tokens
 

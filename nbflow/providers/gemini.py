@@ -13,8 +13,8 @@ from typing import Any
 from urllib.parse import quote
 
 from nbflow.exceptions import ProviderError
-from nbflow.providers.base import ChatRequest, ChatResponse, Message, OnDelta, Usage
 from nbflow.providers.http import HttpProvider
+from nbflow.providers.provider import ChatRequest, ChatResponse, Message, OnDelta, Usage
 from nbflow.providers.tokens import count_tokens
 
 __all__ = ["API_VERSION", "GeminiProvider", "generate_body"]

@@ -25,8 +25,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from nbflow.exceptions import ProviderError
-from nbflow.providers.base import Provider
 from nbflow.providers.errors import error_from_response, error_from_transport
+from nbflow.providers.provider import Provider
 from nbflow.providers.ratelimit import Limiter, Permit, RateLimit, key_fingerprint, limiter_for
 from nbflow.providers.secrets import Secret, redact
 from nbflow.providers.sse import SSEEvent, iter_sse

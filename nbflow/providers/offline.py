@@ -17,7 +17,7 @@ import zlib
 from typing import Any
 
 from nbflow.model.values import Media
-from nbflow.providers.base import (
+from nbflow.providers.provider import (
     ChatRequest,
     ChatResponse,
     ImageRequest,

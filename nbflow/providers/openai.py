@@ -14,7 +14,8 @@ from typing import Any
 
 from nbflow.exceptions import ProviderError
 from nbflow.model.values import Media, sniff_mime
-from nbflow.providers.base import (
+from nbflow.providers.http import HttpProvider
+from nbflow.providers.provider import (
     ChatRequest,
     ChatResponse,
     ImageRequest,
@@ -25,7 +26,6 @@ from nbflow.providers.base import (
     SpeechResponse,
     Usage,
 )
-from nbflow.providers.http import HttpProvider
 from nbflow.providers.tokens import count_tokens
 
 __all__ = ["OpenAICompatibleProvider", "OpenAIProvider", "chat_body", "strict_schema_ok"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nbflow.exceptions import ProviderError
-from nbflow.providers.base import OnProgress
+from nbflow.providers.provider import OnProgress
 
 __all__ = ["JobState", "submit_and_poll"]
 

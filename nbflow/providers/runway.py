@@ -11,9 +11,9 @@ from typing import Any
 
 from nbflow.exceptions import ProviderError
 from nbflow.model.values import Media, sniff_mime
-from nbflow.providers.base import OnProgress, Usage, VideoRequest, VideoResponse
 from nbflow.providers.http import HttpProvider
 from nbflow.providers.polling import JobState, submit_and_poll
+from nbflow.providers.provider import OnProgress, Usage, VideoRequest, VideoResponse
 
 __all__ = ["RUNWAY_VERSION", "RunwayProvider"]
 

@@ -11,13 +11,13 @@ Needs the ``serve`` extra (starlette, uvicorn, croniter).
 
 from __future__ import annotations
 
-from .app import ServerState, create_app, flow_info
-from .auth import Auth, sign
-from .build import build_app, load_flows
-from .config import AuthConfig, ServeConfig
-from .manager import ApiError, LiveRun, RunManager, idempotent_run_id
-from .metrics import Metrics
-from .runner import ServerThread, serve_forever
+from nbflow.server.app import ServerState, create_app, flow_info
+from nbflow.server.auth import Auth, sign
+from nbflow.server.build import build_app, load_flows
+from nbflow.server.config import AuthConfig, ServeConfig
+from nbflow.server.manager import ApiError, LiveRun, RunManager, idempotent_run_id
+from nbflow.server.metrics import Metrics
+from nbflow.server.serving import ServerThread, serve_forever
 
 __all__ = [
     "ApiError",

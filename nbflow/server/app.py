@@ -37,13 +37,12 @@ from starlette.routing import Route
 
 from nbflow.exceptions import ConfigError, InputError, NbflowError, ResumeError, StoreError
 from nbflow.flow import Flow
-from nbflow.runs import UNSET
-from nbflow.store.base import RunStore
-
-from .auth import Auth
-from .events import sse_frame
-from .manager import ApiError, RunManager
-from .metrics import Metrics
+from nbflow.resuming import UNSET
+from nbflow.server.auth import Auth
+from nbflow.server.manager import ApiError, RunManager
+from nbflow.server.metrics import Metrics
+from nbflow.server.streams import sse_frame
+from nbflow.store.runstore import RunStore
 
 __all__ = ["ServerState", "create_app", "flow_info"]
 

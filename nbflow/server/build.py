@@ -8,18 +8,17 @@ from typing import Any
 
 from starlette.applications import Starlette
 
+from nbflow.clock import Clock
+from nbflow.cron.schedule import ScheduleSpec
+from nbflow.cron.scheduler import Fire, Scheduler
+from nbflow.cron.state import ScheduleState
 from nbflow.exceptions import ConfigError
 from nbflow.flow import Flow
 from nbflow.ops.alerts import AlertManager
-from nbflow.schedule.clock import Clock
-from nbflow.schedule.scheduler import Fire, Scheduler
-from nbflow.schedule.spec import ScheduleSpec
-from nbflow.schedule.state import ScheduleState
+from nbflow.server.app import ServerState, create_app
+from nbflow.server.auth import Auth
+from nbflow.server.config import ServeConfig
 from nbflow.store import RunStore, open_store
-
-from .app import ServerState, create_app
-from .auth import Auth
-from .config import ServeConfig
 
 __all__ = ["build_app", "load_flows"]
 

@@ -24,12 +24,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from nbflow.cron.schedule import ScheduleSpec
 from nbflow.exceptions import ConfigError
 from nbflow.ops.alerts import AlertRule
 from nbflow.providers.secrets import Secrets
-from nbflow.schedule.spec import ScheduleSpec
-
-from .auth import Auth
+from nbflow.server.auth import Auth
 
 __all__ = ["DEFAULT_HMAC_ENV", "DEFAULT_TOKEN_ENV", "AuthConfig", "ServeConfig"]
 

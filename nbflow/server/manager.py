@@ -21,17 +21,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nbflow.engine.events import Event
-from nbflow.engine.record import RunResult, value_to_json
-from nbflow.engine.scheduler import new_run_id
+from nbflow.engine.execute import new_run_id
 from nbflow.exceptions import InputError, NbflowError
-from nbflow.flow import Flow
+from nbflow.flow import Flow, aresume
+from nbflow.model.events import Event
+from nbflow.model.record import RunResult, value_to_json
 from nbflow.model.types import MEDIA_TYPES
-from nbflow.runs import UNSET, aresume, pending_approvals
-from nbflow.store.base import RunStore
-
-from .events import EventLogs
-from .metrics import Metrics
+from nbflow.resuming import UNSET, pending_approvals
+from nbflow.server.metrics import Metrics
+from nbflow.server.streams import EventLogs
+from nbflow.store.runstore import RunStore
 
 __all__ = ["ApiError", "LiveRun", "RunManager", "idempotent_run_id"]
 
@@ -280,7 +279,7 @@ class RunManager:
 
     def describe(self, run_id: str) -> dict[str, Any]:
         """The run as the API shows it: status, outputs, usage, cost, nodes, pending approvals."""
-        from nbflow.cli.run import result_json
+        from nbflow.model.record import result_json
 
         live = self.live.get(run_id)
         if live is not None and live.result is None:

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from nbflow.engine.events import Event
+from nbflow.model.events import Event
 
 __all__ = ["MetricFamily", "Metrics"]
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 
-from .base import Approval, RunStore, RunSummary, StoredRun
-from .memory import MemoryStore
-from .paths import data_home, default_db_path
-from .sqlite import SCHEMA_VERSION, SQLiteStore
+from nbflow.store.memory import MemoryStore
+from nbflow.store.paths import data_home, default_db_path
+from nbflow.store.runstore import Approval, RunStore, RunSummary, StoredRun
+from nbflow.store.sqlite import SCHEMA_VERSION, SQLiteStore
 
 __all__ = [
     "SCHEMA_VERSION",

@@ -6,8 +6,7 @@ import threading
 from typing import Any
 
 from nbflow.exceptions import StoreError
-
-from .base import NodeRow, RunStore
+from nbflow.store.runstore import NodeRow, RunStore
 
 __all__ = ["MemoryStore"]
 

@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from nbflow.exceptions import StoreError
-
-from .base import NodeRow, RunStore
-from .paths import default_db_path
+from nbflow.store.paths import default_db_path
+from nbflow.store.runstore import NodeRow, RunStore
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]
 

@@ -17,11 +17,11 @@ from typing import Any
 
 import ipywidgets as w
 
-from nbflow.engine.record import RunResult
 from nbflow.exceptions import NbflowError
 from nbflow.flow import Flow
+from nbflow.model.record import RunResult
 from nbflow.model.values import Media
-from nbflow.runs import UNSET, pending_approvals
+from nbflow.resuming import UNSET, pending_approvals
 
 __all__ = ["ApprovalBox"]
 

@@ -17,9 +17,8 @@ from ipycanvas import Canvas, MultiCanvas, hold_canvas
 from ipywidgets import Image
 
 from nbflow.model.values import Media
-
-from .geometry import EdgeGeom, NodeBox, bezier_controls
-from .style import (
+from nbflow.widget.geometry import EdgeGeom, NodeBox, bezier_controls
+from nbflow.widget.style import (
     BACKGROUND,
     EDGE_WIDTH,
     GRID_MAJOR,
@@ -32,7 +31,7 @@ from .style import (
     hex_to_rgb,
     port_color,
 )
-from .viewmodel import Layer, ViewModel
+from nbflow.widget.viewmodel import Layer, ViewModel
 
 __all__ = ["LAYER_INDEX", "Renderer"]
 

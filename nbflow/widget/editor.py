@@ -17,18 +17,17 @@ from typing import Any
 import ipywidgets as w
 from ipycanvas import MultiCanvas
 
-from nbflow.engine.events import Event
-from nbflow.engine.record import NodeRecord, RunResult
-from nbflow.engine.runner import RunHandle
+from nbflow.engine.sync import RunHandle
 from nbflow.exceptions import FlowError, NbflowError
 from nbflow.flow import Flow
+from nbflow.model.events import Event
+from nbflow.model.record import NodeRecord, RunResult
 from nbflow.templates import list_templates, load_template
-
-from .draw import Renderer
-from .history import Throttle
-from .panels import ParamsPanel, PreviewPanel
-from .style import PORT_COLORS
-from .viewmodel import ALL_LAYERS, Layer, ViewModel
+from nbflow.widget.draw import Renderer
+from nbflow.widget.panels import ParamsPanel, PreviewPanel
+from nbflow.widget.style import PORT_COLORS
+from nbflow.widget.undo import Throttle
+from nbflow.widget.viewmodel import ALL_LAYERS, Layer, ViewModel
 
 __all__ = ["Editor"]
 

@@ -16,10 +16,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from nbflow.model.spec import FlowSpec, NodeSpec, parse_ref
-from nbflow.nodes.base import Port
+from nbflow.nodes.nodetype import Port
 from nbflow.nodes.registry import Registry
-
-from .style import HEADER_H, NODE_W, PREVIEW_H, ROW_H
+from nbflow.widget.style import HEADER_H, NODE_W, PREVIEW_H, ROW_H
 
 __all__ = [
     "EdgeGeom",

@@ -20,9 +20,9 @@ from typing import Any
 
 import ipywidgets as w
 
-from nbflow.engine.record import NodeRecord, value_to_json
 from nbflow.exceptions import NbflowError
 from nbflow.flow import Flow
+from nbflow.model.record import NodeRecord, value_to_json
 from nbflow.model.values import Media
 
 __all__ = ["MODEL_SUGGESTIONS", "ParamsPanel", "PreviewPanel", "field_widget", "render_value"]

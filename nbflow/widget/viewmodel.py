@@ -15,15 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from nbflow.engine.events import Event
-from nbflow.engine.record import NodeRecord, RunResult
 from nbflow.exceptions import FlowError
 from nbflow.flow import Flow
+from nbflow.model.events import Event
+from nbflow.model.record import NodeRecord, RunResult
 from nbflow.model.spec import parse_ref
 from nbflow.model.types import can_connect
 from nbflow.model.values import Media
-
-from .geometry import (
+from nbflow.widget.geometry import (
     EdgeGeom,
     NodeBox,
     PortCache,
@@ -33,8 +32,8 @@ from .geometry import (
     layout,
     segment_distance,
 )
-from .history import History
-from .style import PORT_HIT, ROW_H
+from nbflow.widget.style import PORT_HIT, ROW_H
+from nbflow.widget.undo import History
 
 __all__ = ["ALL_LAYERS", "Drag", "Hit", "Layer", "Preview", "ViewModel", "short_preview"]
 

@@ -13,11 +13,11 @@ from typing import Any
 from pydantic import Field
 
 from nbflow.exceptions import NodeError
-from nbflow.nodes.base import NodeType, Params, Port
+from nbflow.nodes.nodetype import NodeType, Params, Port
 from nbflow.nodes.registry import Registry
-from nbflow.providers.base import ChatRequest, ChatResponse, ImageRequest, ImageResponse, OnDelta, Provider
+from nbflow.providers.catalog import Providers
 from nbflow.providers.offline import OfflineProvider
-from nbflow.providers.registry import Providers
+from nbflow.providers.provider import ChatRequest, ChatResponse, ImageRequest, ImageResponse, OnDelta, Provider
 
 
 class CountingProvider(Provider):
@@ -105,9 +105,9 @@ PLUGIN_MODULE = '''
 import asyncio
 import os
 
-from nbflow.nodes.base import NodeType, Params, Port
+from nbflow.nodes.nodetype import NodeType, Params, Port
 from nbflow.providers.offline import OfflineProvider
-from nbflow.providers.registry import register_provider
+from nbflow.providers.catalog import register_provider
 
 
 def _note(what):

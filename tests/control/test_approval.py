@@ -211,7 +211,7 @@ def test_a_recorded_decision_survives_a_resume_that_died():
     """The decision is saved before the resumed run starts; resuming again (no decision given) uses it."""
     store = MemoryStore()
     res = publish_flow().run(store=store)
-    store.decide(res.run_id, "review", nbflow.runs.make_decision(True, "Saved edit.", by="ana"))
+    store.decide(res.run_id, "review", nbflow.resuming.make_decision(True, "Saved edit.", by="ana"))
     done = nbflow.resume(res.run_id, store=store)
     assert done.status == "succeeded"
     assert done.outputs["decision"]["by"] == "ana"

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from nbflow.flow import Flow
-from nbflow.nodes.base import NodeType, Params, Port
+from nbflow.nodes.nodetype import NodeType, Params, Port
 from nbflow.nodes.registry import Registry
 
 TOKEN = "test-token-0123456789"

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from nbflow.cli import main
-from nbflow.engine.record import NodeRecord, RunResult
 from nbflow.exceptions import ConfigError
+from nbflow.model.record import NodeRecord, RunResult
 from nbflow.ops import AlertManager, AlertRule, evaluate, parse_duration, parse_since, percentile, run_stats
-from nbflow.ops.stats import windowed_stats
+from nbflow.ops.summary import windowed_stats
 from nbflow.store import MemoryStore, RunStore, SQLiteStore, open_store
 
 from .helpers import NUMBERS, Receiver, load, write_flow

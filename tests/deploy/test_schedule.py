@@ -10,8 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from nbflow.cli import main
-from nbflow.exceptions import ConfigError
-from nbflow.schedule import (
+from nbflow.cron import (
     ManualClock,
     MemoryScheduleState,
     Scheduler,
@@ -22,6 +21,7 @@ from nbflow.schedule import (
     next_fire,
     prev_fire,
 )
+from nbflow.exceptions import ConfigError
 from nbflow.store import MemoryStore
 
 from .helpers import NUMBERS, load, write_flow

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from nbflow.engine.events import Event
+from nbflow.model.events import Event
 from nbflow.server import Auth, Metrics, ServeConfig, build_app, sign
-from nbflow.server.events import MAX_EVENTS, EventLog, EventLogs, sse_frame
+from nbflow.server.streams import MAX_EVENTS, EventLog, EventLogs, sse_frame
 from nbflow.store import MemoryStore
 
 from .helpers import NUMBERS, client, load

@@ -7,11 +7,11 @@ import base64
 import mcp.types as mt
 import pytest
 
-from nbflow.engine.record import RunResult
 from nbflow.exceptions import NodeError
-from nbflow.mcp.content import result_outputs, run_result_content
-from nbflow.mcp.schema import argument_ports, check_arguments, flow_input_schema, port_type_for, schema_for
+from nbflow.model.record import RunResult
 from nbflow.model.values import Media
+from nbflow.providers.mcp.content import result_outputs, run_result_content
+from nbflow.providers.mcp.schema import argument_ports, check_arguments, flow_input_schema, port_type_for, schema_for
 
 from .toolserver import PNG, WAV
 

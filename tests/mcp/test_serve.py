@@ -171,7 +171,7 @@ def test_http_token(flow_files):
               headers={"Authorization": "Bearer ${NBFLOW_TEST_SERVE_TOKEN}"}, policy={"retry": {"attempts": 1}})
         f.add("output", id="out")
         f.connect("call.text", "out.value")
-        from nbflow.providers.registry import Providers
+        from nbflow.providers.catalog import Providers
         from nbflow.providers.secrets import DictSecrets, Secrets
 
         good = Providers(Secrets(DictSecrets({"NBFLOW_TEST_SERVE_TOKEN": "serve-token-42"})))

@@ -10,7 +10,7 @@ import nbflow
 import nbflow.mcp
 from nbflow.exceptions import ParamError, SecretError
 from nbflow.nodes.mcp_nodes import McpTool, McpToolParams
-from nbflow.providers.registry import Providers
+from nbflow.providers.catalog import Providers
 from nbflow.providers.secrets import DictSecrets, Secrets
 
 from .conftest import TOOLSERVER, start_toolserver, stop_process

@@ -11,9 +11,9 @@ import pytest
 
 from nbflow import Media, ProviderError
 from nbflow.providers.anthropic import ANTHROPIC_VERSION, AnthropicProvider, messages_body
-from nbflow.providers.base import ChatRequest, Message
 from nbflow.providers.http import pooled_client
 from nbflow.providers.offline import png_bytes
+from nbflow.providers.provider import ChatRequest, Message
 from nbflow.providers.secrets import Secret
 
 from .helpers import chat_requests, llm_flow

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from nbflow import Media, ProviderError
-from nbflow.providers.base import ChatRequest, Message
+from nbflow.providers.catalog import Providers
 from nbflow.providers.gemini import GeminiProvider, generate_body
 from nbflow.providers.offline import png_bytes
-from nbflow.providers.registry import Providers
+from nbflow.providers.provider import ChatRequest, Message
 from nbflow.providers.secrets import DictSecrets, Secrets
 
 from .helpers import chat_requests, llm_flow

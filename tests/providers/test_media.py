@@ -122,7 +122,7 @@ def test_submit_and_poll_failure_and_overall_timeout() -> None:
 
 
 def test_runway_failed_task_with_internal_code_is_retryable(fake_env: Any) -> None:
-    from nbflow.providers.registry import Providers
+    from nbflow.providers.catalog import Providers
 
     p = Providers().get("runway", node_id="v")
     state = asyncio.run(_failed(p))

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from nbflow import Media
-from nbflow.providers.base import ChatRequest, ImageRequest, Message, SpeechRequest
+from nbflow.providers.catalog import Providers
 from nbflow.providers.offline import png_bytes
 from nbflow.providers.openai import OpenAIProvider, chat_body, strict_schema_ok
-from nbflow.providers.registry import Providers
+from nbflow.providers.provider import ChatRequest, ImageRequest, Message, SpeechRequest
 from nbflow.providers.secrets import DictSecrets, Secrets
 
 from .helpers import chat_requests, llm_flow

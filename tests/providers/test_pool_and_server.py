@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 
-from nbflow.providers.base import ChatRequest, Message
+from nbflow.providers.catalog import Providers
 from nbflow.providers.http import aclose_clients, pooled_client
-from nbflow.providers.registry import Providers
+from nbflow.providers.provider import ChatRequest, Message
 from nbflow.testing import FakeServer
 
 from .helpers import chat_requests, llm_flow

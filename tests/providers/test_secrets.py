@@ -11,9 +11,9 @@ import pytest
 
 from nbflow import Flow, ParamError, SecretError
 from nbflow.cli import main as cli
-from nbflow.providers.base import ChatRequest, Message
+from nbflow.providers.catalog import Providers
 from nbflow.providers.http import pooled_client
-from nbflow.providers.registry import Providers
+from nbflow.providers.provider import ChatRequest, Message
 from nbflow.providers.secrets import DictSecrets, Secrets
 
 from .helpers import FAST_RETRY, chat_requests, llm_flow

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from nbflow.engine.record import NodeRecord, RunResult
 from nbflow.exceptions import StoreError
+from nbflow.model.record import NodeRecord, RunResult
 from nbflow.model.values import Media
 from nbflow.providers.offline import png_bytes
 from nbflow.store import Approval, MemoryStore, RunStore, SQLiteStore

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from nbflow.engine.record import RunResult
 from nbflow.exceptions import StoreError
+from nbflow.model.record import RunResult
 from nbflow.store import SCHEMA_VERSION, SQLiteStore, data_home, default_db_path, open_store
 from nbflow.store import sqlite as sqlite_mod
 from nbflow.store.memory import MemoryStore

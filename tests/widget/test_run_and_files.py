@@ -15,7 +15,7 @@ import ipywidgets as w
 import pytest
 
 from nbflow import Flow, Media
-from nbflow.engine.record import NodeRecord, value_to_json
+from nbflow.model.record import NodeRecord, value_to_json
 from nbflow.providers.offline import png_bytes
 from nbflow.widget import Editor
 from nbflow.widget.panels import PreviewPanel, render_value

@@ -8,10 +8,10 @@ import sys
 import pytest
 
 from nbflow import Event, Flow, FlowError, Media, ParamError
-from nbflow.engine.record import NodeRecord
+from nbflow.model.record import NodeRecord
 from nbflow.widget.geometry import View, bezier_points
-from nbflow.widget.history import History, Throttle
 from nbflow.widget.style import HEADER_H, NODE_W, port_color
+from nbflow.widget.undo import History, Throttle
 from nbflow.widget.viewmodel import ALL_LAYERS, ViewModel, short_preview
 
 from .flows import product_flow
@@ -43,7 +43,7 @@ def vm() -> ViewModel:
 
 
 def test_importing_the_view_model_does_not_import_jupyter() -> None:
-    code = ("import sys, nbflow.widget.viewmodel, nbflow.widget.geometry, nbflow.widget.history; "
+    code = ("import sys, nbflow.widget.viewmodel, nbflow.widget.geometry, nbflow.widget.undo; "
             "bad = [m for m in ('ipywidgets', 'ipycanvas', 'IPython') if m in sys.modules]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -6,8 +6,8 @@ import asyncio
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from .record import RunResult
-from .scheduler import Execution
+from nbflow.engine.execute import Execution
+from nbflow.model.record import RunResult
 
 __all__ = ["RunHandle", "run_sync"]
 

@@ -10,17 +10,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from nbflow.exceptions import ParamError
-from nbflow.nodes.base import Params
 from nbflow.providers.generic import secret_refs, substitute_secrets
 
 __all__ = ["McpServerParams", "server_params"]
 
 
-class McpServerParams(Params):
-    """Where an MCP server is: ``command`` (+ ``args``, ``env``, ``cwd``) for stdio, or ``url``."""
+class McpServerParams(BaseModel):
+    """Where an MCP server is: ``command`` (+ ``args``, ``env``, ``cwd``) for stdio, or ``url``.
+
+    Strict about unknown names like node params (the ``mcp.tool`` node's params extend it).
+    """
+
+    model_config = ConfigDict(extra="forbid")
 
     command: str | None = Field(default=None, description="Executable that starts a stdio MCP server "
                                 "(e.g. npx, uvx, python). Leave empty when using url.")

@@ -1,4 +1,5 @@
-"""Saving a run into a store while it runs: an event listener bound to one execution.
+"""Recording runs into a store: which store (:func:`use_store`, :func:`resolve_store`) and the event
+listener that saves one execution as it runs (:class:`Recorder`, :func:`attach_store`).
 
 The engine emits typed events; this listener turns the ones that change durable state into store
 writes: the run's row when it starts, a node's record the moment it finishes (so a killed process
@@ -9,20 +10,30 @@ the first error is kept on ``errors`` and reported once through ``warn``.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
-from nbflow.engine.events import Event
 from nbflow.exceptions import StoreError
-
-from .base import Approval, RunStore
+from nbflow.model.events import Event
+from nbflow.store import open_store
+from nbflow.store.runstore import Approval, RunStore
 
 if TYPE_CHECKING:
-    from nbflow.engine.scheduler import Execution
+    from nbflow.engine.execute import Execution
 
-__all__ = ["Recorder"]
+__all__ = ["Recorder", "attach_store", "configured_store", "resolve_store", "use_store"]
+
+class SavedFlow(Protocol):
+    """What recording needs of a flow (a :class:`nbflow.Flow`): its canonical text and its file."""
+
+    source: str | None
+
+    def dumps(self) -> str: ...
+
 
 _NODE_KINDS = frozenset({"node_finished", "paused"})
 
@@ -87,3 +98,54 @@ class Recorder:
                     created_at=data.get("since") or time.time(),
                     deadline=float(deadline) if isinstance(deadline, (int, float)) else None,
                     default=default if default in ("approve", "reject") else None))
+
+
+_configured: RunStore | None = None
+_defaults: dict[str, RunStore] = {}
+
+
+def use_store(where: RunStore | bool | str | os.PathLike[str] | None = True) -> RunStore | None:
+    """Record every Python-API run of this process into a store (``False``/``None`` stops it).
+
+    ``True`` means the default SQLite store (``$NBFLOW_HOME`` or the user data directory); a path
+    names a SQLite file; a :class:`~nbflow.store.RunStore` is used as it is. Returns the store.
+    """
+    global _configured
+    _configured = None if where is None or where is False else resolve_store(where)
+    return _configured
+
+
+def configured_store() -> RunStore | None:
+    """The store set by :func:`use_store`, if any."""
+    return _configured
+
+
+def resolve_store(store: RunStore | bool | str | os.PathLike[str] | None) -> RunStore | None:
+    """``None``: the configured store (or none); ``False``: none; ``True``: the configured or default
+    store; a path: that SQLite file; a store: itself. Default stores are opened once per process."""
+    if store is None:
+        return _configured
+    if store is False:
+        return None
+    if isinstance(store, RunStore):
+        return store
+    if store is True:
+        if _configured is not None:
+            return _configured
+        from nbflow.store.paths import default_db_path
+
+        store = default_db_path()
+    key = str(Path(store).expanduser().resolve()) if str(store) != ":memory:" else ":memory:"
+    if key == ":memory:":
+        return open_store(":memory:")
+    if key not in _defaults:
+        _defaults[key] = open_store(key)
+    return _defaults[key]
+
+
+def attach_store(execution: Execution, store: RunStore, flow: SavedFlow, *, source: str) -> Recorder:
+    """Record ``execution`` (a run of ``flow``) into ``store`` as it goes."""
+    rec = Recorder(store, execution, flow_text=flow.dumps(),
+                   flow_file=str(Path(flow.source).resolve()) if flow.source else None, source=source)
+    execution.listeners.append(rec)
+    return rec

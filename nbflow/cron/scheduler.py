@@ -19,13 +19,13 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .clock import Clock, SystemClock
-from .spec import ScheduleSpec, fires_between, next_fire
-from .state import ScheduleState
+from nbflow.clock import Clock, SystemClock
+from nbflow.cron.schedule import ScheduleSpec, fires_between, next_fire
+from nbflow.cron.state import ScheduleState
 
 __all__ = ["Fire", "Launch", "Scheduler"]
 
-log = logging.getLogger("nbflow.schedule")
+log = logging.getLogger("nbflow.cron")
 
 #: Starts one run of a schedule for a fire time; returns when the run ends (its result, or anything).
 Launch = Callable[[ScheduleSpec, float], Awaitable[Any]]
@@ -62,7 +62,7 @@ class Scheduler:
 
     Args:
         jobs: ``(spec, launch)`` pairs.
-        clock: time source (a :class:`~nbflow.schedule.clock.ManualClock` in tests).
+        clock: time source (a :class:`~nbflow.clock.ManualClock` in tests).
         state: where last fire times are kept (default: files under the nbflow home).
         on_fire: called with each :class:`Fire` as it is decided (metrics, logs).
     """

@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 from typing import Any
 
-from nbflow.engine.events import Event
+from nbflow.model.events import Event
 
 __all__ = ["EventLog", "EventLogs", "sse_frame"]
 

@@ -1,6 +1,6 @@
 """Run metrics from the run history: success rate, average and p95 duration, and cost per run.
 
-    from nbflow.ops.stats import run_stats
+    from nbflow.ops.summary import run_stats
     for s in run_stats(store, since=time.time() - 86400):
         print(s.flow, f"{s.success_rate:.1%}", s.p95_duration)
 
@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from nbflow.store.base import RunStore, RunSummary
+from nbflow.store.runstore import RunStore, RunSummary
 
 __all__ = ["RunStats", "percentile", "run_stats", "stats_of", "windowed_stats"]
 

@@ -11,13 +11,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from nbflow.engine.record import RunResult
+from nbflow.batch.jsonl import Item, ResultsWriter, read_inputs, read_results, result_line
+from nbflow.batch.progress import ProgressBar
+from nbflow.batch.refused import record_refused
 from nbflow.exceptions import ConfigError, NbflowError
 from nbflow.flow import Flow
-from nbflow.store.base import RunStore
-
-from .jsonl import Item, ResultsWriter, read_inputs, read_results, result_line
-from .progress import ProgressBar
+from nbflow.store.runstore import RunStore
 
 __all__ = ["BatchSummary", "plan_batch", "record_refused", "run_batch"]
 
@@ -92,11 +91,11 @@ def run_batch(flow: Flow, inputs: str | Path, out: str | Path, *, concurrency: i
 
         if todo:
             if dask is None:
-                from nbflow.engine.runner import run_sync
+                from nbflow.engine.sync import run_sync
 
                 run_sync(_run_local(flow, todo, concurrency, store, inline_media, emit))
             else:
-                from .cluster import run_on_dask
+                from nbflow.batch.cluster import run_on_dask
 
                 run_on_dask(flow, todo, dask, concurrency=concurrency, workers=workers, store=store,
                             inline_media=inline_media, emit=emit)
@@ -104,25 +103,6 @@ def run_batch(flow: Flow, inputs: str | Path, out: str | Path, *, concurrency: i
     summary.cost = round(summary.cost, 8)
     summary.failed_total = sum(1 for line in done.values() if line.get("status") != "succeeded")
     return summary
-
-
-def record_refused(store: RunStore | None, flow: Flow, item: Item, error: str) -> None:
-    """Record an item the engine refused before running (bad inputs), so the history has it too."""
-    if store is None:
-        return
-    now = time.time()
-    result = RunResult(run_id=_refused_id(), flow=flow.name, status="failed", inputs=dict(item.inputs),
-                       started_at=now, ended_at=now, error=error)
-    try:
-        store.save(result, flow_text=flow.dumps(), source="batch")
-    except NbflowError as exc:  # the results file still has the item's error
-        log.warning("item %s is not in the run store: %s", item.id, exc)
-
-
-def _refused_id() -> str:
-    from nbflow.engine.scheduler import new_run_id
-
-    return new_run_id()
 
 
 async def _run_local(flow: Flow, todo: list[Item], concurrency: int, store: RunStore | None,

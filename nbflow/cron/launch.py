@@ -5,18 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .spec import ScheduleSpec
+from nbflow.cron.schedule import ScheduleSpec
 
 if TYPE_CHECKING:
-    from nbflow.engine.record import RunResult
     from nbflow.flow import Flow
+    from nbflow.model.record import RunResult
 
 __all__ = ["flow_launcher"]
 
 
 def flow_launcher(flow: Flow, *, store: Any = True, on_result: Callable[[RunResult], Any] | None = None,
                   on_event: Any = None, cache: bool = False) -> Callable[[ScheduleSpec, float], Any]:
-    """A :data:`~nbflow.schedule.scheduler.Launch` running ``flow`` with the schedule's inputs.
+    """A :data:`~nbflow.cron.scheduler.Launch` running ``flow`` with the schedule's inputs.
 
     Args:
         flow: the flow to run.

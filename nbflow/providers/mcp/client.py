@@ -17,11 +17,11 @@ from contextlib import AsyncExitStack
 from typing import IO, Any, TypeVar
 
 from nbflow.exceptions import NbflowError, NodeError
-from nbflow.mcp.params import McpServerParams, server_params
-from nbflow.mcp.schema import check_arguments
+from nbflow.providers.mcp.params import McpServerParams, server_params
+from nbflow.providers.mcp.schema import check_arguments
 from nbflow.providers.secrets import Secrets, redact
 
-__all__ = ["acall_tool", "alist_tools", "list_tools", "map_error", "tool_info", "with_client"]
+__all__ = ["acall_tool", "alist_tools", "map_error", "tool_info", "with_client"]
 
 T = TypeVar("T")
 
@@ -116,7 +116,7 @@ async def with_client(server: Any, fn: Callable[[Any], Awaitable[T]], *,
     """Connect to ``server``, await ``fn(client)`` with the SDK's ``mcp.Client``, disconnect.
 
     Args:
-        server: anything :func:`~nbflow.mcp.params.server_params` accepts.
+        server: anything :func:`~nbflow.providers.mcp.params.server_params` accepts.
         fn: the work to do while connected.
         resolve: secret name -> value for ``${NAME}`` in headers and env (default: the environment
             and ``.env``).
@@ -202,16 +202,9 @@ async def alist_tools(server: Any, *, resolve: Callable[[str], str] | None = Non
     """The tools of an MCP server, each as :func:`tool_info` gives it (for pickers and side panels).
 
     ``server`` is a URL (streamable HTTP), a command list (stdio, e.g. ``["python", "server.py"]``),
-    a dict of :class:`~nbflow.mcp.params.McpServerParams` fields (a node's params work) or the model.
+    a dict of :class:`~nbflow.providers.mcp.params.McpServerParams` fields (a node's params work) or the model.
     """
     return [tool_info(t) for t in await with_client(server, _all_tools, resolve=resolve)]
-
-
-def list_tools(server: Any, *, resolve: Callable[[str], str] | None = None) -> list[dict[str, Any]]:
-    """Synchronous :func:`alist_tools` (works in a script and in a Jupyter cell)."""
-    from nbflow.engine.runner import run_sync
-
-    return run_sync(alist_tools(server, resolve=resolve))
 
 
 async def acall_tool(server: Any, tool: str, arguments: dict[str, Any] | None = None, *,

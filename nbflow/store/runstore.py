@@ -22,11 +22,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from nbflow.engine.record import NodeRecord, RunResult
 from nbflow.exceptions import StoreError
+from nbflow.model.record import NodeRecord, RunResult
 from nbflow.providers.secrets import redact
-
-from . import codec
+from nbflow.store import codec
 
 __all__ = ["Approval", "NodeRow", "RunStore", "RunSummary", "StoredRun", "timestamp"]
 

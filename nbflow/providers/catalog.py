@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from nbflow.exceptions import ParamError
-from nbflow.providers.base import Provider
+from nbflow.providers.provider import Provider
 from nbflow.providers.secrets import Secrets
 
 __all__ = ["ProviderFactory", "Providers", "register_provider"]

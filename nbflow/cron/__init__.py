@@ -7,11 +7,11 @@ or declared under ``"schedules"`` in the configuration of ``nbflow serve``.
 
 from __future__ import annotations
 
-from .clock import Clock, ManualClock, SystemClock
-from .flowrun import flow_launcher
-from .scheduler import Fire, Launch, Scheduler
-from .spec import MissedPolicy, OverlapPolicy, ScheduleSpec, fires_between, next_fire, prev_fire
-from .state import MemoryScheduleState, ScheduleState, default_state_dir
+from nbflow.clock import Clock, ManualClock, SystemClock
+from nbflow.cron.launch import flow_launcher
+from nbflow.cron.schedule import MissedPolicy, OverlapPolicy, ScheduleSpec, fires_between, next_fire, prev_fire
+from nbflow.cron.scheduler import Fire, Launch, Scheduler
+from nbflow.cron.state import MemoryScheduleState, ScheduleState, default_state_dir
 
 __all__ = [
     "Clock",

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from nbflow.exceptions import NodeError
 from nbflow.model.values import Media
 
-__all__ = ["NodeRecord", "NodeStatus", "RunResult", "RunStatus", "value_from_json", "value_to_json"]
+__all__ = [
+    "NodeRecord", "NodeStatus", "RunResult", "RunStatus", "result_json", "save_media", "value_from_json", "value_to_json",
+]
 
 NodeStatus = Literal["pending", "queued", "running", "done", "cached", "skipped", "failed", "paused",
                      "cancelled"]
@@ -196,3 +199,38 @@ class RunResult:
     def __repr__(self) -> str:
         return (f"<RunResult {self.run_id} {self.status} outputs={sorted(self.outputs)} "
                 f"nodes={len(self.nodes)} cost=${self.cost:.4f}>")
+
+
+def save_media(value: Any, out_dir: Path, stem: str) -> Any:
+    """Write media in ``value`` into ``out_dir`` as ``stem.ext`` files; JSON with each file's ``path``."""
+    if isinstance(value, Media):
+        if value.data is None:
+            return value.to_json(inline=False)
+        ext = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif",
+               "audio/wav": ".wav", "audio/mpeg": ".mp3", "video/mp4": ".mp4"}.get(value.mime, ".bin")
+        path = out_dir / f"{stem}{ext}"
+        path.write_bytes(value.data)
+        return {**value.to_json(inline=False), "path": str(path)}
+    if isinstance(value, list):
+        return [save_media(v, out_dir, f"{stem}_{i}") for i, v in enumerate(value)]
+    return value_to_json(value)
+
+
+def result_json(result: RunResult, out_dir: Path | None = None) -> dict[str, Any]:
+    """The ``--json`` object: status, run_id, outputs, usage, cost, nodes (without their outputs)."""
+    if out_dir is not None:
+        outputs = {k: save_media(v, out_dir, k) for k, v in result.outputs.items()}
+    else:
+        outputs = value_to_json(result.outputs)
+    nodes = {}
+    for nid, rec in result.nodes.items():
+        d = rec.to_json(inline_media=False)
+        d.pop("outputs", None)
+        d.pop("key", None)
+        nodes[nid] = d
+    out: dict[str, Any] = {"status": result.status, "run_id": result.run_id, "flow": result.flow,
+                           "outputs": outputs, "usage": result.usage, "cost": result.cost,
+                           "duration": round(result.duration or 0.0, 6), "nodes": nodes}
+    if result.error:
+        out["error"] = result.error
+    return out

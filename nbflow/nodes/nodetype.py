@@ -15,29 +15,54 @@ The engine makes one instance per node with its validated params (``self.params`
 (``self.id``), asks it for its ports (which may depend on params, as the template node's do), and
 awaits ``run`` with a dict of input values. ``run`` returns a dict of output values; leaving an output
 out means "not produced", and nodes wired to it are skipped (that is how branches work).
+
+Everything a node may ask of the engine goes through ``ctx`` (:class:`NodeContext`): providers, secrets,
+progress, usage, pausing the run (:meth:`NodeContext.pause`) and running a compiled sub-flow
+(:meth:`NodeContext.run_subflow`). Node modules never import the engine (an import-linter contract holds
+that), so a third-party node type depends on this module only.
 """
 
 from __future__ import annotations
 
 import builtins
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, get_args
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, NoReturn, Protocol, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict
 
 from nbflow.model.types import is_port_type
 
 if TYPE_CHECKING:
-    from nbflow.providers.base import Provider
+    from nbflow.model.record import RunResult
+    from nbflow.providers.provider import Provider
 
 __all__ = [
     "NoParams",
     "NodeContext",
     "NodeType",
     "Params",
+    "Pause",
     "Port",
 ]
+
+
+class Pause(Exception):
+    """Raised (through :meth:`NodeContext.pause`) by a node to pause the run, e.g. for human approval.
+
+    The run ends ``paused`` with its state saved; resuming it hands the node its decision as
+    ``ctx.resume``. A signal, not an error: it is no :class:`~nbflow.exceptions.NbflowError`.
+
+    Attributes:
+        reason: shown to the user.
+        data: JSON-able details (e.g. the value to approve).
+    """
+
+    def __init__(self, reason: str, data: dict[str, Any] | None = None) -> None:
+        self.reason = reason
+        self.data = data or {}
+        super().__init__(reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +103,8 @@ class NodeContext(Protocol):
     run_id: str
     node_id: str
     attempt: int
+    resume: dict[str, Any] | None
+    """The decision this node was resumed with (after it paused), else None."""
 
     def progress(self, fraction: float | None = None, message: str = "") -> None:
         """Report progress (0..1) and/or a status message."""
@@ -100,6 +127,12 @@ class NodeContext(Protocol):
 
     def log(self, message: str) -> None:
         """A line for the run's log."""
+
+    def pause(self, reason: str, data: dict[str, Any] | None = None) -> NoReturn:
+        """Pause the run at this node (raises :class:`Pause`); a resume hands the decision as ``resume``."""
+
+    def run_subflow(self, plan: Any, inputs: dict[str, Any]) -> Awaitable[RunResult]:
+        """Run a sub-flow compiled by :func:`nbflow.nodes.compose.composer` as part of this node."""
 
 
 class NodeType(ABC, Generic[P]):

@@ -17,33 +17,19 @@ import sys
 import time
 import uuid
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NoReturn
 
+from nbflow.engine.cache import Cache, combine_key, value_key
+from nbflow.engine.plan import Plan, PlanNode
+from nbflow.engine.policies import is_retryable, retry_after_of
 from nbflow.exceptions import FlowError, InputError, NbflowError, NodeError, ProviderError
+from nbflow.model.events import Event, EventKind, Listener
+from nbflow.model.record import NodeRecord, RunResult, value_to_json
 from nbflow.model.types import check_value
-from nbflow.providers.registry import Providers
+from nbflow.nodes.nodetype import Pause
+from nbflow.providers.catalog import Providers
 
-from .cache import Cache, combine_key, value_key
-from .events import Event, EventKind, Listener
-from .plan import Plan, PlanNode
-from .policies import is_retryable, retry_after_of
-from .record import NodeRecord, RunResult, value_to_json
-
-__all__ = ["Execution", "Pause", "new_run_id"]
-
-class Pause(Exception):
-    """Raised by a node to pause the run (e.g. waiting for human approval).
-
-    Attributes:
-        reason: shown to the user.
-        data: JSON-able details (e.g. the value to approve).
-    """
-
-    def __init__(self, reason: str, data: dict[str, Any] | None = None) -> None:
-        self.reason = reason
-        self.data = data or {}
-        super().__init__(reason)
-
+__all__ = ["Execution", "Pause", "new_run_id"]  # Pause lives in nodes (raised by nodes); kept here too
 
 def new_run_id() -> str:
     """A sortable, unique run id: time prefix plus randomness."""
@@ -74,7 +60,7 @@ def _message(exc: BaseException) -> str:
 
 
 class NodeRunContext:
-    """The ``ctx`` a node's ``run`` receives (implements :class:`nbflow.nodes.base.NodeContext`)."""
+    """The ``ctx`` a node's ``run`` receives (implements :class:`nbflow.nodes.nodetype.NodeContext`)."""
 
     __slots__ = ("_exec", "_rec", "attempt", "node_id", "resume", "run_id")
 
@@ -119,6 +105,9 @@ class NodeRunContext:
 
     def log(self, message: str) -> None:
         self._exec.emit("progress", self.node_id, {"fraction": None, "message": message})
+
+    def pause(self, reason: str, data: dict[str, Any] | None = None) -> NoReturn:
+        raise Pause(reason, data)
 
     def run_subflow(self, plan: Plan, inputs: dict[str, Any]) -> Any:
         """Run another plan as part of this node (sub-flows, loops, map); returns an awaitable result."""

@@ -16,8 +16,8 @@ from typing import Any
 
 import mcp.types as mt
 
-from nbflow.engine.record import RunResult, value_to_json
 from nbflow.exceptions import MediaError, NodeError
+from nbflow.model.record import RunResult, value_to_json
 from nbflow.model.values import Media
 
 __all__ = ["error_text", "media_from_base64", "result_outputs", "run_result_content", "value_blocks"]
