@@ -11,7 +11,14 @@ from nbflow.exceptions import NodeError
 from nbflow.model.values import Media
 
 __all__ = [
-    "NodeRecord", "NodeStatus", "RunResult", "RunStatus", "result_json", "save_media", "value_from_json", "value_to_json",
+    "NodeRecord",
+    "NodeStatus",
+    "RunResult",
+    "RunStatus",
+    "result_json",
+    "save_media",
+    "value_from_json",
+    "value_to_json",
 ]
 
 NodeStatus = Literal["pending", "queued", "running", "done", "cached", "skipped", "failed", "paused",
