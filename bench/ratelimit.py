@@ -32,9 +32,9 @@ def batch_flow(n: int, rpm: float | None) -> Flow:
     f = Flow("ratelimit-bench")
     f.add("input.text", id="prompt", default="hello")
     for i in range(n):
-        params = {"rpm": rpm} if rpm else {}
+        limit = {"rpm": rpm} if rpm else {}
         f.add("llm", id=f"call{i}", provider="openai", model="gpt-4o-mini", stream=False,
-              policy={"retry": {"attempts": 1}}, **params)
+              policy={"retry": {"attempts": 1}, **limit})
         f.connect("prompt.value", f"call{i}.prompt")
     return f
 

@@ -272,7 +272,8 @@ class Flow:
         self._changed("title", node=node_id)
 
     def set_policy(self, node_id: str, **policy: Any) -> None:
-        """Override policy fields of a node (timeout, retry, cache, fallback)."""
+        """Override policy fields of a node (deadline, timeout, request_timeout, retry, rpm, tpm,
+        max_concurrency, cache, fallback)."""
         node = self.node(node_id)
         cur = node.policy.model_dump(exclude_none=True) if node.policy else {}
         node.policy = PolicySpec.model_validate({**cur, **policy})

@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 
 from nbflow.engine.cache import Cache, combine_key, value_key
 from nbflow.engine.plan import Plan, PlanNode
-from nbflow.engine.policies import is_retryable, retry_after_of
+from nbflow.engine.policies import Policy, is_retryable, retry_after_of
 from nbflow.exceptions import FlowError, InputError, NbflowError, NodeError, ProviderError
 from nbflow.model.events import Event, EventKind, Listener
 from nbflow.model.record import NodeRecord, RunResult, value_to_json
@@ -59,15 +59,49 @@ def _message(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def _timed_out(exc: Exception, pol: Policy, end: float | None, now: float) -> Exception:
+    """A timeout as a NodeError naming which bound it hit: the deadline (final) or the attempt's."""
+    if not isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
+        return exc
+    if end is not None and now >= end - 1e-3:
+        return NodeError(f"deadline of {pol.deadline:g}s passed", retryable=False)
+    return NodeError(f"timed out after {pol.timeout:g}s", retryable=True)
+
+
+def _beyond_deadline(err: BaseException, delay: float, pol: Policy, end: float | None,
+                     now: float) -> NodeError | None:
+    """The error that ends the node at once when waiting ``delay`` would pass its deadline."""
+    if end is None:
+        return None
+    left = max(end - now, 0.0)
+    asked = retry_after_of(err)
+    if asked is not None and asked > left:
+        why = (f"asks to retry after {asked:g}s, beyond the node's deadline of {pol.deadline:g}s "
+               f"({left:.3g}s left)")
+    elif delay >= left:
+        why = f"no time left to retry within the node's deadline of {pol.deadline:g}s"
+    else:
+        return None
+    if isinstance(err, ProviderError):
+        return ProviderError(f"{err.message}; {why}", provider=err.provider, status=err.status,
+                             retry_after=err.retry_after)
+    status = err.status if isinstance(err, NodeError) else None
+    return NodeError(f"{_message(err)}; {why}", status=status)
+
+
+_NO_POLICY = Policy()
+
+
 class NodeRunContext:
     """The ``ctx`` a node's ``run`` receives (implements :class:`nbflow.nodes.nodetype.NodeContext`)."""
 
-    __slots__ = ("_exec", "_rec", "attempt", "node_id", "resume", "run_id")
+    __slots__ = ("_exec", "_rec", "attempt", "node_id", "policy", "resume", "run_id")
 
     def __init__(self, ex: Execution, node_id: str, rec: NodeRecord, attempt: int,
-                 resume: dict[str, Any] | None = None) -> None:
+                 resume: dict[str, Any] | None = None, policy: Policy | None = None) -> None:
         self._exec = ex
         self._rec = rec
+        self.policy = policy or _NO_POLICY
         self.run_id = ex.run_id
         self.node_id = node_id
         self.attempt = attempt
@@ -93,8 +127,17 @@ class NodeRunContext:
         self._rec.usage.append(entry)
         self._rec.cost += cost
 
+    @property
+    def request_timeout(self) -> float | None:
+        return self.policy.request_timeout
+
+    @property
+    def attempt_timeout(self) -> float | None:
+        return self.policy.timeout
+
     def provider(self, name: str, **config: Any) -> Any:
-        return self._exec.providers.get(name, node_id=self.node_id, **config)
+        # The policy's request timeout and rate limit win over the node type's defaults in ``config``.
+        return self._exec.providers.get(name, node_id=self.node_id, **{**config, **self.policy.client_config()})
 
     def secret(self, name: str) -> str:
         return self._exec.providers.secrets.require(name, node=self.node_id)
@@ -479,6 +522,67 @@ class Execution:
             self.emit("node_finished", pn.id, {"status": rec.status, "duration": rec.duration,  # type: ignore[union-attr]
                                                **_spent(rec)})
 
+    async def _candidate(self, pn: PlanNode, cand: PlanNode, rec: NodeRecord, inputs: dict[str, Any],
+                         ) -> tuple[dict[str, Any] | None, BaseException | None]:
+        """Run ``cand`` (``pn`` or one of its fallbacks) with retries within its deadline.
+
+        Returns ``(outputs, None)``, ``(None, error)`` after the last attempt, or ``(None, None)`` when
+        the node paused.
+        """
+        pol = cand.policy
+        retry = pol.retry
+        loop = asyncio.get_running_loop()
+        end = loop.time() + pol.deadline if pol.deadline is not None else None
+        err: BaseException | None = None
+        for attempt in range(1, retry.attempts + 1):
+            timeout = pol.timeout
+            if end is not None:
+                left = end - loop.time()
+                timeout = left if timeout is None else min(timeout, left)
+            rec.attempts += 1
+            if self.listeners:
+                self.emit("node_started", pn.id, {"attempt": rec.attempts, "node": cand.id})
+            ctx = NodeRunContext(self, pn.id, rec, attempt, self._resume.get(pn.id), pol)
+            try:
+                coro = cand.impl.run(inputs, ctx)
+                if timeout is None:
+                    outs = await coro
+                elif sys.version_info >= (3, 11):
+                    async with asyncio.timeout(timeout):
+                        outs = await coro
+                else:  # pragma: no cover - Python 3.10
+                    outs = await asyncio.wait_for(coro, timeout)
+                self._check_outputs(cand, outs)
+                return outs, None
+            except asyncio.CancelledError:
+                rec.status = "cancelled"
+                rec.ended_at = time.time()
+                raise
+            except Pause as p:
+                rec.status = "paused"
+                rec.reason = p.reason
+                rec.pause = p.data
+                rec.ended_at = time.time()
+                self.emit("paused", pn.id, {"reason": p.reason, **value_to_json(p.data, inline_media=False)})
+                return None, None
+            except Exception as exc:
+                err = _timed_out(exc, pol, end, loop.time()) if timeout is not None else exc
+                rec.history.append({"node": cand.id, "attempt": attempt, "error": _message(err),
+                                    **({"status": err.status} if isinstance(err, NodeError)
+                                       and err.status is not None else {})})
+                if attempt >= retry.attempts or not is_retryable(err):
+                    break
+                delay = retry.delay(attempt, retry_after_of(err))
+                beyond = _beyond_deadline(err, delay, pol, end, loop.time())
+                if beyond is not None:
+                    err = beyond
+                    rec.history.append({"node": cand.id, "attempt": attempt, "error": _message(err)})
+                    break
+                self.emit("retry", pn.id, {"attempt": rec.attempts, "delay": round(delay, 3),
+                                           "error": _message(err)})
+                await asyncio.sleep(delay)
+        return None, err
+
     async def _attempts(self, pn: PlanNode, rec: NodeRecord, inputs: dict[str, Any]) -> dict[str, Any] | None:
         """Run ``pn`` under its policies, then its fallbacks. Returns outputs, or None on failure/pause."""
         rec.status = "running"
@@ -489,55 +593,16 @@ class Execution:
             if n:
                 self.emit("fallback", pn.id, {"to": cand.id, "error": _message(err) if err else ""})
                 rec.history.append({"fallback": cand.id, "after": _message(err) if err else ""})
-            retry = cand.policy.retry
-            timeout = cand.policy.timeout
-            for attempt in range(1, retry.attempts + 1):
-                rec.attempts += 1
-                if self.listeners:
-                    self.emit("node_started", pn.id, {"attempt": rec.attempts, "node": cand.id})
-                ctx = NodeRunContext(self, pn.id, rec, attempt, self._resume.get(pn.id))
-                try:
-                    coro = cand.impl.run(inputs, ctx)
-                    if timeout is None:
-                        outs = await coro
-                    elif sys.version_info >= (3, 11):
-                        async with asyncio.timeout(timeout):
-                            outs = await coro
-                    else:  # pragma: no cover - Python 3.10
-                        outs = await asyncio.wait_for(coro, timeout)
-                    self._check_outputs(cand, outs)
-                except asyncio.CancelledError:
-                    rec.status = "cancelled"
-                    rec.ended_at = time.time()
-                    raise
-                except Pause as p:
-                    rec.status = "paused"
-                    rec.reason = p.reason
-                    rec.pause = p.data
-                    rec.ended_at = time.time()
-                    self.emit("paused", pn.id, {"reason": p.reason, **value_to_json(p.data, inline_media=False)})
-                    return None
-                except Exception as exc:
-                    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)) and timeout is not None:
-                        exc = NodeError(f"timed out after {timeout:g}s", retryable=True)
-                    err = exc
-                    rec.history.append({"node": cand.id, "attempt": attempt, "error": _message(exc),
-                                        **({"status": exc.status} if isinstance(exc, NodeError)
-                                           and exc.status is not None else {})})
-                    if attempt < retry.attempts and is_retryable(exc):
-                        delay = retry.delay(attempt, retry_after_of(exc))
-                        self.emit("retry", pn.id, {"attempt": rec.attempts, "delay": round(delay, 3),
-                                                   "error": _message(exc)})
-                        await asyncio.sleep(delay)
-                        continue
-                    break
-                else:
-                    if n:
-                        rec.fallback = cand.id
-                    rec.status = "done"
-                    rec.outputs = outs
-                    rec.ended_at = time.time()
-                    return outs
+            outs, err = await self._candidate(pn, cand, rec, inputs)
+            if outs is not None:
+                if n:
+                    rec.fallback = cand.id
+                rec.status = "done"
+                rec.outputs = outs
+                rec.ended_at = time.time()
+                return outs
+            if err is None:  # paused
+                return None
         assert err is not None
         rec.status = "failed"
         rec.error = _error_info(err, rec.attempts)

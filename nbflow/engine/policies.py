@@ -1,4 +1,5 @@
-"""Frozen policy objects: timeout, retry, cache, fallback. Graph defaults, node overrides.
+"""Frozen policy objects: deadline, timeouts, retry, rate limit, cache, fallback. Graph defaults, node
+overrides. Everything about how a node runs lives here; params say only what it computes.
 
 ``resolve_policy(defaults, node)`` merges the flow's ``defaults`` with a node's ``policy`` field by
 field, so a node states only what differs.
@@ -57,12 +58,38 @@ class Retry:
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """The resolved policy of one node."""
+    """The resolved policy of one node.
 
+    Attributes:
+        deadline: seconds for the whole node, attempts and retry waits included (None: no bound).
+        timeout: seconds per attempt.
+        request_timeout: seconds for one HTTP response (None: the node type's default).
+        retry: how retryable errors are retried.
+        rpm, tpm, max_concurrency: the rate limit of the node's provider and key (or host).
+        cache: whether identical params and inputs may reuse an earlier result.
+        fallback: node ids tried in order when this node fails.
+    """
+
+    deadline: float | None = None
     timeout: float | None = None
+    request_timeout: float | None = None
     retry: Retry = Retry()
+    rpm: float | None = None
+    tpm: float | None = None
+    max_concurrency: int | None = None
     cache: bool = True
     fallback: tuple[str, ...] = ()
+
+    def client_config(self) -> dict[str, Any]:
+        """What a provider client takes from the policy: request timeout and rate limit, where set."""
+        out: dict[str, Any] = {}
+        if self.request_timeout is not None:
+            out["timeout"] = self.request_timeout
+        for name in ("rpm", "tpm", "max_concurrency"):
+            v = getattr(self, name)
+            if v is not None:
+                out[name] = v
+        return out
 
 
 def resolve_policy(defaults: DefaultsSpec, node: PolicySpec | None) -> Policy:
@@ -73,8 +100,13 @@ def resolve_policy(defaults: DefaultsSpec, node: PolicySpec | None) -> Policy:
 
     retry_spec = pick("retry")
     return Policy(
+        deadline=pick("deadline"),
         timeout=pick("timeout"),
+        request_timeout=pick("request_timeout"),
         retry=Retry.from_spec(retry_spec) if retry_spec is not None else Retry(),
+        rpm=pick("rpm"),
+        tpm=pick("tpm"),
+        max_concurrency=pick("max_concurrency"),
         cache=pick("cache") if pick("cache") is not None else True,
         fallback=tuple(pick("fallback") or ()),
     )

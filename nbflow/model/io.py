@@ -53,8 +53,52 @@ def _migrate_0_to_1(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+#: Node types whose version-1 params held run settings, and which of them.
+_V1_RUN_PARAMS = {t: ("timeout", "rpm", "tpm", "max_concurrency") for t in ("llm", "vision", "image", "speech",
+                                                                              "video", "http")}
+
+
+def _migrate_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
+    """Run settings move from params to ``policy``: params keep only what changes outputs.
+
+    ``params.timeout`` (seconds for one response) becomes ``policy.request_timeout``; ``rpm``, ``tpm``
+    and ``max_concurrency`` move as they are; video's ``job_timeout`` bounds the attempt, so it becomes
+    ``policy.timeout`` (the smaller, when both were set). A file that was not shaped like version 1 is
+    passed on unchanged for validation to name what is wrong.
+    """
+    nodes = data.get("nodes")
+    if isinstance(nodes, list):
+        data = {**data, "nodes": [_node_1_to_2(n) for n in nodes]}
+    return {**data, "nbflow": 2}
+
+
+def _node_1_to_2(node: Any) -> Any:
+    if not isinstance(node, dict) or not isinstance(node.get("params"), dict):
+        return node
+    moved = _V1_RUN_PARAMS.get(node.get("type"))  # type: ignore[arg-type]
+    policy = node.get("policy")
+    if moved is None or not isinstance(policy, (dict, type(None))):
+        return node
+    params = dict(node["params"])
+    policy = dict(policy or {})
+    for name in moved:
+        if name in params:
+            value = params.pop(name)
+            if value is not None:
+                policy.setdefault("request_timeout" if name == "timeout" else name, value)
+    if node.get("type") == "video" and "job_timeout" in params:
+        job = params.pop("job_timeout")
+        if isinstance(job, (int, float)) and not isinstance(job, bool):
+            old = policy.get("timeout")
+            policy["timeout"] = min(old, job) if isinstance(old, (int, float)) else job
+    out = {**node, "params": params}
+    if policy:
+        out["policy"] = policy
+    return out
+
+
 #: version -> function that upgrades a file of that version by one step.
-MIGRATIONS: dict[int, Migration] = {0: _migrate_0_to_1}
+MIGRATIONS: dict[int, Migration] = {0: _migrate_0_to_1, 1: _migrate_1_to_2}
 
 
 def migrate(data: dict[str, Any]) -> dict[str, Any]:

@@ -1,15 +1,15 @@
-"""The flow file format, version 1, as pydantic models.
+"""The flow file format, version 2, as pydantic models.
 
 A flow file looks like this (keys in this order; 2-space indent; trailing newline)::
 
     {
-      "nbflow": 1,
+      "nbflow": 2,
       "name": "product-copy",
       "description": "...",
-      "defaults": {"timeout": 60, "retry": {"attempts": 3}},
+      "defaults": {"deadline": 120, "retry": {"attempts": 3}},
       "nodes": [
         {"id": "product", "type": "input.text", "params": {"default": "a teapot"}},
-        {"id": "copy", "type": "llm", "params": {"model": "offline"}, "policy": {"timeout": 30}}
+        {"id": "copy", "type": "llm", "params": {"model": "offline"}, "policy": {"request_timeout": 30, "rpm": 60}}
       ],
       "edges": [{"from": "product.value", "to": "copy.prompt"}],
       "layout": {"nodes": {"product": {"x": 40, "y": 80}}}
@@ -17,6 +17,10 @@ A flow file looks like this (keys in this order; 2-space indent; trailing newlin
 
 Semantics (``nodes``, ``edges``, ``defaults``) are kept apart from ``layout``, so moving a node on
 the canvas changes only ``layout``. Ports are not stored: they follow from each node's type and params.
+
+Params say what a node computes (and only they enter cache keys); ``policy`` says how it runs: its
+deadline, per-attempt and per-request timeouts, retries, rate limits, fallbacks and cache. Version 1
+kept request timeouts and rate limits in params; :mod:`nbflow.model.io` migrates them.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ __all__ = [
 ]
 
 #: The flow file format version this nbflow writes. Older versions are migrated on load.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 _ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 _REF_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_\-]*)\.([A-Za-z_][A-Za-z0-9_]*)$")
@@ -68,10 +72,21 @@ class RetrySpec(_Strict):
 
 
 class PolicySpec(_Strict):
-    """Per-node policy overrides; every field left out takes the graph default."""
+    """How a node runs (never what it computes): per-node overrides of the flow's ``defaults``; every
+    field left out takes the graph default."""
 
+    deadline: float | None = Field(default=None, gt=0, description="Seconds for the whole node: every "
+                                   "attempt and every wait between attempts. A provider asking to retry "
+                                   "later than the deadline fails the node at once.")
     timeout: float | None = Field(default=None, gt=0, description="Seconds per attempt.")
+    request_timeout: float | None = Field(default=None, gt=0, description="Seconds to wait for one HTTP "
+                                          "response (default: the node type's; LLM providers 600, http 60).")
     retry: RetrySpec | None = None
+    rpm: float | None = Field(default=None, gt=0, description="Requests per minute for this node's provider "
+                              "and key (or host), shared by every run in the process.")
+    tpm: float | None = Field(default=None, gt=0, description="Tokens per minute for this provider and key.")
+    max_concurrency: int | None = Field(default=None, ge=1, description="Most calls in flight at once for "
+                                        "this provider and key (or host).")
     cache: bool | None = Field(default=None, description="Reuse outputs for identical inputs and params.")
     fallback: list[str] | None = Field(
         default=None, description="Node ids tried in order, with the same inputs, when this node fails.")

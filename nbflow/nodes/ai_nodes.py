@@ -2,8 +2,9 @@
 
 They talk to providers through :class:`nbflow.providers.provider.Provider`, chosen by the ``provider``
 param (``offline`` is built in and needs no key). Every provider node has the same connection params
-(``base_url``, ``api_key_env``, ``timeout``, ``rpm``, ``tpm``, ``max_concurrency``) and a
-``preflight`` the engine calls before the run starts, so a missing key fails before any call is made.
+(``base_url``, ``api_key_env``) and a ``preflight`` the engine calls before the run starts, so a missing
+key fails before any call is made. How a call runs (request timeout, ``rpm``, ``tpm``,
+``max_concurrency``) is the node's ``policy``, not its params, so it never changes a cache key.
 """
 
 from __future__ import annotations
@@ -44,12 +45,6 @@ class ProviderParams(Params):
     api_key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
                                     description="Name of the secret holding the API key "
                                     "(an environment variable name, never the key itself).")
-    timeout: float | None = Field(default=None, gt=0, description="Seconds to wait for a response.")
-    rpm: float | None = Field(default=None, gt=0, description="Requests per minute for this provider "
-                              "and key, shared by every run in the process.")
-    tpm: float | None = Field(default=None, gt=0, description="Tokens per minute for this provider and key.")
-    max_concurrency: int | None = Field(default=None, ge=1, description="Most calls in flight at once "
-                                        "for this provider and key.")
 
 
 PP = TypeVar("PP", bound=ProviderParams)
@@ -60,8 +55,7 @@ class ProviderNode(NodeType[PP]):
 
     def _config(self) -> dict[str, Any]:
         p = self.params
-        return {"base_url": p.base_url, "api_key_env": p.api_key_env, "timeout": p.timeout, "rpm": p.rpm,
-                "tpm": p.tpm, "max_concurrency": p.max_concurrency}
+        return {"base_url": p.base_url, "api_key_env": p.api_key_env}
 
     def _provider(self, ctx: NodeContext) -> Provider:
         return ctx.provider(self.params.provider, **self._config())
@@ -238,7 +232,10 @@ class VideoParams(ProviderParams):
     duration: int = Field(default=5, ge=1, le=60, description="Seconds of video.")
     ratio: str = Field(default="1280:720", description="Output size as the provider spells it.")
     poll_interval: float = Field(default=5.0, gt=0, description="Seconds between job status checks.")
-    job_timeout: float = Field(default=900.0, gt=0, description="Seconds the whole job may take.")
+
+
+#: Seconds a video job may take when the node's policy sets no per-attempt timeout.
+_VIDEO_JOB_TIMEOUT = 900.0
 
 
 class VideoGen(ProviderNode[VideoParams]):
@@ -253,7 +250,7 @@ class VideoGen(ProviderNode[VideoParams]):
         p = self.params
         req = VideoRequest(model=p.model, prompt=inputs["prompt"], image=inputs.get("image"),
                            duration=p.duration, ratio=p.ratio, poll_interval=p.poll_interval,
-                           timeout=p.job_timeout)
+                           timeout=ctx.attempt_timeout or _VIDEO_JOB_TIMEOUT)
         resp = await self._provider(ctx).video(req, on_progress=lambda f, m: ctx.progress(f, m))
         ctx.add_usage(provider=resp.provider, model=resp.model, video_seconds=resp.usage.video_seconds)
         return {"video": resp.video}
@@ -269,10 +266,6 @@ class HttpParams(Params):
                       "text input as {{text}}).")
     response_path: str = Field(default="", description="Part of the JSON response to output, e.g. "
                                "data.items[0].name (empty: all of it).")
-    timeout: float | None = Field(default=60.0, gt=0, description="Seconds to wait for the response.")
-    rpm: float | None = Field(default=None, gt=0, description="Requests per minute to this host.")
-    max_concurrency: int | None = Field(default=None, ge=1,
-                                        description="Most requests in flight to this host.")
 
 
 class HttpRequest(NodeType[HttpParams]):
@@ -297,8 +290,8 @@ class HttpRequest(NodeType[HttpParams]):
 
     def _config(self) -> dict[str, Any]:
         parts = urlsplit(self.params.url)
-        return {"base_url": f"{parts.scheme}://{parts.netloc}", "timeout": self.params.timeout,
-                "rpm": self.params.rpm, "max_concurrency": self.params.max_concurrency}
+        # 60 s unless the node's policy sets request_timeout (the policy wins in ctx.provider).
+        return {"base_url": f"{parts.scheme}://{parts.netloc}", "timeout": 60.0}
 
     def preflight(self, providers: Any) -> None:
         """Resolve every ``${NAME}`` now, so a missing secret fails before any call."""

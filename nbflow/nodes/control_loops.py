@@ -145,6 +145,8 @@ def _flow_of_node(ref: NodeRef) -> dict[str, Any]:
     for name in impl.output_ports():
         nodes.append({"id": f"out_{name}", "type": "output", "params": {"name": name}})
         edges.append({"from": f"node.{name}", "to": f"out_{name}.value"})
+    # Version 1: a map node in an older file may still give run settings (rpm, timeout) in the body's
+    # params; loading migrates them into the body node's policy.
     return {"nbflow": 1, "name": ref.type, "nodes": nodes, "edges": edges}
 
 

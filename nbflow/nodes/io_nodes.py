@@ -70,7 +70,7 @@ class GraphInput(NodeType[IP], Generic[IP]):
             raise InputError(f"input {self.input_name!r}: {why}")
         return raw
 
-    async def load(self, value: Any) -> Any:
+    async def load(self, value: Any, *, timeout: float | None = None) -> Any:
         """Resolve a parsed value (e.g. read an image path). Runs inside the node."""
         return value
 
@@ -82,7 +82,7 @@ class GraphInput(NodeType[IP], Generic[IP]):
                 if self.params.required:
                     raise InputError(f"missing graph input {self.input_name!r}", node=self.id)
                 return {}
-        return {"value": await self.load(value)}
+        return {"value": await self.load(value, timeout=ctx.request_timeout)}
 
 
 class TextInputParams(InputParams):
@@ -164,7 +164,12 @@ class JsonInput(GraphInput[JsonInputParams]):
         return super().parse(raw)
 
 
-async def load_media(ref: Any, *, expect: str, max_bytes: int = MAX_MEDIA_BYTES) -> Media:
+#: Seconds to fetch a media URL when the node's policy sets no request_timeout.
+MEDIA_FETCH_TIMEOUT = 30.0
+
+
+async def load_media(ref: Any, *, expect: str, max_bytes: int = MAX_MEDIA_BYTES,
+                     timeout: float | None = None) -> Media:
     """Read media from a Media value, bytes, a local path, a ``data:`` URL or an http(s) URL."""
     if isinstance(ref, Media):
         if ref.data is not None:
@@ -189,7 +194,7 @@ async def load_media(ref: Any, *, expect: str, max_bytes: int = MAX_MEDIA_BYTES)
 
         name = ref.rsplit("/", 1)[-1].split("?")[0] or None
         try:
-            async with httpx.AsyncClient(timeout=30, follow_redirects=True) as client, \
+            async with httpx.AsyncClient(timeout=timeout or MEDIA_FETCH_TIMEOUT, follow_redirects=True) as client, \
                     client.stream("GET", ref) as resp:
                 if resp.status_code >= 400:
                     raise MediaError(f"GET {ref} answered HTTP {resp.status_code}")
@@ -225,9 +230,9 @@ class ImageInput(GraphInput[MediaInputParams]):
     def parse(self, raw: Any) -> Any:
         return raw
 
-    async def load(self, value: Any) -> Any:
+    async def load(self, value: Any, *, timeout: float | None = None) -> Any:
         try:
-            return await load_media(value, expect="image", max_bytes=self.params.max_bytes)
+            return await load_media(value, expect="image", max_bytes=self.params.max_bytes, timeout=timeout)
         except MediaError as exc:
             raise InputError(f"input {self.input_name!r}: {exc}", node=self.id) from None
 
@@ -238,9 +243,9 @@ class FileInput(ImageInput):
     description = "A named file input from a path or URL (any type)."
     value_type = "file"
 
-    async def load(self, value: Any) -> Any:
+    async def load(self, value: Any, *, timeout: float | None = None) -> Any:
         try:
-            return await load_media(value, expect="file", max_bytes=self.params.max_bytes)
+            return await load_media(value, expect="file", max_bytes=self.params.max_bytes, timeout=timeout)
         except MediaError as exc:
             raise InputError(f"input {self.input_name!r}: {exc}", node=self.id) from None
 

@@ -106,6 +106,14 @@ class NodeContext(Protocol):
     resume: dict[str, Any] | None
     """The decision this node was resumed with (after it paused), else None."""
 
+    @property
+    def request_timeout(self) -> float | None:
+        """Seconds for one HTTP response, from the node's policy (None: the node type's default)."""
+
+    @property
+    def attempt_timeout(self) -> float | None:
+        """Seconds this attempt may take, from the node's policy (None: unbounded)."""
+
     def progress(self, fraction: float | None = None, message: str = "") -> None:
         """Report progress (0..1) and/or a status message."""
 

@@ -1,4 +1,4 @@
-"""Rate limits from node params and code, shared by every run in the process, seen from the server."""
+"""Rate limits from node policy and code, shared by every run in the process, seen from the server."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from nbflow.providers.ratelimit import reset_limiters, set_rate_limit
 from .helpers import FAST_RETRY
 
 
-def _fan_out(n: int, **params: Any) -> Flow:
+def _fan_out(n: int, **limits: Any) -> Flow:
     f = Flow("fan")
     f.add("input.text", id="prompt", default="hi")
     for i in range(n):
         f.add("llm", id=f"c{i}", provider="openai", model="gpt-4o-mini", stream=False,
-              policy={"retry": {**FAST_RETRY, "attempts": 1}}, **params)
+              policy={"retry": {**FAST_RETRY, "attempts": 1}, **limits})
         f.connect("prompt.value", f"c{i}.prompt")
     return f
 
@@ -28,7 +28,7 @@ def _gaps(server: Any) -> list[float]:
     return [b - a for a, b in itertools.pairwise(times)]
 
 
-def test_rpm_param_spaces_calls_and_avoids_429s(fake_env: Any) -> None:
+def test_rpm_policy_spaces_calls_and_avoids_429s(fake_env: Any) -> None:
     fake_env.rate_limit(20, burst=3)  # the server allows 20 requests a second
     res = _fan_out(8, rpm=1200).run(cache=False)  # 1200 a minute: one every 50 ms
     assert res.ok, res.error
@@ -42,7 +42,7 @@ def test_without_a_limit_the_same_batch_is_rejected(fake_env: Any) -> None:
     assert res.status == "failed" and fake_env.rejected >= 4
 
 
-def test_max_concurrency_param(fake_env: Any) -> None:
+def test_max_concurrency_policy(fake_env: Any) -> None:
     for _ in range(4):
         fake_env.fault("slow", delay=0.1)
     t0 = time.monotonic()

@@ -75,10 +75,10 @@ def test_slow_response_hits_the_node_timeout_and_is_retried(fake_env: Any) -> No
     assert res.nodes["llm"].history[0]["error"] == "timed out after 0.3s"
 
 
-def test_request_timeout_param_is_a_retryable_provider_error(fake_env: Any) -> None:
+def test_request_timeout_policy_is_a_retryable_provider_error(fake_env: Any) -> None:
     fake_env.fault("slow", delay=1.0)
     f = llm_flow("openai", stream=False)
-    f.set_params("llm", timeout=0.2)
+    f.set_policy("llm", request_timeout=0.2, retry=FAST_RETRY)
     res = f.run()
     assert res.ok and "timed out waiting for the response" in res.nodes["llm"].history[0]["error"]
 
