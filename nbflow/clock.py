@@ -1,4 +1,5 @@
-"""Time for the scheduler: the real clock, and a manual one so tests never wait for real minutes."""
+"""Time for every timed part (cron scheduler, rate limiter): real clocks, and a manual one so tests
+move time themselves instead of waiting for it or asserting wall-clock bounds."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ import itertools
 import time
 from typing import Protocol
 
-__all__ = ["Clock", "ManualClock", "SystemClock"]
+__all__ = ["Clock", "ManualClock", "MonotonicClock", "SystemClock"]
 
 
 class Clock(Protocol):
-    """What the scheduler needs from time."""
+    """What a timed part needs from time: read it, and sleep until a moment."""
 
     def now(self) -> float:
         """Seconds since the epoch."""
@@ -33,6 +34,18 @@ class SystemClock:
     async def sleep_until(self, t: float) -> None:
         while (left := t - time.time()) > 0:
             await asyncio.sleep(min(left, 60.0))
+
+
+class MonotonicClock:
+    """Seconds on :func:`time.monotonic`: for intervals (rate limits), which a clock correction must not
+    stretch or shrink."""
+
+    def now(self) -> float:
+        return time.monotonic()
+
+    async def sleep_until(self, t: float) -> None:
+        left = t - time.monotonic()
+        await asyncio.sleep(left if left > 0 else 0)
 
 
 class ManualClock:

@@ -49,19 +49,22 @@ def test_node_starts_as_soon_as_its_inputs_exist(reg):
     flow = make(reg, {"id": "slow", "type": "t.echo", "sleep": 0.3}, {"id": "fast", "type": "t.echo"},
                 {"id": "after_slow", "type": "t.echo"}, {"id": "after_fast", "type": "t.echo"},
                 edges=[("slow.out", "after_slow.x"), ("fast.out", "after_fast.x")])
-    res = flow.run()
+    events: list[tuple[str, str | None]] = []
+    res = flow.run(on_event=lambda e: events.append((e.kind, e.node_id)))
     assert res.status == "succeeded"
-    started = dict(T.STARTED)
-    assert started["after_fast"] - started["slow"] < 0.1
-    assert started["after_slow"] - started["slow"] >= 0.29
+    # Order, not wall-clock bounds: after_fast ran to the end while slow was still running.
+    assert events.index(("node_finished", "after_fast")) < events.index(("node_finished", "slow"))
+    assert events.index(("node_finished", "slow")) < events.index(("node_started", "after_slow"))
 
 
 def test_independent_branches_run_concurrently(reg):
     nodes = [{"id": f"n{i}", "type": "t.echo", "sleep": 0.2} for i in range(10)]
     flow = make(reg, *nodes)
-    t = time.perf_counter()
-    assert flow.run().status == "succeeded"
-    assert time.perf_counter() - t < 1.0  # 10 x 0.2 s in parallel, not 2 s
+    kinds: list[str] = []
+    assert flow.run(on_event=lambda e: kinds.append(e.kind)).status == "succeeded"
+    # All ten were running at once: every start comes before the first node finished.
+    assert kinds.count("node_started") == 10
+    assert max(i for i, k in enumerate(kinds) if k == "node_started") < kinds.index("node_finished")
 
 
 def test_concurrency_cap(reg):
@@ -132,9 +135,7 @@ def test_full_jitter_stays_within_the_bound():
 def test_timeout_fails_the_node_and_is_retried(reg):
     flow = make(reg, {"id": "s", "type": "t.echo", "sleep": 1.0,
                       "policy": {"timeout": 0.05, "retry": {"attempts": 2, "backoff": 0.0}}})
-    t = time.perf_counter()
     res = flow.run()
-    assert time.perf_counter() - t < 0.8
     assert res.status == "failed"
     assert res.nodes["s"].attempts == 2
     assert res.nodes["s"].error["message"] == "timed out after 0.05s"
@@ -324,7 +325,7 @@ def test_run_record_round_trips_through_json(reg):
     again = nbflow.RunResult.from_json(data)
     assert again.to_json() == data
     assert data["nodes"]["f"]["attempts"] == 2
-    assert data["nodes"]["a"]["duration"] >= 0
+    assert data["nodes"]["f"]["history"] == again.nodes["f"].history != []
 
 
 def test_targets_run_only_what_the_node_needs(reg):

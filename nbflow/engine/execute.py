@@ -28,6 +28,7 @@ from nbflow.model.record import NodeRecord, RunResult, value_to_json
 from nbflow.model.types import check_value
 from nbflow.nodes.nodetype import Pause
 from nbflow.providers.catalog import Providers
+from nbflow.providers.clients import HttpClients
 
 __all__ = ["Execution", "Pause", "new_run_id"]  # Pause lives in nodes (raised by nodes); kept here too
 
@@ -134,6 +135,10 @@ class NodeRunContext:
     @property
     def attempt_timeout(self) -> float | None:
         return self.policy.timeout
+
+    @property
+    def clients(self) -> HttpClients:
+        return self._exec.providers.clients
 
     def provider(self, name: str, **config: Any) -> Any:
         # The policy's request timeout and rate limit win over the node type's defaults in ``config``.

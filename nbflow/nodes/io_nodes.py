@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 from typing import Any, ClassVar, Generic, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import Field
 
@@ -17,6 +18,7 @@ from nbflow.exceptions import InputError, MediaError
 from nbflow.model.types import check_value
 from nbflow.model.values import MAX_MEDIA_BYTES, Media
 from nbflow.nodes.nodetype import NodeContext, NodeType, Params, Port
+from nbflow.providers.clients import DEFAULT_CLIENTS, HttpClients
 
 __all__ = [
     "BooleanInput",
@@ -70,7 +72,7 @@ class GraphInput(NodeType[IP], Generic[IP]):
             raise InputError(f"input {self.input_name!r}: {why}")
         return raw
 
-    async def load(self, value: Any, *, timeout: float | None = None) -> Any:
+    async def load(self, value: Any, *, timeout: float | None = None, clients: HttpClients | None = None) -> Any:
         """Resolve a parsed value (e.g. read an image path). Runs inside the node."""
         return value
 
@@ -82,7 +84,7 @@ class GraphInput(NodeType[IP], Generic[IP]):
                 if self.params.required:
                     raise InputError(f"missing graph input {self.input_name!r}", node=self.id)
                 return {}
-        return {"value": await self.load(value, timeout=ctx.request_timeout)}
+        return {"value": await self.load(value, timeout=ctx.request_timeout, clients=ctx.clients)}
 
 
 class TextInputParams(InputParams):
@@ -169,7 +171,7 @@ MEDIA_FETCH_TIMEOUT = 30.0
 
 
 async def load_media(ref: Any, *, expect: str, max_bytes: int = MAX_MEDIA_BYTES,
-                     timeout: float | None = None) -> Media:
+                     timeout: float | None = None, clients: HttpClients | None = None) -> Media:
     """Read media from a Media value, bytes, a local path, a ``data:`` URL or an http(s) URL."""
     if isinstance(ref, Media):
         if ref.data is not None:
@@ -194,8 +196,9 @@ async def load_media(ref: Any, *, expect: str, max_bytes: int = MAX_MEDIA_BYTES,
 
         name = ref.rsplit("/", 1)[-1].split("?")[0] or None
         try:
-            async with httpx.AsyncClient(timeout=timeout or MEDIA_FETCH_TIMEOUT, follow_redirects=True) as client, \
-                    client.stream("GET", ref) as resp:
+            parts = urlsplit(ref)
+            client = (clients or DEFAULT_CLIENTS).client("fetch", f"{parts.scheme}://{parts.netloc}")
+            async with client.stream("GET", ref, timeout=timeout or MEDIA_FETCH_TIMEOUT) as resp:
                 if resp.status_code >= 400:
                     raise MediaError(f"GET {ref} answered HTTP {resp.status_code}")
                 chunks = []
@@ -230,9 +233,10 @@ class ImageInput(GraphInput[MediaInputParams]):
     def parse(self, raw: Any) -> Any:
         return raw
 
-    async def load(self, value: Any, *, timeout: float | None = None) -> Any:
+    async def load(self, value: Any, *, timeout: float | None = None, clients: HttpClients | None = None) -> Any:
         try:
-            return await load_media(value, expect="image", max_bytes=self.params.max_bytes, timeout=timeout)
+            return await load_media(value, expect="image", max_bytes=self.params.max_bytes,
+                                    timeout=timeout, clients=clients)
         except MediaError as exc:
             raise InputError(f"input {self.input_name!r}: {exc}", node=self.id) from None
 
@@ -243,9 +247,10 @@ class FileInput(ImageInput):
     description = "A named file input from a path or URL (any type)."
     value_type = "file"
 
-    async def load(self, value: Any, *, timeout: float | None = None) -> Any:
+    async def load(self, value: Any, *, timeout: float | None = None, clients: HttpClients | None = None) -> Any:
         try:
-            return await load_media(value, expect="file", max_bytes=self.params.max_bytes, timeout=timeout)
+            return await load_media(value, expect="file", max_bytes=self.params.max_bytes,
+                                    timeout=timeout, clients=clients)
         except MediaError as exc:
             raise InputError(f"input {self.input_name!r}: {exc}", node=self.id) from None
 

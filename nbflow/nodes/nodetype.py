@@ -36,6 +36,7 @@ from nbflow.model.types import is_port_type
 
 if TYPE_CHECKING:
     from nbflow.model.record import RunResult
+    from nbflow.providers.clients import HttpClients
     from nbflow.providers.provider import Provider
 
 __all__ = [
@@ -113,6 +114,10 @@ class NodeContext(Protocol):
     @property
     def attempt_timeout(self) -> float | None:
         """Seconds this attempt may take, from the node's policy (None: unbounded)."""
+
+    @property
+    def clients(self) -> HttpClients:
+        """Where this run's HTTP clients come from: fetch URLs through it, so an injected transport sees them."""
 
     def progress(self, fraction: float | None = None, message: str = "") -> None:
         """Report progress (0..1) and/or a status message."""

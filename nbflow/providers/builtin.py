@@ -62,7 +62,8 @@ class ProviderSpec:
             key = secrets.secret(*self.key_envs, node=node_id)
         limit = RateLimit(rpm=config.get("rpm"), tpm=config.get("tpm"),
                           concurrency=config.get("max_concurrency"))
-        return self.make(base_url=base, api_key=key, limit=limit, timeout=config.get("timeout"))
+        return self.make(base_url=base, api_key=key, limit=limit, timeout=config.get("timeout"),
+                         clients=config.get("clients"))
 
 
 def _openai(**kw: Any) -> Provider:

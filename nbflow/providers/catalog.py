@@ -6,12 +6,15 @@ from collections.abc import Callable
 from typing import Any
 
 from nbflow.exceptions import ParamError
+from nbflow.providers.clients import DEFAULT_CLIENTS, HttpClients
 from nbflow.providers.provider import Provider
 from nbflow.providers.secrets import Secrets
 
 __all__ = ["ProviderFactory", "Providers", "register_provider"]
 
-#: ``factory(config, secrets, node_id) -> Provider``; config holds base_url, api_key_env, ...
+#: ``factory(config, secrets, node_id) -> Provider``; config holds base_url, api_key_env, timeout, rpm,
+#: tpm, max_concurrency (each when set) and ``clients``: the run's
+#: :class:`~nbflow.providers.clients.HttpClients`, which an HTTP client must send through.
 ProviderFactory = Callable[[dict[str, Any], Secrets, str], Provider]
 
 _FACTORIES: dict[str, ProviderFactory] = {}
@@ -47,13 +50,25 @@ class Providers:
     runs is picked up) and a missing key fails at once. Making one is cheap: what is worth sharing,
     the HTTP connection pool and the rate limiter, is shared process-wide by the HTTP layer.
 
+    Args:
+        secrets: where keys are looked up.
+        transport: an ``httpx`` transport every HTTP call of these providers goes through (tests:
+            ``httpx.MockTransport``); a shorthand for ``clients=HttpClients(transport)``.
+        clients: where HTTP clients come from (default: the real network); see
+            :mod:`nbflow.providers.clients`.
+
     Attributes:
         secrets: where keys are looked up.
+        clients: the HTTP client factory every provider of this object uses.
         overrides: provider name -> client to use instead (tests, ``nbflow run --estimate``).
     """
 
-    def __init__(self, secrets: Secrets | None = None) -> None:
+    def __init__(self, secrets: Secrets | None = None, *, transport: Any = None,
+                 clients: HttpClients | None = None) -> None:
         self.secrets = secrets or Secrets()
+        if clients is None:
+            clients = HttpClients(transport) if transport is not None else DEFAULT_CLIENTS
+        self.clients = clients
         self.overrides: dict[str, Provider] = {}
 
     def get(self, name: str, *, node_id: str = "", **config: Any) -> Provider:
@@ -65,7 +80,8 @@ class Providers:
             known = ", ".join(sorted(_FACTORIES))
             raise ParamError(f"unknown provider {name!r} (known: {known})", node=node_id or None,
                              field="params.provider")
-        return factory({k: v for k, v in config.items() if v is not None}, self.secrets, node_id)
+        given = {k: v for k, v in config.items() if v is not None}
+        return factory({**given, "clients": self.clients}, self.secrets, node_id)
 
     def known(self) -> list[str]:
         return sorted(_FACTORIES)
@@ -75,6 +91,6 @@ class Providers:
 
     async def aclose(self) -> None:
         """Close the pooled HTTP connections of the running event loop."""
-        from nbflow.providers.http import aclose_clients
+        from nbflow.providers.clients import aclose_clients
 
         await aclose_clients()

@@ -1,9 +1,7 @@
-"""The HTTP layer every real provider shares: pooled clients, rate limits, errors, JSON, SSE, downloads.
+"""The HTTP layer every real provider shares: rate limits, errors, JSON, SSE, downloads.
 
-One ``httpx.AsyncClient`` per (provider, base URL) per event loop, kept for the life of that loop:
-connections are reused across nodes and runs, and a client is never used on a loop other than the one
-it was made on (an ``AsyncClient`` breaks when its loop closes, which happens between successive
-``asyncio.run`` calls from the CLI, scripts and tests).
+Clients come from the run's :class:`~nbflow.providers.clients.HttpClients` (pooled per event loop;
+the seam where a test or a cassette puts its own transport).
 
 Each call makes exactly one attempt. Retries, backoff and fallbacks belong to the engine, which
 records every attempt; this layer's job is to raise a :class:`~nbflow.exceptions.ProviderError` that
@@ -12,10 +10,8 @@ says whether a retry may help and how long the server asked us to wait.
 
 from __future__ import annotations
 
-import asyncio
 import json as jsonlib
 import logging
-import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -25,6 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from nbflow.exceptions import ProviderError
+from nbflow.providers.clients import DEFAULT_CLIENTS, DEFAULT_TIMEOUT, HttpClients, aclose_clients, pooled_client
 from nbflow.providers.errors import error_from_response, error_from_transport
 from nbflow.providers.provider import Provider
 from nbflow.providers.ratelimit import Limiter, Permit, RateLimit, key_fingerprint, limiter_for
@@ -34,61 +31,6 @@ from nbflow.providers.sse import SSEEvent, iter_sse
 __all__ = ["DEFAULT_TIMEOUT", "HttpProvider", "aclose_clients", "pooled_client"]
 
 log = logging.getLogger("nbflow.providers")
-
-#: Seconds to wait for a response (an LLM may think for minutes); connecting gets 10 s.
-DEFAULT_TIMEOUT = 600.0
-_USER_AGENT = "nbflow/0.1 (+httpx)"
-
-_Clients = dict[tuple[str, str], httpx.AsyncClient]
-_POOL: dict[asyncio.AbstractEventLoop, tuple[_Clients, Any]] = {}
-_POOL_LOCK = threading.Lock()
-
-
-async def _close_when_loop_ends(clients: _Clients) -> AsyncIterator[None]:
-    """An async generator parked on the loop: ``asyncio.run`` closes it at shutdown, closing the clients."""
-    try:
-        yield
-    finally:
-        with _POOL_LOCK:
-            items = list(clients.values())
-            clients.clear()
-        for c in items:
-            await c.aclose()
-
-
-def pooled_client(provider: str, base_url: str) -> httpx.AsyncClient:
-    """The shared client for ``provider`` at ``base_url`` on the running event loop."""
-    loop = asyncio.get_running_loop()
-    key = (provider, base_url.rstrip("/"))
-    with _POOL_LOCK:
-        for old in [lp for lp in _POOL if lp.is_closed()]:
-            del _POOL[old]  # a loop closed without shutting down its async generators
-        entry = _POOL.get(loop)
-        if entry is None:
-            clients: _Clients = {}
-            closer = _close_when_loop_ends(clients)
-            started = asyncio.ensure_future(closer.__anext__())  # registers it with the loop's shutdown
-            entry = _POOL[loop] = (clients, (closer, started))
-        clients = entry[0]
-        client = clients.get(key)
-        if client is None or client.is_closed:
-            client = clients[key] = httpx.AsyncClient(
-                timeout=httpx.Timeout(DEFAULT_TIMEOUT, connect=10.0),
-                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-                headers={"user-agent": _USER_AGENT}, follow_redirects=True)
-        return client
-
-
-async def aclose_clients() -> None:
-    """Close the pooled clients of the running loop (they are recreated on next use)."""
-    loop = asyncio.get_running_loop()
-    with _POOL_LOCK:
-        entry = _POOL.get(loop)
-        items = list(entry[0].values()) if entry else []
-        if entry:
-            entry[0].clear()
-    for c in items:
-        await c.aclose()
 
 
 def _origin(url: str) -> str:
@@ -104,14 +46,17 @@ class HttpProvider(Provider):
         api_key: the resolved key, or None for servers that need none.
         limit: rate limits to apply to this provider and key (shared process-wide).
         timeout: seconds to wait for a response.
+        clients: where its HTTP clients come from (default: the real network).
     """
 
     name = "http"
     default_base_url = ""
 
     def __init__(self, *, base_url: str | None = None, api_key: Secret | None = None,
-                 limit: RateLimit | None = None, timeout: float | None = None) -> None:
+                 limit: RateLimit | None = None, timeout: float | None = None,
+                 clients: HttpClients | None = None) -> None:
         self.base_url = (base_url or self.default_base_url).rstrip("/")
+        self.clients = clients or DEFAULT_CLIENTS
         self._key = api_key
         self.timeout = timeout or DEFAULT_TIMEOUT
         fp = key_fingerprint(api_key.reveal() if api_key else None)
@@ -134,7 +79,7 @@ class HttpProvider(Provider):
         return path if path.startswith(("http://", "https://")) else f"{self.base_url}{path}"
 
     def _client(self, url: str | None = None) -> httpx.AsyncClient:
-        return pooled_client(self.name, self.base_url or _origin(url or ""))
+        return self.clients.client(self.name, self.base_url or _origin(url or ""))
 
     def _timeout(self) -> httpx.Timeout:
         return httpx.Timeout(self.timeout, connect=min(10.0, self.timeout))
@@ -211,7 +156,7 @@ class HttpProvider(Provider):
     async def download(self, url: str, *, what: str = "file") -> tuple[bytes, str]:
         """GET a URL a provider returned (signed, so no auth header). Returns (bytes, content type)."""
         try:
-            resp = await pooled_client("download", _origin(url)).get(url, timeout=self._timeout())
+            resp = await self.clients.client("download", _origin(url)).get(url, timeout=self._timeout())
         except httpx.TransportError as exc:
             raise error_from_transport(self.name, exc) from None
         if resp.status_code >= 400:

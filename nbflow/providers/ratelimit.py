@@ -14,7 +14,8 @@ on their own event loop, so runs on different loops (successive ``asyncio.run`` 
 a limiter safely. A 429 with ``Retry-After`` pauses the whole limiter (:meth:`Limiter.cooldown`).
 
 Configure in code with :func:`set_rate_limit`, or per node with the ``rpm``, ``tpm`` and
-``max_concurrency`` params.
+``max_concurrency`` fields of its ``policy``. A limiter reads and sleeps on a clock
+(:mod:`nbflow.clock`; monotonic by default), so tests move time instead of waiting for it.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import threading
-import time
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
+
+from nbflow.clock import Clock, MonotonicClock
 
 __all__ = ["Limiter", "Permit", "RateLimit", "key_fingerprint", "limiter_for", "reset_limiters",
            "set_rate_limit"]
@@ -76,14 +78,21 @@ class Permit:
 
 
 class Limiter:
-    """Admits calls under a :class:`RateLimit`; see the module docstring."""
+    """Admits calls under a :class:`RateLimit`; see the module docstring.
 
-    def __init__(self, name: str, limit: RateLimit | None = None) -> None:
+    Args:
+        name: for messages and ``repr``.
+        limit: the limits (None: unlimited until configured).
+        clock: where time comes from (default: :class:`~nbflow.clock.MonotonicClock`).
+    """
+
+    def __init__(self, name: str, limit: RateLimit | None = None, *, clock: Clock | None = None) -> None:
         self.name = name
         self.limit = limit or RateLimit()
+        self.clock: Clock = clock or MonotonicClock()
         self._lock = threading.Lock()
-        self._tat = 0.0  # theoretical arrival time of the next reservation (GCRA)
-        self._last_release = 0.0
+        self._tat = float("-inf")  # theoretical arrival time of the next reservation (GCRA)
+        self._last_release = float("-inf")
         self._tokens: float | None = None
         self._tokens_at = 0.0
         self._blocked_until = 0.0
@@ -103,7 +112,7 @@ class Limiter:
     def cooldown(self, seconds: float) -> None:
         """Hold every call back for ``seconds`` (the provider said it is over its limit)."""
         with self._lock:
-            self._blocked_until = max(self._blocked_until, time.monotonic() + seconds)
+            self._blocked_until = max(self._blocked_until, self.clock.now() + seconds)
 
     @asynccontextmanager
     async def slot(self, tokens: int = 0) -> AsyncIterator[Permit]:
@@ -119,7 +128,7 @@ class Limiter:
 
     def _reserve(self, tokens: int) -> float:
         """Reserve a start time for one call; returns seconds to wait. Caller holds the lock."""
-        now = time.monotonic()
+        now = self.clock.now()
         lim = self.limit
         wait = max(0.0, self._blocked_until - now)
         if lim.rpm:
@@ -138,23 +147,24 @@ class Limiter:
     async def _wait_rate(self, tokens: int) -> None:
         if not (self.limit.rpm or self.limit.tpm or self._blocked_until):
             return
-        t0 = time.monotonic()
+        clock = self.clock
+        t0 = clock.now()
         with self._lock:
             wait = self._reserve(tokens)
         if wait > 0:
-            await asyncio.sleep(wait)
+            await clock.sleep_until(t0 + wait)
         # Reserved start times are absolute, so a late wake-up does not slow every later call. But when
         # a busy event loop wakes several callers late at once, they would go back to back: keep at
         # least half an interval between actual releases while they catch up.
         while self.limit.rpm and self.limit.burst <= 1:
             with self._lock:
-                now = time.monotonic()
+                now = clock.now()
                 due = self._last_release + 30.0 / self.limit.rpm
                 if now >= due:
                     self._last_release = now
                     break
-            await asyncio.sleep(due - now)
-        self.waited += time.monotonic() - t0
+            await clock.sleep_until(due)
+        self.waited += clock.now() - t0
 
     def _settle(self, refund: int) -> None:
         if not self.limit.tpm or self._tokens is None:

@@ -11,7 +11,7 @@ import pytest
 
 from nbflow import Media, ProviderError
 from nbflow.providers.anthropic import ANTHROPIC_VERSION, AnthropicProvider, messages_body
-from nbflow.providers.http import pooled_client
+from nbflow.providers.clients import HttpClients
 from nbflow.providers.offline import png_bytes
 from nbflow.providers.provider import ChatRequest, Message
 from nbflow.providers.secrets import Secret
@@ -78,10 +78,10 @@ def _sse(*events: tuple[str, dict[str, Any]]) -> bytes:
 def _run_stream(body: bytes) -> Any:
     """Run one streamed chat against a MockTransport answering ``body``."""
     async def go() -> Any:
-        p = AnthropicProvider(base_url="https://anthropic.mock", api_key=Secret("K", "k-mock-1"))
-        client = pooled_client("anthropic", p.base_url)
-        client._transport = httpx.MockTransport(  # the shared client, pointed at a function
+        server = httpx.MockTransport(  # a function as the server, through the provider's transport seam
             lambda req: httpx.Response(200, content=body, headers={"content-type": "text/event-stream"}))
+        p = AnthropicProvider(base_url="https://anthropic.mock", api_key=Secret("K", "k-mock-1"),
+                              clients=HttpClients(server))
         deltas: list[str] = []
         resp = await p.chat(ChatRequest(model="claude-x", messages=[Message("user", "q")], stream=True),
                             on_delta=deltas.append)

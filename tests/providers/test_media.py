@@ -122,19 +122,16 @@ def test_submit_and_poll_failure_and_overall_timeout() -> None:
 
 
 def test_runway_failed_task_with_internal_code_is_retryable(fake_env: Any) -> None:
+    import httpx
+
     from nbflow.providers.catalog import Providers
 
-    p = Providers().get("runway", node_id="v")
+    server = httpx.MockTransport(lambda r: httpx.Response(200, json={
+        "id": "t", "status": "FAILED", "failure": "An internal error", "failureCode": "INTERNAL.BAD_OUTPUT.CODE01"}))
+    p = Providers(transport=server).get("runway", node_id="v")
     state = asyncio.run(_failed(p))
     assert state.done and state.retryable and "INTERNAL" in (state.error or "")
 
 
 async def _failed(p: Any) -> JobState:
-    import httpx
-
-    from nbflow.providers.http import pooled_client
-
-    client = pooled_client("runway", p.base_url)
-    client._transport = httpx.MockTransport(lambda r: httpx.Response(200, json={
-        "id": "t", "status": "FAILED", "failure": "An internal error", "failureCode": "INTERNAL.BAD_OUTPUT.CODE01"}))
     return await p._poll("t")  # type: ignore[no-any-return]

@@ -13,8 +13,8 @@ from nbflow import Flow
 from nbflow.widget import Editor
 from nbflow.widget.style import HEADER_H
 
+from .builders import plugin_registry, product_flow
 from .conftest import CanvasWire, frontend, key
-from .flows import product_flow, test_registry
 
 
 def screen(ed: Editor, node: str, port: str | None = None, is_input: bool = True) -> tuple[float, float]:
@@ -140,7 +140,7 @@ def test_incompatible_wire_is_refused_with_a_visible_message(ed: Editor) -> None
 
 
 def test_palette_lists_every_type_including_plugins_and_searches() -> None:
-    reg = test_registry()
+    reg = plugin_registry()
     ed = Editor(Flow(registry=reg))
     values = [v for _, v in ed.palette.options]
     assert set(values) == set(reg.types())

@@ -20,8 +20,8 @@ from nbflow.providers.offline import png_bytes
 from nbflow.widget import Editor
 from nbflow.widget.panels import PreviewPanel, render_value
 
+from .builders import plugin_registry, product_flow
 from .conftest import frontend
-from .flows import product_flow, test_registry
 from .test_editor import click, screen
 
 
@@ -66,7 +66,7 @@ def test_run_all_shows_status_and_previews() -> None:
 
 def test_events_update_status_while_running_and_the_loop_stays_free() -> None:
     async def main() -> tuple[Editor, list[str], int]:
-        f = product_flow(test_registry())
+        f = product_flow(plugin_registry())
         f.add("test.slow", id="slow", x=1020, y=40)
         f.connect("copy.text", "slow.text")
         ed = Editor(f)
@@ -93,7 +93,7 @@ def test_events_update_status_while_running_and_the_loop_stays_free() -> None:
 
 def test_a_failed_node_shows_its_error_attempts_and_status() -> None:
     async def main() -> Editor:
-        f = product_flow(test_registry())
+        f = product_flow(plugin_registry())
         f.add("test.fail", id="broken", x=1020, y=40)
         f.connect("copy.text", "broken.text")
         ed = Editor(f)
@@ -294,7 +294,7 @@ def test_canvas_runs_are_recorded_in_the_run_history_as_notebook_runs(tmp_path, 
     from nbflow.store import open_store
     from nbflow.widget import Editor
 
-    from .flows import product_flow
+    from .builders import product_flow
 
     monkeypatch.setenv("NBFLOW_HOME", str(tmp_path))
     ed = Editor(product_flow())
@@ -308,7 +308,7 @@ def test_canvas_runs_are_recorded_in_the_run_history_as_notebook_runs(tmp_path, 
 def test_a_run_from_a_cell_shows_on_the_displayed_canvas() -> None:
     from nbflow.widget import Editor
 
-    from .flows import product_flow
+    from .builders import product_flow
 
     flow = product_flow()
     ed = Editor(flow)

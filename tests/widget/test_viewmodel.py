@@ -14,7 +14,7 @@ from nbflow.widget.style import HEADER_H, NODE_W, port_color
 from nbflow.widget.undo import History, Throttle
 from nbflow.widget.viewmodel import ALL_LAYERS, ViewModel, short_preview
 
-from .flows import product_flow
+from .builders import product_flow
 
 
 def port_xy(vm: ViewModel, node: str, port: str, is_input: bool) -> tuple[float, float]:

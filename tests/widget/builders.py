@@ -8,7 +8,7 @@ from typing import Any
 from nbflow import Flow, NodeError, NodeType, Port
 from nbflow.nodes.registry import Registry
 
-__all__ = ["Fail", "Slow", "product_flow", "test_registry"]
+__all__ = ["Fail", "Slow", "plugin_registry", "product_flow"]
 
 
 class Slow(NodeType):
@@ -39,15 +39,13 @@ class Fail(NodeType):
         raise NodeError("the service is down", status=503)
 
 
-def test_registry() -> Registry:
+def plugin_registry() -> Registry:
     """Built-ins plus the test node types (as a plugin would add them)."""
     reg = Registry(plugins=False)
     reg.register(Slow, origin="plugin test")
     reg.register(Fail, origin="plugin test")
     return reg
 
-
-test_registry.__test__ = False  # type: ignore[attr-defined]
 
 
 def product_flow(registry: Registry | None = None) -> Flow:
