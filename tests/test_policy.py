@@ -75,3 +75,16 @@ def test_node_params_refuse_run_settings() -> None:
     f = nbflow.Flow("x")
     with pytest.raises(nbflow.ParamError, match="rpm"):
         f.add("llm", id="write", rpm=30)
+
+
+def test_a_map_body_keeps_run_settings_given_the_version_1_way() -> None:
+    f = nbflow.Flow("m")
+    f.add("input.json", id="items", default=["a", "b"])
+    f.add("map", id="each", node={"type": "llm", "params": {"provider": "offline", "rpm": 6000, "timeout": 9}})
+    f.add("output", id="out", name="text")
+    f.connect("items.value", "each.items")
+    f.connect("each.text", "out.value")
+    body = f.validate().by_id["each"].impl.ref.plan.by_id["node"]  # type: ignore[attr-defined]
+    assert body.spec.params == {"provider": "offline"}
+    assert (body.policy.rpm, body.policy.request_timeout) == (6000, 9)
+    assert f.run().ok

@@ -17,6 +17,7 @@ __all__ = [
     "dumps_spec",
     "loads_spec",
     "migrate",
+    "move_run_settings",
     "read_spec",
     "spec_to_json",
 ]
@@ -68,11 +69,15 @@ def _migrate_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
     """
     nodes = data.get("nodes")
     if isinstance(nodes, list):
-        data = {**data, "nodes": [_node_1_to_2(n) for n in nodes]}
+        data = {**data, "nodes": [move_run_settings(n) for n in nodes]}
     return {**data, "nbflow": 2}
 
 
-def _node_1_to_2(node: Any) -> Any:
+def move_run_settings(node: Any) -> Any:
+    """One node dict with version-1 run settings in its params -> the same node with them in ``policy``.
+
+    Also used for a ``map`` body given as ``{"type", "params"}``, which carries no version of its own.
+    """
     if not isinstance(node, dict) or not isinstance(node.get("params"), dict):
         return node
     moved = _V1_RUN_PARAMS.get(node.get("type"))  # type: ignore[arg-type]

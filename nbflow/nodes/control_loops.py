@@ -11,10 +11,11 @@ import asyncio
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from nbflow.exceptions import FlowError, NodeError
-from nbflow.model.spec import NodeSpec
+from nbflow.model.io import move_run_settings
+from nbflow.model.spec import FORMAT_VERSION, NodeSpec
 from nbflow.model.types import element_type
 from nbflow.nodes.compose import composer
 from nbflow.nodes.control_conditions import Condition, ConditionError, check_all
@@ -121,12 +122,20 @@ class Loop(NodeType[LoopParams]):
 
 
 class NodeRef(BaseModel):
-    """One node type with params, as ``map`` runs it per item."""
+    """One node type with params (and a policy), as ``map`` runs it per item."""
 
     model_config = ConfigDict(extra="forbid")
 
     type: str = Field(description="Node type, e.g. 'llm'.")
     params: dict[str, Any] = Field(default_factory=dict)
+    policy: dict[str, Any] | None = Field(default=None, description="How the node runs: request_timeout, "
+                                          "rpm, tpm, max_concurrency, retry, deadline ...")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _run_settings_to_policy(cls, data: Any) -> Any:
+        # A body written before format 2 gives rpm or timeout in params; they belong to its policy.
+        return move_run_settings(data)
 
 
 _INPUT_NODE = {"text": "input.text", "number": "input.number", "boolean": "input.boolean",
@@ -136,7 +145,10 @@ _INPUT_NODE = {"text": "input.text", "number": "input.number", "boolean": "input
 def _flow_of_node(ref: NodeRef) -> dict[str, Any]:
     """A one-node flow: a graph input per input port, a graph output per output port."""
     impl = composer().make_node(NodeSpec(id="node", type=ref.type, params=ref.params))
-    nodes: list[dict[str, Any]] = [{"id": "node", "type": ref.type, "params": ref.params}]
+    body: dict[str, Any] = {"id": "node", "type": ref.type, "params": ref.params}
+    if ref.policy:
+        body["policy"] = ref.policy
+    nodes: list[dict[str, Any]] = [body]
     edges = []
     for name, port in impl.input_ports().items():
         nodes.append({"id": f"in_{name}", "type": _INPUT_NODE.get(port.type, "input.json"),
@@ -145,9 +157,7 @@ def _flow_of_node(ref: NodeRef) -> dict[str, Any]:
     for name in impl.output_ports():
         nodes.append({"id": f"out_{name}", "type": "output", "params": {"name": name}})
         edges.append({"from": f"node.{name}", "to": f"out_{name}.value"})
-    # Version 1: a map node in an older file may still give run settings (rpm, timeout) in the body's
-    # params; loading migrates them into the body node's policy.
-    return {"nbflow": 1, "name": ref.type, "nodes": nodes, "edges": edges}
+    return {"nbflow": FORMAT_VERSION, "name": ref.type, "nodes": nodes, "edges": edges}
 
 
 class MapParams(FlowRefParams):
