@@ -224,7 +224,9 @@ def test_branch_not_taken_is_skipped_not_failed(reg):
                 edges=[("src.out", "p.x"), ("p.a", "on_a.x"), ("p.b", "on_b.x"), ("on_b.out", "after_b.x")])
     res = flow.run()
     assert res.nodes["on_a"].outputs == {"out": "v"}
-    assert res.nodes["on_b"].outputs == {"out": "on_b"}  # its only input is optional: runs without it
+    # Its only input is optional, but it is wired from the route not taken: skipped, and so is after_b.
+    assert res.nodes["on_b"].status == "skipped"
+    assert res.nodes["after_b"].status == "skipped"
     assert res.status == "succeeded"
 
 
@@ -257,8 +259,9 @@ def test_failure_skips_dependents_but_independent_branches_finish(reg):
     res = flow.run()
     assert res.status == "failed"
     assert res.nodes["good"].status == "done"
-    # after_bad's input is optional: it still runs without it (optional inputs may be absent)
-    assert res.nodes["after_bad"].status == "done"
+    # after_bad's input is optional, but it is wired from a failed node: skipped, not run without it
+    assert res.nodes["after_bad"].status == "skipped"
+    assert res.nodes["after_bad"].reason == "upstream node 'bad' failed"
 
 
 def test_bad_node_output_type_is_a_clear_node_error(reg):

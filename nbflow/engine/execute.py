@@ -399,17 +399,31 @@ class Execution:
         return carry
 
     def _missing(self, pn: PlanNode) -> str | None:
+        """Why ``pn`` must be skipped, or None when it can run (the table in docs/control.md).
+
+        An input is cut when its source failed, was skipped, or finished without that output (a
+        branch route not taken, an approval's other outcome). A cut input skips the node whether the
+        input is required or optional, unless the node is a join (``merge``, ``policy.join``); an
+        optional graph input that was not given is just absent.
+        """
+        nodes = self.plan.nodes
         for b in pn.bindings:
             outs = self._outs[b.src]
-            if (outs is None or b.src_port not in outs) and pn.in_ports[b.port].required:
-                src = self.plan.nodes[b.src]
-                src_rec = self._recs[src.idx]
-                st = src_rec.status if src_rec is not None else "pending"
-                if st == "failed":
-                    return f"upstream node {src.id!r} failed"
-                if st == "skipped":
-                    return f"upstream node {src.id!r} was skipped"
-                return f"input {b.port!r}: {src.id}.{b.src_port} was not produced (branch not taken)"
+            if outs is not None and b.src_port in outs:
+                continue
+            src = nodes[b.src]
+            src_rec = self._recs[b.src]
+            st = src_rec.status if src_rec is not None else "pending"
+            cut = st not in ("done", "cached") or src.role != "input"
+            required = pn.in_ports[b.port].required
+            if not required and (pn.join or not cut):
+                continue  # a join takes what arrived; an optional graph input may be left out
+            if st == "failed":
+                return f"upstream node {src.id!r} failed"
+            if st == "skipped":
+                return f"upstream node {src.id!r} was skipped"
+            why = " (branch not taken or rejected)" if cut else ""
+            return f"input {b.port!r}: {src.id}.{b.src_port} was not produced{why}"
         return None
 
     def _skip(self, pn: PlanNode, why: str) -> None:

@@ -54,6 +54,8 @@ class PlanNode:
     npreds: int = 0
     standby: bool = False
     fallbacks: tuple[int, ...] = ()
+    join: bool = False
+    """Runs with inputs from skipped, rejected or failed branches absent (merge, or ``policy.join``)."""
 
 
 @dataclass(slots=True, eq=False)
@@ -164,10 +166,10 @@ def compile_flow(spec: FlowSpec, reg: Registry | None = None, *, complete: bool 
             in_ports, out_ports = impl.input_ports(), impl.output_ports()
         except (ValueError, TypeError) as exc:
             raise ParamError(f"cannot compute ports: {exc}", node=ns.id) from None
+        policy = default_policy if ns.policy is None else resolve_policy(spec.defaults, ns.policy)
         pn = PlanNode(idx=len(nodes), id=ns.id, spec=ns, impl=impl, in_ports=in_ports, out_ports=out_ports,
-                      policy=default_policy if ns.policy is None else resolve_policy(spec.defaults, ns.policy),
-                      key_part=_key_part(impl),
-                      role=impl.role)
+                      policy=policy, key_part=_key_part(impl), role=impl.role,
+                      join=bool(impl.join or policy.join))
         nodes.append(pn)
         by_id[ns.id] = pn
 

@@ -79,6 +79,8 @@ class Policy:
     max_concurrency: int | None = None
     cache: bool = True
     fallback: tuple[str, ...] = ()
+    join: bool = False
+    """Run even when some inputs come from a skipped, rejected or failed branch (per node only)."""
 
     def client_config(self) -> dict[str, Any]:
         """What a provider client takes from the policy: request timeout and rate limit, where set."""
@@ -109,6 +111,7 @@ def resolve_policy(defaults: DefaultsSpec, node: PolicySpec | None) -> Policy:
         max_concurrency=pick("max_concurrency"),
         cache=pick("cache") if pick("cache") is not None else True,
         fallback=tuple(pick("fallback") or ()),
+        join=bool(node is not None and node.join),
     )
 
 

@@ -90,12 +90,22 @@ class PolicySpec(_Strict):
     cache: bool | None = Field(default=None, description="Reuse outputs for identical inputs and params.")
     fallback: list[str] | None = Field(
         default=None, description="Node ids tried in order, with the same inputs, when this node fails.")
+    join: bool | None = Field(
+        default=None, description="Run this node even when some of its inputs come from a skipped, rejected "
+        "or failed branch (those inputs are then absent); without it such a node is skipped. Per node only.")
 
 
 class DefaultsSpec(PolicySpec):
     """Graph-level policy defaults plus run-wide settings."""
 
     concurrency: int | None = Field(default=None, ge=1, description="Most nodes running at once.")
+
+    @field_validator("join")
+    @classmethod
+    def _no_graph_join(cls, v: bool | None) -> bool | None:
+        if v is not None:
+            raise ValueError("join is a per-node policy (set it on the node that joins branches)")
+        return v
 
 
 class NodeSpec(_Strict):

@@ -137,6 +137,7 @@ class Merge(NodeType[MergeParams]):
     title = "Merge"
     category = "Control"
     description = "Take whichever input arrived (the first, in1..inN): joins the routes of a branch."
+    join = True
 
     def input_ports(self) -> dict[str, Port]:
         return {f"in{i}": Port("any", required=False) for i in range(1, self.params.count + 1)}

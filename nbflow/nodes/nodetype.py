@@ -161,6 +161,9 @@ class NodeType(ABC, Generic[P]):
         inputs / outputs: static ports; override ``input_ports``/``output_ports`` for dynamic ones.
         role: ``node``, or ``input``/``output`` for graph inputs and outputs.
         cacheable: whether identical params and inputs may reuse an earlier result.
+        join: whether the node joins branches by design (``merge``): it runs when some inputs come
+            from a skipped, rejected or failed branch, with those inputs absent. Other nodes are
+            skipped then, unless their policy sets ``join``.
     """
 
     type: ClassVar[str] = ""
@@ -173,6 +176,7 @@ class NodeType(ABC, Generic[P]):
     outputs: ClassVar[dict[str, Port]] = {}
     role: ClassVar[str] = "node"
     cacheable: ClassVar[bool] = True
+    join: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
