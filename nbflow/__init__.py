@@ -14,6 +14,7 @@ from typing import Any
 from nbflow.engine.policies import Retry
 from nbflow.engine.sync import RunHandle
 from nbflow.exceptions import (
+    ClaimError,
     ConfigError,
     CycleError,
     FlowError,
@@ -48,6 +49,7 @@ from nbflow.store import RunStore, open_store
 __version__ = "0.1.0"
 
 __all__ = [
+    "ClaimError",
     "ConfigError",
     "CycleError",
     "Editor",

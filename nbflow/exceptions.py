@@ -18,6 +18,7 @@ The tree::
     ├── UsageError                   a command was asked something it cannot do (exit code 2)
     ├── StoreError                   the run store cannot load or save a run
     ├── ResumeError                  a run cannot be resumed as asked (already succeeded, no such approval)
+    │   └── ClaimError               another process holds the run (it runs, decides or resumes it)
     └── ConfigError                  a server, schedule, batch or alert setting is invalid (exit code 2)
 
 Each error's message is one line that says what is wrong and where (node id, port, field),
@@ -29,6 +30,7 @@ from __future__ import annotations
 from nbflow.redaction import redact
 
 __all__ = [
+    "ClaimError",
     "ConfigError",
     "CycleError",
     "FlowError",
@@ -193,6 +195,13 @@ class ResumeError(NbflowError):
     """A run cannot be resumed as asked: it already succeeded, is still running, or waits elsewhere."""
 
     exit_code = 2
+
+
+class ClaimError(ResumeError):
+    """Another process holds the run's lease: it is running it, or deciding or resuming it right now.
+
+    Of several processes that resume (approve, reject) one run at once, exactly one wins; the others
+    get this error (exit code 2, HTTP 409)."""
 
 
 class ConfigError(NbflowError):

@@ -18,7 +18,7 @@ from nbflow.engine.cache import Cache, MemoryCache
 from nbflow.engine.execute import Execution
 from nbflow.engine.plan import Plan, compile_flow, make_node
 from nbflow.engine.sync import RunHandle, run_sync
-from nbflow.exceptions import FlowError
+from nbflow.exceptions import ClaimError, FlowError
 from nbflow.model.events import Listener
 from nbflow.model.io import dumps_spec, loads_spec, read_spec
 from nbflow.model.record import RunResult
@@ -29,7 +29,7 @@ from nbflow.nodes.registry import registry as default_registry
 from nbflow.providers.catalog import Providers
 from nbflow.providers.pricing import cost_of
 from nbflow.recording import attach_store, resolve_store
-from nbflow.resuming import UNSET, expired_runs, prepare_resume, recorded_flow
+from nbflow.resuming import UNSET, claimed, expired_runs, prepare_resume, recorded_flow
 from nbflow.store import RunStore
 
 __all__ = ["EDITOR", "Flow", "aresume", "aresume_expired", "load", "resume", "resume_expired"]
@@ -386,12 +386,15 @@ class Flow:
         target = run if run is not None else self.last_result
         if target is None:
             raise FlowError("this flow has no run to resume")
-        r = prepare_resume(target, approve=approve, value=value, node=node, comment=comment, by=by,
-                           store=store, source=source, force=force)
-        ex = self._execution(dict(r.result.inputs), {}, on_event=on_event, cache=cache, concurrency=concurrency,
-                             targets=None, run_id=r.result.run_id, providers=providers, store=r.store or False,
-                             source=r.source, restore=r.result, resume=r.decisions)
-        out = await ex.run()
+        with claimed(target, store=store, force=force):  # one resumer per run, across processes
+            # Read after the claim: what an earlier resumer did (decided, finished) counts.
+            r = prepare_resume(target, approve=approve, value=value, node=node, comment=comment, by=by,
+                               store=store, source=source, force=force)
+            ex = self._execution(dict(r.result.inputs), {}, on_event=on_event, cache=cache,
+                                 concurrency=concurrency, targets=None, run_id=r.result.run_id,
+                                 providers=providers, store=r.store or False, source=r.source,
+                                 restore=r.result, resume=r.decisions)
+            out = await ex.run()
         self.ran(out)
         return out
 
@@ -452,7 +455,11 @@ def resume(run: str | RunResult, *, approve: bool | None = None, value: Any = UN
         comment, by: kept with the decision.
         flow: the flow to run (default: the flow text saved with the run).
         store: where the run is recorded (``True``: the default store).
-        force: resume even though the run looks alive in another process.
+        force: resume even though another process holds the run (its lease), e.g. one known dead.
+
+    Raises:
+        ClaimError: another process is running, deciding or resuming this run right now (exactly
+            one of several concurrent resumes wins; the others get this error).
 
     Returns:
         The run's record after this resume (maybe ``paused`` again at a later approval).
@@ -465,7 +472,13 @@ def resume(run: str | RunResult, *, approve: bool | None = None, value: Any = UN
 async def aresume_expired(store: RunStore | bool | str | None = True, **kwargs: Any) -> list[RunResult]:
     """Apply the default decision of every approval whose timeout has passed; returns the resumed runs."""
     st, ids = expired_runs(store)
-    return [await aresume(run_id, store=st, **kwargs) for run_id in ids]
+    out = []
+    for run_id in ids:
+        try:
+            out.append(await aresume(run_id, store=st, **kwargs))
+        except ClaimError:
+            continue  # another process is applying it right now
+    return out
 
 
 def resume_expired(store: RunStore | bool | str | None = True, **kwargs: Any) -> list[RunResult]:

@@ -6,6 +6,10 @@ writes: the run's row when it starts, a node's record the moment it finishes (so
 loses only the nodes that were still running), a pending approval when a node pauses, and the
 final status when the run ends. A store that fails to write (a full disk) never breaks the run:
 the first error is kept on ``errors`` and reported once through ``warn``.
+
+The recorder also holds the run's lease (:mod:`nbflow.store.lease`) while it executes: claimed when the run
+starts (refused with :class:`~nbflow.exceptions.ClaimError` while another process holds it),
+renewed by the process's heartbeat thread, released when the run ends or pauses.
 """
 
 from __future__ import annotations
@@ -17,9 +21,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from nbflow.exceptions import StoreError
+from nbflow.exceptions import ClaimError, StoreError
 from nbflow.model.events import Event
 from nbflow.store import open_store
+from nbflow.store.lease import lease_ttl, owner_id
+from nbflow.store.owners import heartbeat
 from nbflow.store.runstore import Approval, RunStore
 
 if TYPE_CHECKING:
@@ -76,14 +82,27 @@ class Recorder:
             if len(self.errors) == 1 and self.warn is not None:
                 self.warn(f"run {ev.run_id} is not being recorded: {exc}")
 
+    def _claim(self) -> None:
+        run_id, ttl = self.execution.run_id, lease_ttl()
+        if self.store.claim(run_id, owner_id(), ttl=ttl) is None:
+            held = self.store.lease(run_id)
+            who = held.describe() if held is not None else "another process"
+            raise ClaimError(f"run {run_id!r} is held by {who}; it is running or being resumed there")
+        heartbeat.hold(self.store, run_id, ttl)
+
     def _handle(self, ev: Event) -> None:
         ex = self.execution
         store = self.store
         if ev.kind == "run_started":
+            self._claim()
             store.record_start(ex.result, flow_text=self.flow_text, flow_file=self.flow_file,
                                source=self.source)
         elif ev.kind == "run_finished":
-            store.record_finish(ex.result)
+            try:
+                store.record_finish(ex.result)
+            finally:
+                heartbeat.drop(store, ex.run_id)
+                store.release(ex.run_id, owner_id())
         elif ev.node_id is not None:
             rec = ex.node_record(ev.node_id)
             if rec is None:

@@ -12,16 +12,20 @@ resumes a run whose process was killed: its nodes were saved as they finished.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from nbflow.exceptions import ResumeError
+from nbflow.exceptions import ClaimError, ResumeError
 from nbflow.model.record import RunResult
 from nbflow.recording import resolve_store
 from nbflow.store import RunStore
+from nbflow.store.lease import lease_ttl, owner_gone, owner_id
+from nbflow.store.owners import heartbeat
 from nbflow.store.runstore import Approval, StoredRun
 
 __all__ = [
@@ -174,12 +178,53 @@ def recorded_flow(run: str | RunResult, *, store: RunStore | bool | str | None =
 def _load(run_id: str, store: RunStore | bool | str | None, force: bool) -> tuple[RunStore, StoredRun]:
     st = resolve_store(store if store is not None else True)
     assert st is not None
-    stored = st.load(run_id)
-    summary = stored.summary
-    if summary.status == "running" and not force and _alive(summary.pid, summary.host):
-        raise ResumeError(f"run {run_id!r} is still running in process {summary.pid}; wait for it to end "
-                          "(or pass --force if that process is not nbflow)")
-    return st, stored
+    return st, st.load(run_id)
+
+
+@contextlib.contextmanager
+def claimed(run: str | RunResult, *, store: RunStore | bool | str | None = None,
+            force: bool = False) -> Iterator[None]:
+    """Hold the run's lease for this process while it is decided and resumed (see
+    :mod:`nbflow.store.lease`): of several processes resuming one run at once, exactly one gets
+    past this; the others get ClaimError. A run not in any store needs no claim."""
+    if isinstance(run, str):
+        st, run_id = resolve_store(store if store is not None else True), run
+        assert st is not None
+        st.summary(run_id)  # a run that is not there is a StoreError before anything is claimed
+    else:
+        st, run_id = resolve_store(store), run.run_id
+        if st is None or run_id not in st:
+            yield
+            return
+    claim_run(st, run_id, force=force)
+    try:
+        yield
+    finally:
+        heartbeat.drop(st, run_id)
+        st.release(run_id, owner_id())
+
+
+def claim_run(st: RunStore, run_id: str, *, force: bool = False) -> None:
+    """Take the run's lease for this process, or raise ClaimError naming who holds it."""
+    if heartbeat.holds(st, run_id) and not force:
+        raise ClaimError(f"run {run_id!r} is already running or being resumed in this process")
+    summary = st.summary(run_id)
+    if (summary.status == "running" and not force and st.lease(run_id) is None
+            and _alive(summary.pid, summary.host)):
+        raise ClaimError(f"run {run_id!r} is still running in process {summary.pid}; wait for it to end "
+                         "(or pass --force if that process is not nbflow)")
+    ttl = lease_ttl()
+    held = st.lease(run_id)
+    dead = held.owner if held is not None and owner_gone(held) else None
+    if st.claim(run_id, owner_id(), ttl=ttl, take_from=dead, force=force) is None:
+        held = st.lease(run_id)
+        who = held.describe() if held is not None else "another process"
+        if st.summary(run_id).status == "running":
+            raise ClaimError(f"run {run_id!r} is running in {who}; wait for it to end "
+                             "(or pass --force if that process is gone)")
+        raise ClaimError(f"run {run_id!r} is being decided or resumed by {who} right now; "
+                         "only one decision or resume at a time")
+    heartbeat.hold(st, run_id, ttl)
 
 
 def expired_runs(store: RunStore | bool | str | None = True) -> tuple[RunStore | None, list[str]]:

@@ -38,11 +38,12 @@ def main(args: argparse.Namespace) -> int:
     from nbflow.batch import run_batch
     from nbflow.flow import Flow
 
-    from .run import open_cli_store
+    from .run import mark_interrupted, open_cli_store
 
     flow = Flow.load(args.flow)
     store: Any = False if args.no_store else open_cli_store()
     try:
+        mark_interrupted(store or None, quiet=args.quiet)
         summary = run_batch(flow, args.inputs, args.out, concurrency=args.concurrency, dask=args.dask,
                             workers=args.workers, retry_failed=args.retry_failed,
                             store=None if store is False else store, progress=not args.quiet,

@@ -65,7 +65,8 @@ def parse_value(raw: str, current: Any) -> Any:
 def _list(store: Any) -> int:
     from nbflow.resuming import _alive
 
-    runs = [r for r in store.list_runs(status=["paused", "running", "failed", "cancelled"], limit=50)
+    runs = [r for r in store.list_runs(status=["paused", "running", "interrupted", "failed", "cancelled"],
+                                       limit=50)
             if not (r.status == "running" and _alive(r.pid, r.host))]
     if not runs:
         sys.stdout.write("no runs to resume\n")

@@ -125,6 +125,19 @@ def print_result(result: RunResult, *, as_json: bool, out_dir: Path | None) -> N
         sys.stderr.write(f"nbflow: error: {result.error}\n")
 
 
+def mark_interrupted(store: RunStore | None, *, quiet: bool = False) -> list[str]:
+    """On start of a long-lived command: mark runs whose process died ``interrupted``, one line each."""
+    if store is None:
+        return []
+    from nbflow.store.owners import interrupt_orphans
+
+    ids = interrupt_orphans(store)
+    for run_id in ids if not quiet else ():
+        sys.stderr.write(f"nbflow: run {run_id} was interrupted (the process running it stopped); "
+                         f"resume it with: nbflow resume {run_id}\n")
+    return ids
+
+
 def open_cli_store() -> RunStore | None:
     """The default run store, or None (with a warning) when it cannot be opened: the run still runs.
 

@@ -13,7 +13,7 @@ from nbflow.exceptions import ConfigError
 
 __all__ = ["add_parser", "main"]
 
-_STATUSES = ("running", "succeeded", "failed", "cancelled", "paused")
+_STATUSES = ("running", "succeeded", "failed", "cancelled", "paused", "interrupted")
 
 
 def _filters(p: argparse.ArgumentParser) -> None:

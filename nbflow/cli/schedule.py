@@ -34,6 +34,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--next", type=int, metavar="N", help="print the next N fire times and exit")
     p.add_argument("--max-runs", type=int, metavar="N", help="stop after N runs")
     p.add_argument("--no-store", action="store_true", help="do not record the runs")
+    p.add_argument("--resume-interrupted", action="store_true", help="on start, resume this flow's runs whose "
+                   "process died (they are marked interrupted either way)")
     p.add_argument("--quiet", "-q", action="store_true", help="no line per run")
     p.set_defaults(func=main)
 
@@ -47,7 +49,7 @@ def main(args: argparse.Namespace) -> int:
     from nbflow.cron import ScheduleSpec, next_fire
     from nbflow.flow import Flow
 
-    from .run import open_cli_store, parse_inputs
+    from .run import mark_interrupted, open_cli_store, parse_inputs
 
     flow = Flow.load(args.flow)
     inputs = parse_inputs(args.input, args.inputs)
@@ -66,10 +68,29 @@ def main(args: argparse.Namespace) -> int:
         raise ConfigError(f"--max-runs must be at least 1 (got {args.max_runs})")
     store: Any = False if args.no_store else open_cli_store()
     try:
+        interrupted = mark_interrupted(store or None, quiet=args.quiet)
+        if args.resume_interrupted and interrupted:
+            _resume_interrupted(store, flow, interrupted, quiet=args.quiet)
         return asyncio.run(_serve(flow, spec, store, args))
     finally:
         if store is not False:
             store.close()
+
+
+def _resume_interrupted(store: Any, flow: Any, run_ids: list[str], *, quiet: bool) -> None:
+    from nbflow.exceptions import NbflowError
+    from nbflow.flow import resume
+
+    for run_id in run_ids:
+        if store.summary(run_id).flow != flow.name:
+            continue
+        try:
+            result = resume(run_id, store=store, cache=False)
+        except NbflowError as exc:
+            sys.stderr.write(f"nbflow: run {run_id} was not resumed: {exc}\n")
+            continue
+        if not quiet:
+            sys.stderr.write(f"run {run_id} resumed: {result.status}\n")
 
 
 async def _serve(flow: Any, spec: Any, store: Any, args: argparse.Namespace) -> int:

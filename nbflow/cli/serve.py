@@ -31,6 +31,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--store", metavar="PATH", help="run store SQLite file (default: in $NBFLOW_HOME)")
     p.add_argument("--max-body", type=int, metavar="BYTES", help="largest request body (default 1 MiB)")
     p.add_argument("--max-runs", type=int, metavar="N", help="runs executing at once; more wait (default 32)")
+    p.add_argument("--resume-interrupted", action="store_true", default=None,
+                   help="on start, resume the runs of served flows whose process died (they are marked "
+                   "interrupted either way)")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     p.add_argument("--check", action="store_true", help="load and check everything, print the routes, and exit")
     p.set_defaults(func=main)
@@ -51,6 +54,8 @@ def config_from_args(args: argparse.Namespace) -> Any:
             update[name] = getattr(args, name)
     if args.max_runs is not None:
         update["max_concurrent_runs"] = args.max_runs
+    if args.resume_interrupted:
+        update["resume_interrupted"] = True
     auth = config.auth.model_dump()
     if args.token_env:
         auth["token_env"] = args.token_env

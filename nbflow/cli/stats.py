@@ -70,15 +70,15 @@ def _print(rows: list[Any], *, as_json: bool, windowed: bool) -> None:
         w("no runs ended in this period\n")
         return
     head = f"{'WINDOW':<17} " if windowed else ""
-    w(f"{head}{'FLOW':<22} {'RUNS':>6} {'OK':>6} {'FAILED':>6} {'SUCCESS':>8} {'AVG S':>8} {'P95 S':>8} "
+    w(f"{head}{'FLOW':<22} {'RUNS':>6} {'OK':>6} {'FAILED':>6} {'INTR':>5} {'SUCCESS':>8} {'AVG S':>8} {'P95 S':>8} "
       f"{'AVG $':>9} {'TOTAL $':>9}\n")
     for r in rows:
         rate = None if r.success_rate is None else r.success_rate * 100
         start = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.since)) + " " if windowed else ""
         w(f"{start:<18}" if windowed else "")
-        w(f"{r.flow[:22]:<22} {r.runs:>6} {r.succeeded:>6} {r.failed:>6} {_fmt(rate, '.1f') + '%':>8} "
-          f"{_fmt(r.avg_duration, '.2f'):>8} {_fmt(r.p95_duration, '.2f'):>8} {r.avg_cost:>9.4f} "
-          f"{r.total_cost:>9.4f}\n")
+        w(f"{r.flow[:22]:<22} {r.runs:>6} {r.succeeded:>6} {r.failed:>6} {r.interrupted:>5} "
+          f"{_fmt(rate, '.1f') + '%':>8} {_fmt(r.avg_duration, '.2f'):>8} {_fmt(r.p95_duration, '.2f'):>8} "
+          f"{r.avg_cost:>9.4f} {r.total_cost:>9.4f}\n")
 
 
 def _alert(store: Any, args: argparse.Namespace, now: float) -> int:

@@ -23,7 +23,7 @@ __all__ = [
 
 NodeStatus = Literal["pending", "queued", "running", "done", "cached", "skipped", "failed", "paused",
                      "cancelled"]
-RunStatus = Literal["running", "succeeded", "failed", "cancelled", "paused"]
+RunStatus = Literal["running", "succeeded", "failed", "cancelled", "paused", "interrupted"]
 
 
 def value_to_json(value: Any, *, inline_media: bool = True) -> Any:
@@ -133,7 +133,8 @@ class RunResult:
     """The record of one run: its status, graph outputs and every node's record.
 
     Attributes:
-        status: succeeded, failed, cancelled or paused (or running, while it runs).
+        status: succeeded, failed, cancelled or paused (or running, while it runs; interrupted when
+            its process died while it ran, as the run store records it).
         outputs: graph output name -> value.
         nodes: node id -> :class:`NodeRecord`.
         error: one line saying why the run failed, when it did.

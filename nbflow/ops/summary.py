@@ -5,8 +5,8 @@
         print(s.flow, f"{s.success_rate:.1%}", s.p95_duration)
 
 Statistics cover runs that ended: ``succeeded`` and ``failed`` count towards the success rate;
-``cancelled`` runs (stopped on purpose) are counted apart, and ``running`` and ``paused`` runs are
-left out until they end.
+``cancelled`` runs (stopped on purpose) and ``interrupted`` runs (their process died) are counted
+apart, and ``running`` and ``paused`` runs are left out until they end.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from nbflow.store.runstore import RunStore, RunSummary
 
 __all__ = ["RunStats", "percentile", "run_stats", "stats_of", "windowed_stats"]
 
-_ENDED = ("succeeded", "failed", "cancelled")
+_ENDED = ("succeeded", "failed", "cancelled", "interrupted")
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -40,10 +40,12 @@ class RunStats:
     flow: str
     """The flow's name, or ``*`` for all flows together."""
     runs: int = 0
-    """Runs that ended (succeeded + failed + cancelled)."""
+    """Runs that ended (succeeded + failed + cancelled + interrupted)."""
     succeeded: int = 0
     failed: int = 0
     cancelled: int = 0
+    interrupted: int = 0
+    """Runs whose process died while they ran (see ``nbflow resume``)."""
     avg_duration: float | None = None
     """Mean seconds per ended run."""
     p95_duration: float | None = None
@@ -92,6 +94,8 @@ def stats_of(flow: str, runs: Iterable[RunSummary], *, since: float | None = Non
             st.succeeded += 1
         elif r.status == "failed":
             st.failed += 1
+        elif r.status == "interrupted":
+            st.interrupted += 1
         else:
             st.cancelled += 1
         st.total_cost += r.cost

@@ -42,6 +42,7 @@ from nbflow.server.auth import Auth
 from nbflow.server.manager import ApiError, RunManager
 from nbflow.server.metrics import Metrics
 from nbflow.server.streams import sse_frame
+from nbflow.store.owners import interrupt_if_orphaned
 from nbflow.store.runstore import RunStore
 
 __all__ = ["ServerState", "create_app", "flow_info"]
@@ -145,7 +146,8 @@ def _endpoint(route: str, handler: Handler, *, auth: bool = True) -> Callable[[R
         try:
             body = await _read_body(request, st.max_body)
             if auth and not (route == "/metrics" and st.public_metrics):
-                why = st.auth.check(request.headers, body, method=request.method)
+                path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                why = st.auth.check(request.headers, body, method=request.method, path=path)
                 if why is not None:
                     st.metrics.auth_failures.inc(reason=why)
                     raise ApiError(401, {"missing": "credentials required (Authorization: Bearer ... or a "
@@ -238,8 +240,8 @@ async def run_events(request: Request, body: bytes, st: ServerState) -> Response
     run_id = request.path_params["run_id"]
     evlog = st.manager.logs.get(run_id)
     if evlog is None:
-        stored = st.manager.store.load(run_id)  # 404 when there is no such run
-        return StreamingResponse(_replay(stored.result), media_type="text/event-stream",
+        st.manager.store.summary(run_id)  # 404 when there is no such run
+        return StreamingResponse(_replay(st.manager.store, run_id), media_type="text/event-stream",
                                  headers={"cache-control": "no-cache"})
     last = request.headers.get("last-event-id", "")
     start = int(last) + 1 if last.isdigit() else 0
@@ -256,8 +258,20 @@ async def _follow(evlog: Any, start: int) -> AsyncIterator[bytes]:
             yield sse_frame(i, ev["kind"], ev)
 
 
-async def _replay(result: Any) -> AsyncIterator[bytes]:
-    # A run this process never saw: its record, told as the events that matter.
+async def _replay(store: RunStore, run_id: str, *, poll: float = 1.0) -> AsyncIterator[bytes]:
+    """A run this process never saw: its record, told as the events that matter.
+
+    A run still ``running`` in another process is waited for (keep-alives, polling the store) and
+    never reported as finished while it runs; one whose process died is marked ``interrupted``.
+    """
+    quiet = 0.0
+    while store.summary(run_id).status == "running" and not interrupt_if_orphaned(store, run_id):
+        await asyncio.sleep(poll)
+        quiet += poll
+        if quiet >= 15.0:
+            quiet = 0.0
+            yield b": keep-alive\n\n"
+    result = store.get(run_id)
     for rec in result.nodes.values():
         yield sse_frame(None, "node_finished", {"kind": "node_finished", "run_id": result.run_id,
                                                 "node_id": rec.id, "data": {"status": rec.status}})
@@ -287,16 +301,18 @@ async def resume_run(request: Request, body: bytes, st: ServerState) -> Response
 
 def create_app(flows: dict[str, Flow], store: RunStore, auth: Auth, *, metrics: Metrics | None = None,
                max_body: int = 1 << 20, max_concurrent_runs: int = 32, wait_timeout: float = 300.0,
-               cache: bool = False, public_metrics: bool = False) -> Starlette:
+               cache: bool = False, public_metrics: bool = False, resume_interrupted: bool = False) -> Starlette:
     """The ASGI app serving ``flows`` (name -> flow). Schedules and alert rules are added with
     :func:`nbflow.server.build_app`, which also reads a :class:`~nbflow.server.config.ServeConfig`."""
     metrics = metrics or Metrics()
     manager = RunManager(flows, store, metrics, max_concurrent=max_concurrent_runs, cache=cache)
+    auth.keep_seen_in(store.remember)  # a replay is refused after a restart, or at another server
     state = ServerState(manager, auth, metrics, max_body=max_body, wait_timeout=wait_timeout,
                         public_metrics=public_metrics)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await manager.recover(resume=resume_interrupted)
         tasks = [asyncio.ensure_future(start()) for start in state.background]
         try:
             yield

@@ -86,6 +86,8 @@ class ServeConfig(BaseModel):
     cache: bool = Field(default=False, description="Reuse node results across runs with equal inputs.")
     public_metrics: bool = Field(default=False, description="Serve GET /metrics without credentials (for a "
                                  "scraper on a private network).")
+    resume_interrupted: bool = Field(default=False, description="On start, resume the runs of served flows "
+                                     "whose process died (they are marked interrupted either way).")
     schedules: list[ScheduleSpec] = Field(default_factory=list)
     alerts: list[AlertRule] = Field(default_factory=list)
     base_dir: str | None = Field(default=None, description="Folder relative paths are read from.")

@@ -30,6 +30,8 @@ from nbflow.model.types import MEDIA_TYPES
 from nbflow.resuming import UNSET, pending_approvals
 from nbflow.server.metrics import Metrics
 from nbflow.server.streams import EventLogs
+from nbflow.store.lease import lease_ttl, owner_id
+from nbflow.store.owners import heartbeat, interrupt_orphans
 from nbflow.store.runstore import RunStore
 
 __all__ = ["ApiError", "LiveRun", "RunManager", "idempotent_run_id"]
@@ -183,6 +185,10 @@ class RunManager:
         self.store.record_start(RunResult(run_id=run_id, flow=flow.name, inputs=parsed),
                                 flow_text=self._texts.get(name) or flow.dumps(),
                                 flow_file=str(Path(flow.source).resolve()) if flow.source else None, source=source)
+        # Held from acceptance, so a run waiting for a slot is not taken for an orphan by another server.
+        ttl = lease_ttl()
+        if self.store.claim(run_id, owner_id(), ttl=ttl) is not None:
+            heartbeat.hold(self.store, run_id, ttl)
         self._remember(live)
         self.logs.open(run_id)
         self.metrics.runs_started.inc(flow=name, source=source)
@@ -245,6 +251,8 @@ class RunManager:
                            inputs=live.inputs, started_at=live.created_at, ended_at=time.time(), error=error)
         try:
             self.store.record_finish(result)
+            heartbeat.drop(self.store, live.run_id)
+            self.store.release(live.run_id, owner_id())
         except NbflowError as exc:
             log.error("run %s could not be recorded: %s", live.run_id, exc)
         data: dict[str, Any] = {"status": status, "duration": result.duration, "usage": {}, "cost": 0.0,
@@ -336,6 +344,26 @@ class RunManager:
         live.task = task
         live.inputs = {}
         self._remember(live)
+
+    async def recover(self, *, resume: bool = False) -> list[str]:
+        """On start: mark ``interrupted`` the runs whose process died (their lease lapsed, or their
+        process is gone from this machine); with ``resume``, resume every interrupted run of a served
+        flow (of several servers starting at once, the run's lease lets one resume it)."""
+        ids = interrupt_orphans(self.store)
+        for run_id in ids:
+            log.warning("run %s was interrupted: the process that ran it stopped", run_id)
+        if not resume:
+            return ids
+        for summary in self.store.list_runs(status="interrupted", limit=None):
+            run_id = summary.id
+            if summary.flow not in self.flows:
+                continue
+            try:
+                await self.resume(run_id, approve=None)
+                log.info("run %s resumed", run_id)
+            except NbflowError as exc:
+                log.warning("run %s was not resumed: %s", run_id, exc)
+        return ids
 
     # -- stopping -----------------------------------------------------------------------------------
 

@@ -31,6 +31,8 @@ class MemoryStore(RunStore):
         self._approvals: dict[tuple[str, str], dict[str, Any]] = {}
         self._refs: dict[str, set[str]] = {}
         self._blobs: dict[str, bytes] = {}
+        self._leases: dict[str, dict[str, Any]] = {}
+        self._seen: dict[str, float] = {}
 
     def _save(self, run_id: str, run: dict[str, Any], nodes: list[NodeRow], refs: set[str]) -> None:
         with self._lock:
@@ -80,6 +82,7 @@ class MemoryStore(RunStore):
                     n += 1
                 self._nodes.pop(rid, None)
                 self._refs.pop(rid, None)
+                self._leases.pop(rid, None)
                 for key in [k for k in self._approvals if k[0] == rid]:
                     del self._approvals[key]
         return n
@@ -101,9 +104,51 @@ class MemoryStore(RunStore):
     def _approval_decide(self, run_id: str, node_id: str, decision: str, at: float) -> bool:
         with self._lock:
             row = self._approvals.get((run_id, node_id))
-            if row is None:
+            if row is None or row["decision"] is not None:
                 return False
             row.update(decision=decision, decided_at=at)
+            return True
+
+    def _lease_acquire(self, run_id: str, owner: str, now: float, expires_at: float,
+                       take: str | None) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._leases.get(run_id)
+            if (row is not None and row["owner"] not in (owner, take) and take != "*"
+                    and row["expires_at"] > now):
+                return None
+            acquired = row["acquired_at"] if row is not None and row["owner"] == owner else now
+            new = {"owner": owner, "acquired_at": acquired, "expires_at": expires_at}
+            self._leases[run_id] = new
+            return dict(new)
+
+    def _lease_renew(self, run_id: str, owner: str, expires_at: float) -> bool:
+        with self._lock:
+            row = self._leases.get(run_id)
+            if row is None or row["owner"] != owner:
+                return False
+            row["expires_at"] = expires_at
+            return True
+
+    def _lease_release(self, run_id: str, owner: str) -> bool:
+        with self._lock:
+            row = self._leases.get(run_id)
+            if row is None or row["owner"] != owner:
+                return False
+            del self._leases[run_id]
+            return True
+
+    def _lease_get(self, run_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._leases.get(run_id)
+            return None if row is None else dict(row)
+
+    def _seen_put(self, key: str, expires_at: float, now: float) -> bool:
+        with self._lock:
+            for k in [k for k, t in self._seen.items() if t <= now]:
+                del self._seen[k]
+            if key in self._seen:
+                return False
+            self._seen[key] = expires_at
             return True
 
     def _blob_put(self, sha: str, data: bytes) -> None:

@@ -26,11 +26,12 @@ from nbflow.exceptions import StoreError
 from nbflow.model.record import NodeRecord, RunResult
 from nbflow.providers.secrets import redact
 from nbflow.store import codec
+from nbflow.store.lease import Lease
 
 __all__ = ["Approval", "NodeRow", "RunStore", "RunSummary", "StoredRun", "timestamp"]
 
 #: Runs in these states hold state someone still needs; ``prune`` leaves them unless asked by status.
-LIVE_STATUSES = ("running", "paused")
+LIVE_STATUSES = ("running", "paused", "interrupted")
 
 #: One node's row: (node id, type, status, position in the run, JSON document).
 NodeRow = tuple[str, str, str, int, str]
@@ -52,7 +53,7 @@ class RunSummary:
     flow: str
     """The flow's name."""
     status: str
-    """running, succeeded, failed, cancelled or paused."""
+    """running, succeeded, failed, cancelled, paused, or interrupted (its process died while it ran)."""
     source: str
     """Who started it: cli, notebook, server, schedule, batch or python."""
     started_at: float
@@ -311,9 +312,61 @@ class RunStore(ABC):
         return [a for a in self.approvals() if a.expired(now)]
 
     def decide(self, run_id: str, node_id: str, decision: dict[str, Any]) -> None:
-        """Record the decision for a waiting node (kept even if the resume that follows crashes)."""
+        """Record the decision for a waiting node (kept even if the resume that follows crashes).
+
+        Only an undecided approval takes a decision: StoreError when there is none, or when it was
+        decided already (a decision is never overwritten).
+        """
         if not self._approval_decide(run_id, node_id, json.dumps(decision, default=repr), time.time()):
+            rows = [a for a in self.approvals(run_id, pending=False) if a.node_id == node_id]
+            if rows:
+                raise StoreError(f"run {run_id!r}: the approval at node {node_id!r} was decided already")
             raise StoreError(f"run {run_id!r} has no approval at node {node_id!r}")
+
+    # -- leases: one owner per run, across processes -------------------------------------------------
+
+    def claim(self, run_id: str, owner: str, *, ttl: float, take_from: str | None = None,
+              force: bool = False) -> Lease | None:
+        """Claim ``run_id`` for ``owner`` for ``ttl`` seconds: a compare-and-set in the store.
+
+        Succeeds (returns the new lease) when the run has no lease, its lease has expired, or
+        ``owner`` already holds it (then it is extended); returns None while another owner's lease
+        holds. ``take_from`` also takes a live lease held by that owner (one known to be dead; of
+        several takers only the first succeeds, as the owner has changed for the others). ``force``
+        takes it whatever the current lease (an operator who knows the owner is gone).
+        """
+        now = time.time()
+        row = self._lease_acquire(run_id, owner, now, now + ttl, "*" if force else take_from)
+        return None if row is None else _lease(run_id, row)
+
+    def renew(self, run_id: str, owner: str, *, ttl: float) -> bool:
+        """Extend ``owner``'s lease to ``ttl`` seconds from now; False when ``owner`` no longer holds it."""
+        return self._lease_renew(run_id, owner, time.time() + ttl)
+
+    def release(self, run_id: str, owner: str) -> bool:
+        """Give up ``owner``'s lease; False when ``owner`` did not hold it."""
+        return self._lease_release(run_id, owner)
+
+    def lease(self, run_id: str) -> Lease | None:
+        """The run's current lease (maybe expired), or None."""
+        row = self._lease_get(run_id)
+        return None if row is None else _lease(run_id, row)
+
+    def mark_interrupted(self, run_id: str, lease: Lease | None = None) -> None:
+        """Record that the process running ``run_id`` died: status ``interrupted``, with why."""
+        who = f"{lease.describe()} stopped" if lease is not None else "the process that ran it stopped"
+        self._save(run_id, {"status": "interrupted", "ended_at": time.time(), "updated_at": time.time(),
+                            "error": f"interrupted: {who}; resume it with: nbflow resume {run_id}"}, [], set())
+
+    # -- seen keys (signed requests within their replay window) ---------------------------------------
+
+    def remember(self, key: str, *, ttl: float) -> bool:
+        """Remember ``key`` for ``ttl`` seconds; False when it is remembered already (a replay).
+
+        Atomic across processes sharing the store; expired keys are forgotten as new ones come in.
+        """
+        now = time.time()
+        return self._seen_put(key, now + ttl, now)
 
     # -- blobs --------------------------------------------------------------------------------------
 
@@ -393,6 +446,30 @@ class RunStore(ABC):
         """Set the decision of an approval row; False when there is no such row."""
 
     @abstractmethod
+    def _lease_acquire(self, run_id: str, owner: str, now: float, expires_at: float,
+                       take: str | None) -> dict[str, Any] | None:
+        """In one transaction: when there is no lease row for ``run_id``, or it expired at or before
+        ``now``, or ``owner`` holds it, or ``take`` names its owner (``"*"``: any owner): write
+        ``owner``/``expires_at`` (keeping ``acquired_at`` when the owner already held it) and return
+        the row; else return None."""
+
+    @abstractmethod
+    def _lease_renew(self, run_id: str, owner: str, expires_at: float) -> bool:
+        """Set ``expires_at`` when ``owner`` holds the lease; whether it did."""
+
+    @abstractmethod
+    def _lease_release(self, run_id: str, owner: str) -> bool:
+        """Delete the lease when ``owner`` holds it; whether it did."""
+
+    @abstractmethod
+    def _lease_get(self, run_id: str) -> dict[str, Any] | None:
+        """The lease row (``owner``, ``acquired_at``, ``expires_at``), or None."""
+
+    @abstractmethod
+    def _seen_put(self, key: str, expires_at: float, now: float) -> bool:
+        """In one transaction: drop keys expired by ``now``; add ``key`` unless present; whether added."""
+
+    @abstractmethod
     def _blob_put(self, sha: str, data: bytes) -> None:
         """Store bytes under their hash (a no-op when already there)."""
 
@@ -411,3 +488,8 @@ class RunStore(ABC):
     @abstractmethod
     def _blob_refs(self) -> set[str]:
         """Hashes referred to by some run."""
+
+
+def _lease(run_id: str, row: dict[str, Any]) -> Lease:
+    return Lease(run_id=run_id, owner=row["owner"], acquired_at=row["acquired_at"],
+                 expires_at=row["expires_at"])

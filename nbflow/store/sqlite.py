@@ -77,8 +77,24 @@ CREATE TABLE blob_refs (
 CREATE INDEX blob_refs_by_sha ON blob_refs (sha);
 """
 
+# Version 2: leases (one owner per run, across processes) and keys seen within a replay window.
+# Leases are not tied to the runs table: a run is claimed before its row may exist.
+_V2 = """
+CREATE TABLE leases (
+  run_id       TEXT PRIMARY KEY,
+  owner        TEXT NOT NULL,
+  acquired_at  REAL NOT NULL,
+  expires_at   REAL NOT NULL
+);
+CREATE TABLE seen_keys (
+  key         TEXT PRIMARY KEY,
+  expires_at  REAL NOT NULL
+);
+CREATE INDEX seen_keys_by_expiry ON seen_keys (expires_at);
+"""
+
 #: ``MIGRATIONS[i]`` upgrades a database from schema version ``i`` to ``i + 1``.
-MIGRATIONS: list[str] = [_V1]
+MIGRATIONS: list[str] = [_V1, _V2]
 
 #: The schema version this nbflow writes.
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -235,8 +251,9 @@ class SQLiteStore(RunStore):
             n = 0
             for i in range(0, len(run_ids), 500):  # stay under SQLite's bound-parameter limit
                 chunk = run_ids[i:i + 500]
-                n += self._db.execute(f"DELETE FROM runs WHERE id IN ({', '.join('?' * len(chunk))})",
-                                      chunk).rowcount
+                marks = ", ".join("?" * len(chunk))
+                n += self._db.execute(f"DELETE FROM runs WHERE id IN ({marks})", chunk).rowcount
+                self._db.execute(f"DELETE FROM leases WHERE run_id IN ({marks})", chunk)
             return n
         return int(self._write(tx))
 
@@ -265,7 +282,44 @@ class SQLiteStore(RunStore):
     def _approval_decide(self, run_id: str, node_id: str, decision: str, at: float) -> bool:
         def tx() -> int:
             return self._db.execute("UPDATE approvals SET decision = ?, decided_at = ? WHERE run_id = ? "
-                                    "AND node_id = ?", (decision, at, run_id, node_id)).rowcount
+                                    "AND node_id = ? AND decision IS NULL", (decision, at, run_id, node_id)).rowcount
+        return bool(self._write(tx))
+
+    # -- leases and seen keys: each a single write transaction (BEGIN IMMEDIATE), so compare-and-set --
+
+    def _lease_acquire(self, run_id: str, owner: str, now: float, expires_at: float,
+                       take: str | None) -> dict[str, Any] | None:
+        def tx() -> dict[str, Any] | None:
+            row = self._db.execute("SELECT owner, acquired_at, expires_at FROM leases WHERE run_id = ?",
+                                   (run_id,)).fetchone()
+            if (row is not None and row["owner"] not in (owner, take) and take != "*"
+                    and row["expires_at"] > now):
+                return None
+            acquired = row["acquired_at"] if row is not None and row["owner"] == owner else now
+            self._db.execute("INSERT OR REPLACE INTO leases (run_id, owner, acquired_at, expires_at) "
+                             "VALUES (?, ?, ?, ?)", (run_id, owner, acquired, expires_at))
+            return {"owner": owner, "acquired_at": acquired, "expires_at": expires_at}
+        out: dict[str, Any] | None = self._write(tx)
+        return out
+
+    def _lease_renew(self, run_id: str, owner: str, expires_at: float) -> bool:
+        return bool(self._write(lambda: self._db.execute(
+            "UPDATE leases SET expires_at = ? WHERE run_id = ? AND owner = ?",
+            (expires_at, run_id, owner)).rowcount))
+
+    def _lease_release(self, run_id: str, owner: str) -> bool:
+        return bool(self._write(lambda: self._db.execute(
+            "DELETE FROM leases WHERE run_id = ? AND owner = ?", (run_id, owner)).rowcount))
+
+    def _lease_get(self, run_id: str) -> dict[str, Any] | None:
+        rows = self._read("SELECT owner, acquired_at, expires_at FROM leases WHERE run_id = ?", (run_id,))
+        return dict(rows[0]) if rows else None
+
+    def _seen_put(self, key: str, expires_at: float, now: float) -> bool:
+        def tx() -> int:
+            self._db.execute("DELETE FROM seen_keys WHERE expires_at <= ?", (now,))
+            return self._db.execute("INSERT OR IGNORE INTO seen_keys (key, expires_at) VALUES (?, ?)",
+                                    (key, expires_at)).rowcount
         return bool(self._write(tx))
 
     # -- blobs: files named by their sha256, two-level fan-out ---------------------------------------

@@ -123,8 +123,9 @@ def test_a_live_run_is_not_resumed_twice(env_paths, tmp_path: Path):
             [run] = store.list_runs()
         busy = _nbflow(["resume", run.id], subprocess_env(site, home, calls))
         assert busy.returncode == 2
-        assert busy.stderr == (f"nbflow: error: run {run.id!r} is still running in process {proc.pid}; wait "
-                               "for it to end (or pass --force if that process is not nbflow)\n")
+        assert busy.stderr.startswith(f"nbflow: error: run {run.id!r} is running in process {proc.pid} on ")
+        assert busy.stderr.endswith("); wait for it to end (or pass --force if that process is gone)\n")
+        assert busy.stderr.count("\n") == 1
     finally:
         proc.kill()
         proc.communicate(timeout=30)

@@ -193,7 +193,7 @@ def test_stats_cli_and_alert(tmp_path, capsys):
         add(st, "f0", status="failed", start=now - 300, duration=3.0)
     assert main(["stats"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[1].split() == ["copy", "10", "9", "1", "90.0%", "1.20", "3.00", "0.0100", "0.1000"]
+    assert out[1].split() == ["copy", "10", "9", "1", "0", "90.0%", "1.20", "3.00", "0.0100", "0.1000"]
     assert main(["stats", "--json", "--window", "1h", "--since", "2h"]) == 0
     rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert sum(r["runs"] for r in rows) == 10 and all(r["flow"] == "copy" for r in rows)

@@ -137,6 +137,9 @@ def test_bearer_auth(tmp_path):
     asyncio.run(go())
 
 
+RUNS = "/flows/numbers/runs"
+
+
 def test_hmac_signatures_with_replay_window(tmp_path):
     now = [1_800_000_000.0]
     secret = "hmac-secret-for-tests"
@@ -145,26 +148,84 @@ def test_hmac_signatures_with_replay_window(tmp_path):
     async def go():
         async with client(app) as c:
             body = json.dumps({"n": "7"}).encode()
-            ok = sign(secret, body, timestamp=now[0] - 10)
-            r = await c.post("/flows/numbers/runs", content=body, headers=ok)
+            ok = sign(secret, body, path=RUNS, timestamp=now[0] - 10)
+            r = await c.post(RUNS, content=body, headers=ok)
             assert r.status_code == 202
-            again = await c.post("/flows/numbers/runs", content=body, headers=ok)
+            again = await c.post(RUNS, content=body, headers=ok)
             assert again.status_code == 401 and "already used" in again.json()["error"]
             other = json.dumps({"n": "8"}).encode()
-            tampered = await c.post("/flows/numbers/runs", content=other, headers=ok)  # body changed
+            tampered = await c.post(RUNS, content=other, headers=ok)  # body changed
             assert tampered.status_code == 401
-            old = await c.post("/flows/numbers/runs", content=other, headers=sign(secret, other, timestamp=now[0] - 301))
+            old = await c.post(RUNS, content=other, headers=sign(secret, other, path=RUNS, timestamp=now[0] - 301))
             assert old.status_code == 401 and "outside the allowed window" in old.json()["error"]
-            wrong = await c.post("/flows/numbers/runs", content=other, headers=sign("not-the-secret", other,
-                                                                                      timestamp=now[0]))
+            wrong = await c.post(RUNS, content=other, headers=sign("not-the-secret", other, path=RUNS,
+                                                                      timestamp=now[0]))
             assert wrong.status_code == 401
-            get = sign(secret, b"", timestamp=now[0])
+            get = sign(secret, b"", method="GET", path="/flows", timestamp=now[0])
             assert (await c.get("/flows", headers=get)).status_code == 200
             assert (await c.get("/flows", headers=get)).status_code == 200  # reads may repeat
             assert (await c.get("/flows", headers={"authorization": f"Bearer {TOKEN}"})).status_code == 401
         assert len(store.list_runs()) == 1
 
     asyncio.run(go())
+
+
+def test_hmac_binds_method_path_and_delivery(tmp_path):
+    now = [time.time()]
+    secret = "hmac-secret-for-tests"
+    app, store = app_for(tmp_path, auth=Auth(hmac_secret=secret, clock=lambda: now[0]))
+
+    async def go():
+        async with client(app) as c:
+            body = json.dumps({"n": "1"}).encode()
+            # A signature taken from a GET does not start a run with a POST (same empty body, same second).
+            from_get = sign(secret, b"", method="GET", path=RUNS, timestamp=now[0])
+            assert (await c.post(RUNS, content=b"", headers=from_get)).status_code == 401
+            # One for another path (or query string) is refused too.
+            elsewhere = sign(secret, body, path="/flows/other/runs", timestamp=now[0])
+            assert (await c.post(RUNS, content=body, headers=elsewhere)).status_code == 401
+            query = sign(secret, body, path=f"{RUNS}?wait=true", timestamp=now[0])
+            assert (await c.post(RUNS, content=body, headers=query)).status_code == 401
+            assert (await c.post(f"{RUNS}?wait=true", content=body, headers=query)).status_code == 200
+            # Two deliveries with the same body in the same second: distinct delivery ids, both run.
+            first = sign(secret, body, path=RUNS, timestamp=now[0], delivery="d-1")
+            second = sign(secret, body, path=RUNS, timestamp=now[0], delivery="d-2")
+            assert (await c.post(RUNS, content=body, headers=first)).status_code == 202
+            assert (await c.post(RUNS, content=body, headers=second)).status_code == 202
+            # The delivery id is signed: changing it breaks the signature.
+            moved = {**first, "x-nbflow-delivery": "d-3"}
+            assert (await c.post(RUNS, content=body, headers=moved)).status_code == 401
+            # The old scheme (timestamp + body only) is refused.
+            import hashlib
+            import hmac as hmac_mod
+
+            ts = str(int(now[0]))
+            legacy = hmac_mod.new(secret.encode(), ts.encode() + b"." + body, hashlib.sha256).hexdigest()
+            r = await c.post(RUNS, content=body, headers={"x-nbflow-timestamp": ts,
+                                                          "x-nbflow-signature": f"sha256={legacy}"})
+            assert r.status_code == 401
+        assert len(store.list_runs()) == 3
+
+    asyncio.run(go())
+
+
+def test_a_signed_post_replayed_after_a_restart_is_refused(tmp_path):
+    secret = "hmac-secret-for-tests"
+    store = SQLiteStore(tmp_path / "runs.db")
+    body = json.dumps({"n": "5"}).encode()
+    signed = sign(secret, body, path=RUNS)
+
+    async def post() -> int:
+        app, _ = app_for(tmp_path, store=store, auth=Auth(hmac_secret=secret))
+        async with client(app) as c:
+            return (await c.post(RUNS, content=body, headers=signed)).status_code
+
+    assert asyncio.run(post()) == 202
+    store.close()
+    store = SQLiteStore(tmp_path / "runs.db")  # a new server process: new app, new Auth, the same store
+    assert asyncio.run(post()) == 401
+    assert len(store.list_runs()) == 1
+    store.close()
 
 
 def test_body_size_limit(tmp_path):

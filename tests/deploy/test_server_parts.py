@@ -79,7 +79,9 @@ def test_auth_objects_keep_their_secrets():
     both = Auth(token="tok-123456", hmac_secret="key-123456")
     assert repr(both) == "<Auth bearer+hmac>" and "123456" not in repr(both)
     assert both.check({"authorization": "Bearer tok-123456"}, b"") is None
-    assert both.check(sign("key-123456", b"{}"), b"{}") is None
+    signed = sign("key-123456", b"{}", path="/flows/f/runs")
+    assert both.check(signed, b"{}", path="/flows/f/runs") is None
+    assert both.check(signed, b"{}", path="/flows/g/runs") == "bad_signature"
     assert both.check({}, b"") == "missing"
     assert Auth().check({}, b"") is None and not Auth().enabled
 

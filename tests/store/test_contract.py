@@ -207,3 +207,80 @@ def test_summary_times(store: RunStore):
     s = store.summary("x")
     assert s.updated_at >= before
     assert s.started_at == 1000.0 and s.ended_at == 1002.0
+
+
+def test_a_decision_is_never_overwritten(store: RunStore):
+    store.save(_run("p", status="paused"))
+    store.add_approval(Approval(run_id="p", node_id="review", created_at=1.0))
+    store.decide("p", "review", {"approved": False})
+    with pytest.raises(StoreError, match="was decided already"):
+        store.decide("p", "review", {"approved": True})
+    assert store.approvals("p", pending=False)[0].decision == {"approved": False}
+
+
+def test_claim_is_a_compare_and_set_with_owner_and_lease(store: RunStore):
+    assert store.lease("r") is None
+    a = store.claim("r", "host:1:a", ttl=30)
+    assert a is not None and a.owner == "host:1:a" and a.live() and (a.pid, a.host) == (1, "host")
+    assert store.claim("r", "host:2:b", ttl=30) is None          # another owner: refused
+    again = store.claim("r", "host:1:a", ttl=60)                  # the owner: extended, same acquired_at
+    assert again is not None and again.acquired_at == a.acquired_at and again.expires_at > a.expires_at
+    assert store.renew("r", "host:1:a", ttl=30) and not store.renew("r", "host:2:b", ttl=30)
+    assert not store.release("r", "host:2:b")
+    assert store.lease("r").owner == "host:1:a"
+    assert store.release("r", "host:1:a") and store.lease("r") is None
+    assert store.claim("r", "host:2:b", ttl=30) is not None       # free again
+
+
+def test_an_expired_lease_can_be_taken_and_the_old_owner_cannot_renew(store: RunStore):
+    assert store.claim("r", "old", ttl=0.05) is not None
+    time.sleep(0.1)
+    assert not store.lease("r").live()
+    assert store.claim("r", "new", ttl=30) is not None
+    assert not store.renew("r", "old", ttl=30)
+    assert store.claim("r", "other", ttl=30) is None
+    assert store.claim("r", "other", ttl=30, force=True).owner == "other"
+
+
+def test_claims_race_from_threads_one_winner(store: RunStore):
+    for round_ in range(20):
+        barrier = threading.Barrier(4)
+        wins: list[str] = []
+
+        def claim(me: str, rid: str = f"race{round_}", b: threading.Barrier = barrier) -> None:
+            b.wait()
+            if store.claim(rid, me, ttl=30) is not None:
+                wins.append(me)
+
+        threads = [threading.Thread(target=claim, args=(f"o{k}",)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(wins) == 1
+
+
+def test_leases_go_with_their_run(store: RunStore):
+    store.save(_run("gone"))
+    store.claim("gone", "me", ttl=30)
+    store.delete("gone")
+    assert store.lease("gone") is None
+
+
+def test_mark_interrupted(store: RunStore):
+    store.record_start(RunResult(run_id="i", flow="f"))
+    store.mark_interrupted("i", store.claim("i", "h:42:x", ttl=30))
+    s = store.summary("i")
+    assert s.status == "interrupted" and s.ended_at is not None
+    assert s.error.startswith("interrupted: process 42 on h (lease until ")
+    assert s.error.endswith("stopped; resume it with: nbflow resume i")
+    assert [r.id for r in store.list_runs(status="interrupted")] == ["i"]
+    assert store.prune(keep_last=0) == 0  # an interrupted run waits to be resumed, like a paused one
+
+
+def test_remember_keys_within_their_window(store: RunStore):
+    assert store.remember("sig-1", ttl=30)
+    assert not store.remember("sig-1", ttl=30)
+    assert store.remember("sig-2", ttl=0.05)
+    time.sleep(0.1)
+    assert store.remember("sig-2", ttl=30)  # its window passed: forgotten
