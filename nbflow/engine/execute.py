@@ -6,8 +6,9 @@ The task that finished a node carries on with one newly ready successor itself a
 the others, so a chain costs no task creation per node and a fan-out runs fully in parallel.
 
 Per node: cache lookup -> concurrency slot -> (timeout -> run -> retry)* -> fallbacks -> outputs ->
-events -> record. A node that leaves an output out (a branch not taken) makes the nodes that need
-that output ``skipped``; a failed node makes its dependents ``skipped`` with the reason.
+events -> record. A node wired from an output that was not produced (a branch not taken, a rejected
+approval) or from a failed or skipped node is ``skipped`` with the reason, optional inputs included,
+unless it is a join (``merge``, ``policy.join``); see ``_missing`` and docs/control.md.
 """
 
 from __future__ import annotations
