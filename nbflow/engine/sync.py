@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -17,17 +19,52 @@ T = TypeVar("T")
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine to completion from sync code.
 
-    In a plain script this is ``asyncio.run``. Inside a running loop (a Jupyter cell) it re-enters
-    that loop with nest-asyncio, so ``flow.run()`` works the same in both places.
+    In a plain script this is ``asyncio.run``. When the calling thread already runs an event loop (a
+    Jupyter cell: the kernel's loop), the coroutine runs on a fresh loop in a worker thread while the
+    caller waits. The kernel's loop is never re-entered, so the cells queued behind this one run in
+    order (ipykernel 7 runs every cell as a task in one shared context; a nested loop would pick up
+    and drop the next cell's step). Context variables are copied into the worker; an interrupt
+    (Ctrl+C, or the notebook's Interrupt) cancels the run and then propagates.
     """
     try:
-        loop = asyncio.get_running_loop()
+        asyncio.get_running_loop()
     except RuntimeError:
         return asyncio.run(coro)
-    import nest_asyncio
+    return _run_in_worker(coro)
 
-    nest_asyncio.apply(loop)
-    return loop.run_until_complete(coro)
+
+def _run_in_worker(coro: Coroutine[Any, Any, T]) -> T:
+    box: dict[str, Any] = {}
+    ready = threading.Event()
+
+    async def main() -> T:
+        box["loop"], box["task"] = asyncio.get_running_loop(), asyncio.current_task()
+        ready.set()
+        return await coro
+
+    def work() -> None:
+        try:
+            box["result"] = asyncio.run(main())
+        except BaseException as exc:  # handed to the waiting caller, which raises it
+            box["error"] = exc
+        finally:
+            ready.set()
+
+    worker = threading.Thread(target=contextvars.copy_context().run, args=(work,), name="nbflow-run",
+                              daemon=True)
+    worker.start()
+    try:
+        worker.join()
+    except KeyboardInterrupt:
+        ready.wait()
+        loop, task = box.get("loop"), box.get("task")
+        if loop is not None and task is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(task.cancel)
+        worker.join()
+        raise
+    if "error" in box:
+        raise box["error"]
+    return box["result"]  # type: ignore[no-any-return]
 
 
 class RunHandle:

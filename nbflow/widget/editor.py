@@ -35,6 +35,13 @@ __all__ = ["Editor"]
 RUN_FRAME = 0.05
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 def _button(description: str, icon: str, tooltip: str, width: str = "auto") -> w.Button:
     return w.Button(description=description, icon=icon, tooltip=tooltip, layout=w.Layout(width=width))
 
@@ -67,6 +74,7 @@ class Editor(w.VBox):
         self.result: RunResult | None = None
         self.approval: Any = None  # the Approve / Reject box shown for a paused node, if any
         self._pending: dict[str, asyncio.Handle] = {}
+        self._home = _running_loop()  # the kernel's loop: where widget work happens
 
         self.search = w.Text(placeholder="search node types…", layout=w.Layout(width="170px"))
         self.palette = w.Dropdown(layout=w.Layout(width="260px"), tooltip="node types (plugins included)")
@@ -314,10 +322,17 @@ class Editor(w.VBox):
         self._sync_buttons()
 
     def _later(self, key: str, delay: float, fn: Any) -> None:
-        """Run ``fn`` soon on the running loop (coalescing repeats); right now when there is no loop."""
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
+        """Run ``fn`` soon on the kernel's loop (coalescing repeats); right now when there is no loop.
+
+        A sync ``flow.run()`` in a cell runs on a worker thread (see ``run_sync``); what it reports is
+        handed over to the kernel's loop, so the canvas is only ever touched from there.
+        """
+        loop = _running_loop()
+        home = self._home
+        if home is not None and loop is not home and not home.is_closed():
+            home.call_soon_threadsafe(self._later, key, delay, fn)
+            return
+        if loop is None:
             fn()
             return
         if key in self._pending:

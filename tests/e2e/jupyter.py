@@ -59,8 +59,13 @@ class JupyterServer:
         self.proc.wait(timeout=5)
 
 
-def start_jupyter(tmp: Path, root: Path, app: str = "jupyterlab", timeout: float = 90) -> JupyterServer:
-    """Start ``python -m jupyterlab`` (or ``notebook``) serving ``root``; wait until it answers."""
+def start_jupyter(tmp: Path, root: Path, app: str = "jupyterlab", timeout: float = 90,
+                  env: dict[str, str] | None = None) -> JupyterServer:
+    """Start ``python -m jupyterlab`` (or ``notebook``) serving ``root``; wait until it answers.
+
+    The server and its kernels get their own ``NBFLOW_HOME`` under ``tmp``: runs made by the
+    notebooks never land in the user's run history. ``env`` adds to (or overrides) the environment.
+    """
     settings = tmp / "settings"
     (settings / Path(_NOTIFICATIONS).parent).mkdir(parents=True, exist_ok=True)
     (settings / _NOTIFICATIONS).write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
@@ -70,7 +75,9 @@ def start_jupyter(tmp: Path, root: Path, app: str = "jupyterlab", timeout: float
            "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "workspaces"),
            "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
            "JUPYTER_PLATFORM_DIRS": "1",
-           "PYTHONUNBUFFERED": "1"}
+           "PYTHONUNBUFFERED": "1",
+           "NBFLOW_HOME": str(tmp / "nbflow_home"),
+           **(env or {})}
     env.pop("JUPYTER_TOKEN", None)
     port = free_port()
     app_class = "LabApp" if app == "jupyterlab" else "JupyterNotebookApp"
