@@ -20,6 +20,7 @@ The tree::
     ├── ResumeError                  a run cannot be resumed as asked (already succeeded, no such approval)
     │   └── ClaimError               another process holds the run (it runs, decides or resumes it)
     └── ConfigError                  a server, schedule, batch or alert setting is invalid (exit code 2)
+        └── MissingExtraError        a command needs an optional extra that is not installed
 
 Each error's message is one line that says what is wrong and where (node id, port, field),
 so the CLI can print it as it is.
@@ -37,6 +38,7 @@ __all__ = [
     "FlowFormatError",
     "InputError",
     "MediaError",
+    "MissingExtraError",
     "NbflowError",
     "NodeError",
     "ParamError",
@@ -210,3 +212,8 @@ class ConfigError(NbflowError):
     when there is one."""
 
     exit_code = 2
+
+
+class MissingExtraError(ConfigError):
+    """A command or node needs an optional extra (``pip install 'nbflow[dask]'``...) that is not
+    installed. The message names the extra and the command to install it."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
+import tempfile
 from typing import Any
 
 import pytest
@@ -47,6 +49,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Before any fixture starts a process (Jupyter, MCP servers, the CLI): none of them may fall back
+    # to the user's data directory. Each test then gets its own home (``_nbflow_home`` below).
+    os.environ["NBFLOW_HOME"] = tempfile.mkdtemp(prefix="nbflow-test-home-")
     socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
     socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
 

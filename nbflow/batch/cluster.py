@@ -41,11 +41,10 @@ def run_item(flow_text: str, source: str | None, inputs: dict[str, Any]) -> dict
 
 def connect(address: str, *, workers: int = 2) -> tuple[Any, Any]:
     """A dask client (and the LocalCluster it owns, for ``"local"``)."""
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise ConfigError("--dask needs dask.distributed: install the dask extra (pip install 'nbflow[dask]')") \
-            from None
+    from nbflow.extras import require
+
+    require("--dask", "distributed")
+    from distributed import Client, LocalCluster
     if address == "local":
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
         return Client(cluster), cluster

@@ -72,6 +72,10 @@ def run_batch(flow: Flow, inputs: str | Path, out: str | Path, *, concurrency: i
     """
     if concurrency < 1:
         raise ConfigError(f"--concurrency must be at least 1 (got {concurrency})")
+    if dask is not None:
+        from nbflow.extras import require
+
+        require("--dask", "distributed")  # before the results file is created
     todo, done, summary = plan_batch(inputs, out, retry_failed=retry_failed)
     bar = ProgressBar(len(todo), enabled=progress)
     started = time.monotonic()

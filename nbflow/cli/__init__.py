@@ -69,6 +69,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NbflowError as exc:
         error(str(exc))
         return exc.exit_code
+    except ImportError as exc:  # an optional package that a command reached for is not installed
+        from nbflow.extras import missing_extra
+
+        missing = missing_extra(exc, f"nbflow {args.command}")
+        if missing is None:
+            raise
+        error(str(missing))
+        return missing.exit_code
     except KeyboardInterrupt:
         error("interrupted")
         return 130

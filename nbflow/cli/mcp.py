@@ -49,14 +49,13 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def serve_main(args: argparse.Namespace) -> int:
+    from nbflow.extras import require
     from nbflow.flow import Flow
 
+    require("nbflow mcp serve", "mcp")
     flows = [Flow.load(path) for path in args.flows]  # every file is validated before serving starts
-    try:
-        from nbflow.mcp.server import FlowToolset, aserve_http, aserve_stdio
-    except ImportError:
-        raise InputError("serving MCP needs the mcp package: pip install 'nbflow[mcp]'") from None
     from nbflow.cli.run import open_cli_store
+    from nbflow.mcp.server import FlowToolset, aserve_http, aserve_stdio
 
     store: Any = False if args.no_store else open_cli_store()
     http = args.transport == "http"
@@ -100,6 +99,9 @@ def _parse_headers(pairs: list[str]) -> dict[str, str]:
 
 
 def tools_main(args: argparse.Namespace) -> int:
+    from nbflow.extras import require
+
+    require("nbflow mcp tools", "mcp")
     from nbflow.mcp.picker import list_tools
     from nbflow.providers.mcp.params import server_params
 

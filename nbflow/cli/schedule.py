@@ -41,11 +41,9 @@ def add_parser(sub: Any) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    try:
-        import croniter  # noqa: F401
-    except ImportError:
-        raise ConfigError("nbflow schedule needs croniter: install the schedule extra "
-                          "(pip install 'nbflow[schedule]')") from None
+    from nbflow.extras import require
+
+    require("nbflow schedule", "croniter")
     from nbflow.cron import ScheduleSpec, next_fire
     from nbflow.flow import Flow
 

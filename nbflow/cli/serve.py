@@ -7,8 +7,6 @@ import logging
 import sys
 from typing import Any
 
-from nbflow.exceptions import ConfigError
-
 __all__ = ["add_parser", "config_from_args", "main"]
 
 
@@ -68,11 +66,10 @@ def config_from_args(args: argparse.Namespace) -> Any:
 
 
 def main(args: argparse.Namespace) -> int:
-    try:
-        from nbflow.server import build_app, serve_forever
-    except ImportError as exc:
-        raise ConfigError(f"nbflow serve needs the serve extra (pip install 'nbflow[serve]'): missing {exc.name}") \
-            from None
+    from nbflow.extras import require
+
+    require("nbflow serve", "starlette", "uvicorn", "croniter")
+    from nbflow.server import build_app, serve_forever
     config = config_from_args(args)
     logging.basicConfig(level=getattr(logging, args.log_level.upper()), format="%(asctime)s %(name)s %(message)s")
     app = build_app(config)

@@ -30,11 +30,20 @@ IPYKERNEL6 = "nbflow-py3.11-ipykernel6"
 OUT = ROOT / "test-output" / "e2e"
 WAIT = 60_000
 
-_READY_JS = """() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+#: The notebook panel showing ``path`` (not whatever tab has the focus).
+_PANEL_JS = """(path) => { const app = window.jupyterapp; if (!app) return null;
+  for (const w of app.shell.widgets('main')) { if (w.context && w.context.path === path) return w; }
+  return null; }"""
+
+_READY_JS = """(path) => { const w = (""" + _PANEL_JS + """)(path);
   const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
   return !!(k && k.status === 'idle' && w.content && w.content.model); }"""
 
-_CELLS_JS = """() => { const w = window.jupyterapp.shell.currentWidget; const m = w.content.model;
+_RUN_ALL_JS = """(path) => { const w = (""" + _PANEL_JS + """)(path);
+  window.jupyterapp.shell.activateById(w.id);
+  window.jupyterapp.commands.execute('notebook:run-all-cells'); }"""
+
+_CELLS_JS = """(path) => { const w = (""" + _PANEL_JS + """)(path); const m = w.content.model;
   const cells = [];
   for (let i = 0; i < m.cells.length; i++) {
     const c = m.cells.get(i);
@@ -88,14 +97,15 @@ def run_all_in_browser(browser: Any, url: str, *, timeout: float = 240.0,
     """
     page = browser.new_page()
     try:
-        page.goto(url)
-        page.wait_for_function(_READY_JS, timeout=WAIT)
-        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+        path = url.split("/tree/", 1)[-1] if "/tree/" in url else url.split("/notebooks/", 1)[-1]
+        page.goto(url + "?reset" if "/lab/" in url else url)  # ?reset: no tabs restored from other tests
+        page.wait_for_function(_READY_JS, arg=path, timeout=WAIT)
+        page.evaluate(_RUN_ALL_JS, path)
         deadline = time.monotonic() + timeout
         samples: list[tuple[int | None, float | None]] = []
         state: dict[str, Any] = {}
         while time.monotonic() < deadline:
-            state = page.evaluate(_CELLS_JS)
+            state = page.evaluate(_CELLS_JS, path)
             cells = state["cells"]
             if watch_bar_of is not None:
                 samples.append((cells[watch_bar_of]["count"], state["bar"]))
@@ -103,7 +113,7 @@ def run_all_in_browser(browser: Any, url: str, *, timeout: float = 240.0,
                 break
             time.sleep(0.1)
         time.sleep(0.5)  # outputs that arrive just after the last reply
-        state = page.evaluate(_CELLS_JS)
+        state = page.evaluate(_CELLS_JS, path)
         name = url.rsplit("/", 1)[-1].replace(".ipynb", "")
         page.screenshot(path=str(OUT / f"runall-{'nb7-' if '/notebooks/' in url else ''}{name}.png"))
         runs = [CellRun(i, c["source"], status="ok" if c["count"] is not None else None,

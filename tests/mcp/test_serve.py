@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
 import sys
 from pathlib import Path
 
@@ -142,7 +143,9 @@ def _check(seen: dict) -> None:
 
 
 def test_sdk_client_calls_served_flows_over_stdio(flow_files):
-    params = StdioServerParameters(command=sys.executable, args=["-m", "nbflow", "mcp", "serve", *flow_files])
+    # the SDK passes only a few variables on: give the server this test's home, not the user's
+    params = StdioServerParameters(command=sys.executable, args=["-m", "nbflow", "mcp", "serve", *flow_files],
+                                   env={"NBFLOW_HOME": os.environ["NBFLOW_HOME"]})
     _check(asyncio.run(_exercise(params)))
 
 
@@ -187,7 +190,7 @@ def test_a_flow_calls_a_served_flow(flow_files):
     """nbflow on both sides: an mcp.tool node calls `nbflow mcp serve` over stdio."""
     f = nbflow.Flow("outer")
     f.add("input.text", id="word")
-    f.add("mcp.tool", id="call", command=sys.executable, args=["-m", "nbflow", "mcp", "serve", flow_files[0], "--no-store"],
+    f.add("mcp.tool", id="call", command=sys.executable, args=["-m", "nbflow", "mcp", "serve", flow_files[0]],
           tool="shout", input_schema=FlowToolset([shout_flow()]).tools["shout"].input_schema)
     f.add("output", id="text")
     f.add("output", id="picture")
@@ -198,6 +201,10 @@ def test_a_flow_calls_a_served_flow(flow_files):
     assert result.status == "succeeded", result.error
     assert result.outputs["text"] == "ahoy!"
     assert result.outputs["picture"].mime == "image/png"
+    # nbflow hands its own settings (NBFLOW_HOME) to the server it starts: the served run is in this
+    # test's run store, not in the user's
+    served = nbflow.open_store().list_runs(source="mcp")
+    assert [r.status for r in served] == ["succeeded"]
 
 
 # -- the command line --------------------------------------------------------------------------

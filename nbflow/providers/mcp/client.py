@@ -11,6 +11,7 @@ unknown tool or arguments that do not fit its schema are not.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
@@ -27,6 +28,11 @@ T = TypeVar("T")
 
 #: Most pages of a tools/list walk: a server whose cursor never ends cannot hang a node.
 MAX_PAGES = 100
+
+
+def _nbflow_settings() -> dict[str, str]:
+    """The ``NBFLOW_*`` variables of this process (never secrets: keys are in other variables)."""
+    return {k: v for k, v in os.environ.items() if k.startswith("NBFLOW_")}
 
 
 def _import_sdk() -> Any:
@@ -154,8 +160,11 @@ async def with_client(server: Any, fn: Callable[[Any], Awaitable[T]], *,
 
                     # The server's stderr goes to a file, so its last line can explain a crash.
                     errlog = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")  # noqa: SIM115 - read after the connection ends
+                    # The SDK passes only a few safe variables on; nbflow's own settings go too, so
+                    # a server that runs flows (nbflow mcp serve) uses the same home and run store.
+                    env = {**_nbflow_settings(), **params.resolved_env(resolve)}
                     sp = mcp.StdioServerParameters(command=params.command, args=params.args,
-                                                   env=params.resolved_env(resolve) or None, cwd=params.cwd)
+                                                   env=env or None, cwd=params.cwd)
                     transport = stdio_client(sp, errlog=errlog)
                 client = await stack.enter_async_context(mcp.Client(transport, cache=None))
                 return await fn(client)
