@@ -46,6 +46,8 @@ def _guarded_connect_ex(self: socket.socket, address: Any) -> Any:
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--skip-browser", action="store_true", default=False,
                      help="skip the tests that drive JupyterLab in headless Chromium")
+    parser.addoption("--skip-matrix", action="store_true", default=False,
+                     help="skip the notebook tests on the kernel matrix that scripts/kernels builds")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -57,11 +59,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("--skip-browser"):
-        skip = pytest.mark.skip(reason="--skip-browser given")
-        for item in items:
-            if "browser" in item.keywords:
-                item.add_marker(skip)
+    for option, marker in (("--skip-browser", "browser"), ("--skip-matrix", "kernel_matrix")):
+        if config.getoption(option):
+            skip = pytest.mark.skip(reason=f"{option} given")
+            for item in items:
+                if marker in item.keywords:
+                    item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)

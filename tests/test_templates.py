@@ -13,7 +13,7 @@ from nbflow.templates import list_templates, load_template
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = [t.name for t in list_templates()]
-EXPECTED = {"content-production", "classify-and-route", "generate-score-regenerate", "approval-before-publish",
+EXPECTED = {"product-copy", "classify-and-route", "generate-score-regenerate", "approval-before-publish",
             "batch-image-generation", "summarize-document", "extract-structured-data", "translate", "caption-image"}
 
 
@@ -41,7 +41,7 @@ def test_templates_cli_lists_and_writes(capsys, tmp_path: Path):
     assert main(["templates", "--json"]) == 0
     assert {t["name"] for t in json.loads(capsys.readouterr().out)} == set(NAMES)
     target = tmp_path / "mine.json"
-    assert main(["new", "content-production", str(target)]) == 0
+    assert main(["new", "product-copy", str(target)]) == 0
     assert capsys.readouterr().out == f"wrote {target}; run it with: nbflow run {target}\n"
     assert main(["run", str(target), "--json", "--no-store"]) == 0
     assert json.loads(capsys.readouterr().out)["status"] == "succeeded"
@@ -64,14 +64,14 @@ def test_unknown_template_suggests(capsys, tmp_path: Path):
 
 
 @pytest.mark.parametrize(("example", "template"), [
-    ("product_copy", "content-production"), ("classify_and_route", "classify-and-route"),
-    ("image_until_score", "generate-score-regenerate"), ("draft_approve_publish", "approval-before-publish"),
+    ("product_copy", "product-copy"), ("classify_and_route", "classify-and-route"),
+    ("generate_score_regenerate", "generate-score-regenerate"), ("approval_before_publish", "approval-before-publish"),
 ])
 def test_examples_and_templates_do_not_drift(example: str, template: str):
     ex = json.loads((ROOT / "examples" / f"{example}.json").read_text())
     tp = json.loads(next(t.text for t in list_templates() if t.name == template))
+    assert ex["name"] == tp["name"] == template  # the same workflow goes by one name
     for doc in (ex, tp):
-        doc.pop("name")
         doc.pop("description", None)
     assert ex == tp
 

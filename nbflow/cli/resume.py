@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +62,7 @@ def parse_value(raw: str, current: Any) -> Any:
 
 
 def _list(store: Any) -> int:
+    from nbflow.ops.timespec import format_time
     from nbflow.resuming import _alive
 
     runs = [r for r in store.list_runs(status=["paused", "running", "interrupted", "failed", "cancelled"],
@@ -72,14 +72,14 @@ def _list(store: Any) -> int:
         sys.stdout.write("no runs to resume\n")
         return 0
     for r in runs:
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.started_at))
+        when = format_time(r.started_at)
         what = {"running": "interrupted"}.get(r.status, r.status)
         sys.stdout.write(f"{r.id}  {what:<11} {r.flow}  {when}\n")
         if r.status == "paused":
             for a in store.approvals(r.id):
                 due = ""
                 if a.deadline is not None:
-                    due = f" (default {a.default} at {time.strftime('%H:%M:%S', time.localtime(a.deadline))})"
+                    due = f" (default {a.default} at {format_time(a.deadline)})"
                 sys.stdout.write(f"    waiting at {a.node_id}: {a.reason}{due}\n")
     return 0
 

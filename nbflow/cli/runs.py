@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from nbflow.exceptions import ConfigError
+from nbflow.ops.timespec import format_time
 
 __all__ = ["add_parser", "main"]
 
@@ -47,7 +48,7 @@ def add_parser(sub: Any) -> None:
 
 
 def _when(t: float | None) -> str:
-    return "-" if t is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
+    return format_time(t)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -78,11 +79,13 @@ def _list(store: Any, args: argparse.Namespace) -> int:
     if not runs:
         w("no runs recorded" + (" match" if any([args.flow, args.status, args.source, args.since]) else "") + "\n")
         return 0
-    w(f"{'RUN':<24} {'FLOW':<20} {'STATUS':<10} {'SOURCE':<9} {'STARTED':<19} {'SECONDS':>8} {'COST':>9}\n")
-    for r in runs:
+    fw = max(len("FLOW"), *(len(r.flow) for r in runs))  # whole names: two flows never look alike
+    started = [_when(r.started_at) for r in runs]
+    tw = max(len("STARTED"), *(len(t) for t in started))
+    w(f"{'RUN':<24} {'FLOW':<{fw}} {'STATUS':<11} {'SOURCE':<9} {'STARTED':<{tw}} {'SECONDS':>8} {'COST':>9}\n")
+    for r, when in zip(runs, started, strict=True):
         dur = f"{r.duration:.2f}" if r.duration is not None else "-"
-        w(f"{r.id:<24} {r.flow[:20]:<20} {r.status:<10} {r.source:<9} {_when(r.started_at):<19} {dur:>8} "
-          f"{r.cost:>9.4f}\n")
+        w(f"{r.id:<24} {r.flow:<{fw}} {r.status:<11} {r.source:<9} {when:<{tw}} {dur:>8} {r.cost:>9.4f}\n")
         if r.error:
             w(f"    {r.error}\n")
     return 0

@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from nbflow.exceptions import ConfigError
+from nbflow.ops.timespec import format_time
 
 __all__ = ["add_parser", "main"]
 
@@ -103,13 +104,15 @@ async def _serve(flow: Any, spec: Any, store: Any, args: argparse.Namespace) -> 
         count += 1
         failed += result.status == "failed"
         if not args.quiet:
-            sys.stderr.write(f"run {result.run_id} {result.status} in {result.duration or 0:.2f}s\n")
+            started = format_time(result.started_at, ZoneInfo(spec.tz))
+            sys.stderr.write(f"run {result.run_id} {result.status} in {result.duration or 0:.2f}s "
+                             f"(started {started})\n")
         if args.max_runs is not None and count >= args.max_runs:
             done.set()
 
     def on_fire(fire: Any) -> None:
         if not args.quiet and fire.outcome != "started":
-            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(fire.at))
+            when = format_time(fire.at, ZoneInfo(spec.tz))  # in the schedule's own zone
             sys.stderr.write(f"schedule {fire.schedule}: fire time {when} {fire.outcome}\n")
 
     sched = Scheduler([(spec, flow_launcher(flow, store=store, on_result=on_result))], on_fire=on_fire)

@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from nbflow.exceptions import ConfigError
+from nbflow.ops.timespec import format_time
 
 __all__ = ["add_parser", "main"]
 
@@ -69,14 +70,16 @@ def _print(rows: list[Any], *, as_json: bool, windowed: bool) -> None:
     if not rows:
         w("no runs ended in this period\n")
         return
-    head = f"{'WINDOW':<17} " if windowed else ""
-    w(f"{head}{'FLOW':<22} {'RUNS':>6} {'OK':>6} {'FAILED':>6} {'INTR':>5} {'SUCCESS':>8} {'AVG S':>8} {'P95 S':>8} "
+    fw = max(len("FLOW"), *(len(r.flow) for r in rows))  # whole names: two flows never look alike
+    starts = [format_time(r.since) if windowed else "" for r in rows]
+    ww = max(len("WINDOW"), *(len(s) for s in starts))
+    head = f"{'WINDOW':<{ww}} " if windowed else ""
+    w(f"{head}{'FLOW':<{fw}} {'RUNS':>6} {'OK':>6} {'FAILED':>6} {'INTR':>5} {'SUCCESS':>8} {'AVG S':>8} {'P95 S':>8} "
       f"{'AVG $':>9} {'TOTAL $':>9}\n")
-    for r in rows:
+    for r, start in zip(rows, starts, strict=True):
         rate = None if r.success_rate is None else r.success_rate * 100
-        start = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.since)) + " " if windowed else ""
-        w(f"{start:<18}" if windowed else "")
-        w(f"{r.flow[:22]:<22} {r.runs:>6} {r.succeeded:>6} {r.failed:>6} {r.interrupted:>5} "
+        w(f"{start:<{ww}} " if windowed else "")
+        w(f"{r.flow:<{fw}} {r.runs:>6} {r.succeeded:>6} {r.failed:>6} {r.interrupted:>5} "
           f"{_fmt(rate, '.1f') + '%':>8} {_fmt(r.avg_duration, '.2f'):>8} {_fmt(r.p95_duration, '.2f'):>8} "
           f"{r.avg_cost:>9.4f} {r.total_cost:>9.4f}\n")
 

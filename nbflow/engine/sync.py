@@ -64,7 +64,8 @@ def _run_in_worker(coro: Coroutine[Any, Any, T]) -> T:
         raise
     if "error" in box:
         raise box["error"]
-    return box["result"]  # type: ignore[no-any-return]
+    result: T = box["result"]
+    return result
 
 
 class RunHandle:

@@ -25,7 +25,7 @@ class Template:
     """A packaged flow file.
 
     Attributes:
-        name: what ``nbflow new`` takes, e.g. ``content-production``.
+        name: what ``nbflow new`` takes, e.g. ``product-copy``.
         description: the flow's own description.
         text: the flow file's canonical JSON text.
     """
@@ -45,8 +45,13 @@ def list_templates() -> list[Template]:
     return out
 
 
+#: Templates renamed to the name of the example holding the same workflow; old names still work.
+RENAMED = {"content-production": "product-copy"}
+
+
 def _get(name: str) -> Template:
     found = {t.name: t for t in list_templates()}
+    name = RENAMED.get(name, name)
     if name not in found:
         import difflib
 

@@ -16,7 +16,7 @@ from .helpers import CountingProvider, providers_with
 
 def publish_flow(**approval: Any) -> nbflow.Flow:
     """topic -> draft (llm 'drafter') -> approval -> publish (llm 'publisher') -> output."""
-    f = nbflow.Flow("draft-approve-publish")
+    f = nbflow.Flow("approval-before-publish")
     f.add("input.text", id="topic", default="a teapot")
     f.add("template", id="ask", template="Write copy for {{topic}}")
     f.add("llm", id="draft", model="drafter")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -47,6 +48,8 @@ def test_run_pause_list_decide_with_json_value(capsys, flow_file: str):
     assert code == 0
     assert out.splitlines()[0].startswith(f"{run_id}  paused      review-json  ")
     assert out.splitlines()[1].startswith("    waiting at check: Price OK? (default reject at ")
+    # the deadline has its date and time zone: a day-long approval is not mistaken for today's
+    assert re.search(r"\(default reject at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+\)$", out.splitlines()[1])
 
     code, _, err = cli(capsys, "resume", run_id, "--approve", "--value", "{not json")
     assert code == 2

@@ -44,9 +44,9 @@ def test_classify_and_route_offline_takes_exactly_one_route():
     assert sum(r.status == "skipped" for r in res.nodes.values()) == 3  # the other route's three nodes
 
 
-def test_image_until_score_keeps_every_attempt():
+def test_generate_score_regenerate_keeps_every_attempt():
     prov = CountingProvider()
-    flow = nbflow.load(EXAMPLES / "image_until_score.json")
+    flow = nbflow.load(EXAMPLES / "generate_score_regenerate.json")
     store = open_store(":memory:")
     res = flow.run(providers=providers_with(prov), store=store)
     assert res.status == "succeeded"
@@ -64,16 +64,16 @@ def test_image_until_score_keeps_every_attempt():
     assert [it["image"].data for it in saved] == [it["image"].data for it in its]
 
 
-def test_image_until_score_stops_at_five():
-    flow = nbflow.load(EXAMPLES / "image_until_score.json")
+def test_generate_score_regenerate_stops_at_five():
+    flow = nbflow.load(EXAMPLES / "generate_score_regenerate.json")
     # a target no score can reach (scores are at most 1), so the bound is what stops the loop
     flow.set_params("attempts", until=[{"path": "$.score", "op": ">=", "value": 1.5}])
     res = flow.run(prompt="a ceramic teapot on an oak table, morning light")
     assert res.outputs["tries"] == 5 and res.outputs["reached_target"] is False
 
 
-def test_draft_approve_publish_from_the_command_line(capsys):
-    path = str(EXAMPLES / "draft_approve_publish.json")
+def test_approval_before_publish_from_the_command_line(capsys):
+    path = str(EXAMPLES / "approval_before_publish.json")
     assert main(["run", path, "-q"]) == 3
     run_id = capsys.readouterr().err.split()[1]
     assert main(["resume", run_id, "--approve", "--value", "A teapot that pours like a dream.", "-q"]) == 0
@@ -85,9 +85,9 @@ def test_draft_approve_publish_from_the_command_line(capsys):
         assert store.approvals(run_id, pending=False)[0].deadline is not None  # a day to answer
 
 
-def test_draft_approve_publish_rejected_in_python():
+def test_approval_before_publish_rejected_in_python():
     prov = CountingProvider()
-    flow = nbflow.load(EXAMPLES / "draft_approve_publish.json")
+    flow = nbflow.load(EXAMPLES / "approval_before_publish.json")
     res = flow.run(providers=providers_with(prov))
     assert res.status == "paused"
     done = flow.resume(approve=False, comment="not our voice")

@@ -205,3 +205,28 @@ def test_stats_cli_and_alert(tmp_path, capsys):
     assert main(["stats", "--alert-above", "0.2"]) == 0
     assert "no alert" in capsys.readouterr().err
     assert main(["stats", "--alert-above", "2"]) == 2
+
+
+def test_long_flow_names_are_never_cut_into_look_alikes(capsys):
+    a, b = "quarterly-report-summary-north", "quarterly-report-summary-south"  # alike for 25 characters
+    with open_store() as st:
+        add(st, "r-a", flow=a, start=time.time() - 60)
+        add(st, "r-b", flow=b, start=time.time() - 30)
+    assert main(["runs"]) == 0
+    listed = capsys.readouterr().out
+    assert f" {a} " in listed and f" {b} " in listed
+    assert main(["stats"]) == 0
+    stats = capsys.readouterr().out
+    assert f"{a} " in stats and f"{b} " in stats
+
+
+def test_times_are_shown_with_their_date_and_zone():
+    from datetime import timezone
+    from zoneinfo import ZoneInfo
+
+    from nbflow.ops.timespec import format_time
+
+    assert format_time(NOW, timezone.utc) == "2027-01-15 08:00:00 UTC"
+    assert format_time(NOW, ZoneInfo("Europe/Berlin")) == "2027-01-15 09:00:00 CET"
+    assert format_time(NOW, ZoneInfo("Asia/Kolkata")) == "2027-01-15 13:30:00 IST"
+    assert format_time(None) == "-"

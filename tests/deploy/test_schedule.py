@@ -4,6 +4,7 @@ clock, state that survives a restart, every scheduled run recorded, and `nbflow 
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -214,9 +215,12 @@ def test_schedule_cli(tmp_path, capsys):
     assert main(["schedule", str(flow_file), "--cron", "0 9 * * *", "--tz", "Nowhere/City", "--next", "1"]) == 2
     assert "field 'tz'" in capsys.readouterr().err
     # A per-second schedule, stopped after one run: the run is recorded with source "schedule".
-    assert main(["schedule", str(flow_file), "--cron", "* * * * * *", "-i", "n=9", "--max-runs", "1"]) == 0
+    assert main(["schedule", str(flow_file), "--cron", "* * * * * *", "-i", "n=9", "--max-runs", "1",
+                 "--tz", "Asia/Tokyo"]) == 0
     err = capsys.readouterr().err
     assert "succeeded" in err
+    # every time in the log carries its date and the schedule's zone
+    assert re.search(r"succeeded in [0-9.]+s \(started \d{4}-\d\d-\d\d \d\d:\d\d:\d\d JST\)", err), err
     from nbflow.store import open_store
 
     with open_store() as store:

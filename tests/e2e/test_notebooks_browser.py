@@ -138,7 +138,7 @@ def _queued_copy(server: JupyterServer, kernel: str) -> str:
 
 
 @pytest.mark.parametrize("front_end", ["lab/tree", "notebooks"], ids=["jupyterlab", "notebook7"])
-@pytest.mark.parametrize("kernel", ["python3", IPYKERNEL6])
+@pytest.mark.parametrize("kernel", ["python3", pytest.param(IPYKERNEL6, marks=pytest.mark.kernel_matrix)])
 def test_cells_queued_behind_flow_run(server: JupyterServer, browser: Any, front_end: str, kernel: str) -> None:
     if kernel != "python3" and kernel not in kernel_names():
         if os.environ.get("CI"):

@@ -314,7 +314,7 @@ def test_close_stops_following_the_flow(ed: Editor, wire: CanvasWire) -> None:
 def test_start_from_a_template_replaces_the_canvas_in_one_undo_step(ed: Editor) -> None:
     before = ed.flow.dumps()
     names = [v for _, v in ed.templates.options if v]
-    assert "content-production" in names and "classify-and-route" in names
+    assert "product-copy" in names and "classify-and-route" in names
     ed.templates.value = "classify-and-route"  # what choosing it in the dropdown does
     assert ed.templates.value == ""  # ready for the next choice
     assert ed.flow.name == "classify-and-route"
