@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -300,24 +298,6 @@ def test_outer_task_cancellation_propagates(reg):
 
     asyncio.run(go())
     assert events[-1].kind == "run_finished" and events[-1].data["status"] == "cancelled"
-
-
-def test_sync_run_works_inside_a_running_loop():
-    # As in a Jupyter cell: the loop is already running when flow.run() is called. nest-asyncio patches
-    # asyncio process-wide, so this runs in its own process to keep the rest of the suite unpatched.
-    code = (
-        "import asyncio, nbflow\n"
-        "flow = nbflow.Flow()\n"
-        "flow.add('input.text', id='t', default='inside')\n"
-        "flow.add('output', id='o')\n"
-        "flow.connect('t.value', 'o.value')\n"
-        "async def cell():\n"
-        "    return flow.run()\n"
-        "print(asyncio.run(cell()).outputs['o'])\n"
-    )
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
-    assert p.returncode == 0, p.stderr
-    assert p.stdout.strip() == "inside"
 
 
 def test_run_record_round_trips_through_json(reg):

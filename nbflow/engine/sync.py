@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import threading
 from collections.abc import Coroutine
@@ -35,11 +36,11 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
 
 def _run_in_worker(coro: Coroutine[Any, Any, T]) -> T:
     box: dict[str, Any] = {}
-    ready = threading.Event()
+    started, done = threading.Event(), threading.Event()
 
     async def main() -> T:
         box["loop"], box["task"] = asyncio.get_running_loop(), asyncio.current_task()
-        ready.set()
+        started.set()
         return await coro
 
     def work() -> None:
@@ -48,24 +49,29 @@ def _run_in_worker(coro: Coroutine[Any, Any, T]) -> T:
         except BaseException as exc:  # handed to the waiting caller, which raises it
             box["error"] = exc
         finally:
-            ready.set()
+            started.set()
+            done.set()
 
-    worker = threading.Thread(target=contextvars.copy_context().run, args=(work,), name="nbflow-run",
-                              daemon=True)
-    worker.start()
+    threading.Thread(target=contextvars.copy_context().run, args=(work,), name="nbflow-run", daemon=True).start()
     try:
-        worker.join()
+        while not done.wait(0.1):  # short waits: an interrupt is seen however it arrives
+            pass
     except KeyboardInterrupt:
-        ready.wait()
-        loop, task = box.get("loop"), box.get("task")
-        if loop is not None and task is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(task.cancel)
-        worker.join()
+        started.wait()
+        _cancel(box.get("loop"), box.get("task"))
+        done.wait()
         raise
     if "error" in box:
         raise box["error"]
     result: T = box["result"]
     return result
+
+
+def _cancel(loop: asyncio.AbstractEventLoop | None, task: asyncio.Task[Any] | None) -> None:
+    if loop is None or task is None:
+        return
+    with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: the run is over anyway
+        loop.call_soon_threadsafe(task.cancel)
 
 
 class RunHandle:
