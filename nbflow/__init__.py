@@ -6,10 +6,11 @@
     result.outputs["copy"]
 
 The headless path (this module, the engine, the providers, the CLI) never imports ipywidgets or
-ipycanvas; ``nbflow.Editor`` loads them on first use.
+ipycanvas; ``nbflow.Editor`` loads them on first use. ``__all__`` is the public API, listed with a line
+each in docs/api.md (a test keeps the two equal).
 """
 
-from typing import Any
+import typing as _typing
 
 from nbflow.engine.policies import Retry
 from nbflow.engine.sync import RunHandle
@@ -96,13 +97,13 @@ __all__ = [
 ]
 
 
-def run(flow: "str | Flow", inputs: "dict[str, Any] | None" = None, /, **kwargs: Any) -> RunResult:
+def run(flow: "str | Flow", inputs: "dict[str, _typing.Any] | None" = None, /, **kwargs: _typing.Any) -> RunResult:
     """Load (if given a path) and run a flow synchronously: ``nbflow.run("flow.json", topic="x")``."""
     f = flow if isinstance(flow, Flow) else load(flow)
     return f.run(inputs, **kwargs)
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _typing.Any:
     if name == "Editor":  # the only name that needs ipywidgets/ipycanvas: a front end, reached by name
         import importlib
 

@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from nbflow.exceptions import ConfigError
+from nbflow.model.validation import parse_config
 
 __all__ = ["MissedPolicy", "OverlapPolicy", "ScheduleSpec", "fires_between", "next_fire", "prev_fire"]
 
@@ -70,13 +70,7 @@ class ScheduleSpec(BaseModel):
     @classmethod
     def parse(cls, obj: Any, *, where: str = "schedule") -> ScheduleSpec:
         """Validate from JSON; ConfigError naming the field."""
-        try:
-            return cls.model_validate(obj)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            loc = ".".join(str(p) for p in err["loc"]) or "schedule"
-            msg = str(err["msg"]).removeprefix("Value error, ")
-            raise ConfigError(f"{where}: field {loc!r}: {msg}") from None
+        return parse_config(cls, obj, where=where, whole="schedule")
 
     @property
     def key(self) -> str:

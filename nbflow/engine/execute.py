@@ -18,150 +18,25 @@ import sys
 import time
 import uuid
 from collections.abc import Iterable
-from typing import Any, NoReturn
+from typing import Any
 
 from nbflow.engine.cache import Cache, combine_key, value_key
+from nbflow.engine.context import NodeRunContext
+from nbflow.engine.failures import beyond_deadline, error_info, error_message, timed_out
 from nbflow.engine.plan import Plan, PlanNode
-from nbflow.engine.policies import Policy, is_retryable, retry_after_of
-from nbflow.exceptions import FlowError, InputError, NbflowError, NodeError, ProviderError
+from nbflow.engine.policies import is_retryable, retry_after_of
+from nbflow.exceptions import InputError, NodeError
 from nbflow.model.events import Event, EventKind, Listener
 from nbflow.model.record import NodeRecord, RunResult, value_to_json
 from nbflow.model.types import check_value
 from nbflow.nodes.nodetype import Pause
 from nbflow.providers.catalog import Providers
-from nbflow.providers.clients import HttpClients
 
 __all__ = ["Execution", "Pause", "new_run_id"]  # Pause lives in nodes (raised by nodes); kept here too
 
 def new_run_id() -> str:
     """A sortable, unique run id: time prefix plus randomness."""
     return f"{int(time.time() * 1000):x}-{uuid.uuid4().hex[:12]}"
-
-
-def _error_info(exc: BaseException, attempts: int) -> dict[str, Any]:
-    info: dict[str, Any] = {"message": _message(exc), "type": type(exc).__name__, "attempts": attempts}
-    if isinstance(exc, NodeError) and exc.status is not None:
-        info["status"] = exc.status
-    if isinstance(exc, ProviderError):
-        info["provider"] = exc.provider
-    return info
-
-
-def _message(exc: BaseException) -> str:
-    """The error's message without the node prefix (the record already names the node)."""
-    if isinstance(exc, ProviderError):
-        return str(exc) if exc.node is None else str(exc).split(": ", 1)[1]
-    if isinstance(exc, (NodeError, FlowError)):
-        return exc.message
-    if isinstance(exc, NbflowError):
-        return str(exc)
-    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
-        return "timed out"
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _timed_out(exc: Exception, pol: Policy, end: float | None, now: float) -> Exception:
-    """A timeout as a NodeError naming which bound it hit: the deadline (final) or the attempt's."""
-    if not isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
-        return exc
-    if end is not None and now >= end - 1e-3:
-        return NodeError(f"deadline of {pol.deadline:g}s passed", retryable=False)
-    return NodeError(f"timed out after {pol.timeout:g}s", retryable=True)
-
-
-def _beyond_deadline(err: BaseException, delay: float, pol: Policy, end: float | None,
-                     now: float) -> NodeError | None:
-    """The error that ends the node at once when waiting ``delay`` would pass its deadline."""
-    if end is None:
-        return None
-    left = max(end - now, 0.0)
-    asked = retry_after_of(err)
-    if asked is not None and asked > left:
-        why = (f"asks to retry after {asked:g}s, beyond the node's deadline of {pol.deadline:g}s "
-               f"({left:.3g}s left)")
-    elif delay >= left:
-        why = f"no time left to retry within the node's deadline of {pol.deadline:g}s"
-    else:
-        return None
-    if isinstance(err, ProviderError):
-        return ProviderError(f"{err.message}; {why}", provider=err.provider, status=err.status,
-                             retry_after=err.retry_after)
-    status = err.status if isinstance(err, NodeError) else None
-    return NodeError(f"{_message(err)}; {why}", status=status)
-
-
-_NO_POLICY = Policy()
-
-
-class NodeRunContext:
-    """The ``ctx`` a node's ``run`` receives (implements :class:`nbflow.nodes.nodetype.NodeContext`)."""
-
-    __slots__ = ("_exec", "_rec", "attempt", "node_id", "policy", "resume", "run_id")
-
-    def __init__(self, ex: Execution, node_id: str, rec: NodeRecord, attempt: int,
-                 resume: dict[str, Any] | None = None, policy: Policy | None = None) -> None:
-        self._exec = ex
-        self._rec = rec
-        self.policy = policy or _NO_POLICY
-        self.run_id = ex.run_id
-        self.node_id = node_id
-        self.attempt = attempt
-        self.resume = resume
-
-    def progress(self, fraction: float | None = None, message: str = "") -> None:
-        self._exec.emit("progress", self.node_id, {"fraction": fraction, "message": message})
-
-    def partial(self, port: str, value: Any) -> None:
-        self._exec.emit("partial", self.node_id, {"port": port, "value": value_to_json(value)})
-
-    def add_usage(self, *, provider: str, model: str, input_tokens: int = 0, output_tokens: int = 0,
-                  cost: float | None = None, **extra: Any) -> None:
-        entry: dict[str, Any] = {"provider": provider, "model": model}
-        if input_tokens:
-            entry["input_tokens"] = input_tokens
-        if output_tokens:
-            entry["output_tokens"] = output_tokens
-        entry.update({k: v for k, v in extra.items() if v})
-        if cost is None:
-            cost = self._exec.price(entry)
-        entry["cost"] = round(cost, 8)
-        self._rec.usage.append(entry)
-        self._rec.cost += cost
-
-    @property
-    def request_timeout(self) -> float | None:
-        return self.policy.request_timeout
-
-    @property
-    def attempt_timeout(self) -> float | None:
-        return self.policy.timeout
-
-    @property
-    def clients(self) -> HttpClients:
-        return self._exec.providers.clients
-
-    def provider(self, name: str, **config: Any) -> Any:
-        # The policy's request timeout and rate limit win over the node type's defaults in ``config``.
-        return self._exec.providers.get(name, node_id=self.node_id, **{**config, **self.policy.client_config()})
-
-    def secret(self, name: str) -> str:
-        return self._exec.providers.secrets.require(name, node=self.node_id)
-
-    def graph_input(self, name: str) -> tuple[bool, Any]:
-        given = self._exec.given
-        return (True, given[name]) if name in given else (False, None)
-
-    def log(self, message: str) -> None:
-        self._exec.emit("progress", self.node_id, {"fraction": None, "message": message})
-
-    def pause(self, reason: str, data: dict[str, Any] | None = None) -> NoReturn:
-        raise Pause(reason, data)
-
-    def run_subflow(self, plan: Plan, inputs: dict[str, Any]) -> Any:
-        """Run another plan as part of this node (sub-flows, loops, map); returns an awaitable result."""
-        return Execution(plan, inputs=inputs, cache=self._exec.cache, providers=self._exec.providers,
-                         price=self._exec.price).run()
 
 
 class Execution:
@@ -199,6 +74,10 @@ class Execution:
         self._cancelled = False
 
     # -- events ---------------------------------------------------------------------------------
+
+    def subflow(self, plan: Plan, inputs: dict[str, Any]) -> Any:
+        """Run another plan as part of a node of this run (sub-flows, loops, map): an awaitable result."""
+        return Execution(plan, inputs=inputs, cache=self.cache, providers=self.providers, price=self.price).run()
 
     def emit(self, kind: EventKind, node_id: str | None = None, data: dict[str, Any] | None = None) -> None:
         if not self.listeners:
@@ -586,20 +465,20 @@ class Execution:
                 self.emit("paused", pn.id, {"reason": p.reason, **value_to_json(p.data, inline_media=False)})
                 return None, None
             except Exception as exc:
-                err = _timed_out(exc, pol, end, loop.time()) if timeout is not None else exc
-                rec.history.append({"node": cand.id, "attempt": attempt, "error": _message(err),
+                err = timed_out(exc, pol, end, loop.time()) if timeout is not None else exc
+                rec.history.append({"node": cand.id, "attempt": attempt, "error": error_message(err),
                                     **({"status": err.status} if isinstance(err, NodeError)
                                        and err.status is not None else {})})
                 if attempt >= retry.attempts or not is_retryable(err):
                     break
                 delay = retry.delay(attempt, retry_after_of(err))
-                beyond = _beyond_deadline(err, delay, pol, end, loop.time())
+                beyond = beyond_deadline(err, delay, pol, end, loop.time())
                 if beyond is not None:
                     err = beyond
-                    rec.history.append({"node": cand.id, "attempt": attempt, "error": _message(err)})
+                    rec.history.append({"node": cand.id, "attempt": attempt, "error": error_message(err)})
                     break
                 self.emit("retry", pn.id, {"attempt": rec.attempts, "delay": round(delay, 3),
-                                           "error": _message(err)})
+                                           "error": error_message(err)})
                 await asyncio.sleep(delay)
         return None, err
 
@@ -611,8 +490,8 @@ class Execution:
         err: BaseException | None = None
         for n, cand in enumerate(candidates):
             if n:
-                self.emit("fallback", pn.id, {"to": cand.id, "error": _message(err) if err else ""})
-                rec.history.append({"fallback": cand.id, "after": _message(err) if err else ""})
+                self.emit("fallback", pn.id, {"to": cand.id, "error": error_message(err) if err else ""})
+                rec.history.append({"fallback": cand.id, "after": error_message(err) if err else ""})
             outs, err = await self._candidate(pn, cand, rec, inputs)
             if outs is not None:
                 if n:
@@ -625,7 +504,7 @@ class Execution:
                 return None
         assert err is not None
         rec.status = "failed"
-        rec.error = _error_info(err, rec.attempts)
+        rec.error = error_info(err, rec.attempts)
         rec.ended_at = time.time()
         self.emit("failed", pn.id, rec.error)
         self.emit("node_finished", pn.id, {"status": "failed", "duration": rec.duration, **_spent(rec)})

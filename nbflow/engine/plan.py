@@ -17,6 +17,7 @@ from nbflow.engine.policies import Policy, resolve_policy
 from nbflow.exceptions import CycleError, FlowError, ParamError, WiringError
 from nbflow.model.spec import FlowSpec, NodeSpec, parse_ref
 from nbflow.model.types import coercion
+from nbflow.model.validation import first_error
 from nbflow.nodes.compose import composing
 from nbflow.nodes.nodetype import NodeType, Port
 from nbflow.nodes.registry import Registry
@@ -128,10 +129,8 @@ def make_node(spec: NodeSpec, reg: Registry) -> NodeType:
     try:
         params = cls.Params.model_validate(spec.params)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"]) or None
+        loc, msg = first_error(exc)
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        msg = err["msg"].removeprefix("Value error, ")
         raise ParamError(f"{msg}{more}", node=spec.id, field=f"params.{loc}" if loc else "params") from None
     impl = cls(params, spec.id)
     try:

@@ -18,9 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from nbflow.exceptions import ConfigError
+from nbflow.model.validation import parse_config
 from nbflow.ops.summary import RunStats, run_stats
 from nbflow.ops.timespec import parse_duration
 from nbflow.store.runstore import RunStore
@@ -64,12 +64,7 @@ class AlertRule(BaseModel):
     @classmethod
     def parse(cls, obj: Any, *, where: str = "alert rule") -> AlertRule:
         """Validate a rule from JSON; ConfigError naming the field on a bad one."""
-        try:
-            return cls.model_validate(obj)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            loc = ".".join(str(p) for p in err["loc"]) or "rule"
-            raise ConfigError(f"{where}: field {loc!r}: {err['msg']}") from None
+        return parse_config(cls, obj, where=where, whole="rule")
 
 
 @dataclass(kw_only=True, slots=True)

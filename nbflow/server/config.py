@@ -22,10 +22,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from nbflow.cron.schedule import ScheduleSpec
 from nbflow.exceptions import ConfigError
+from nbflow.model.validation import parse_config
 from nbflow.ops.alerts import AlertRule
 from nbflow.providers.secrets import Secrets
 from nbflow.server.auth import Auth
@@ -111,13 +112,8 @@ class ServeConfig(BaseModel):
 
     @classmethod
     def parse(cls, data: Any, *, where: str = "serve configuration") -> ServeConfig:
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            loc = ".".join(str(p) for p in err["loc"]) or "configuration"
-            msg = str(err["msg"]).removeprefix("Value error, ")
-            raise ConfigError(f"{where}: field {loc!r}: {msg}") from None
+        """Validate from JSON; ConfigError naming the field."""
+        return parse_config(cls, data, where=where, whole="configuration")
 
     def path(self, p: str) -> Path:
         """A path from the configuration, relative to its file."""

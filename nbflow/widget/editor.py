@@ -62,6 +62,11 @@ class Editor(w.VBox):
 
     def __init__(self, flow: Flow, *, width: int = 780, height: int = 520, path: str | None = None,
                  store: Any = True) -> None:
+        """Build the canvas, toolbar and panels and wire their callbacks.
+
+        Long (over 60 lines) because it is a flat list of widget constructions and ``on_click`` wirings
+        with no logic between them; split, each part would be a one-caller helper that hides the layout.
+        """
         self.flow = flow
         self.store = store
         self.vm = ViewModel(flow, width=width, height=height)

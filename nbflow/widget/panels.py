@@ -212,6 +212,9 @@ def field_widget(name: str, schema: dict[str, Any], value: Any, *, defs: dict[st
 
     Returns ``(container, read, watched)``: the widget to show, a function giving its current value
     (raising ValueError when it does not parse), and the widget whose ``value`` changes mean "commit".
+
+    Long (over 60 lines) because it is one dispatch over the JSON Schema shapes a field may take (enum,
+    boolean, number, text, JSON); each branch is a few lines and reads best next to the others.
     """
     s, nullable = _resolve(schema, defs or {})
     t = s.get("type")
