@@ -8,11 +8,11 @@ only the two calls that speak their wire format.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from nbflow.clock import Clock, MonotonicClock
 from nbflow.exceptions import ProviderError
 from nbflow.providers.provider import OnProgress
 
@@ -43,7 +43,7 @@ class JobState:
 async def submit_and_poll(provider: str, submit: Callable[[], Awaitable[str]],
                           poll: Callable[[str], Awaitable[JobState]], *, interval: float = 5.0,
                           max_interval: float = 30.0, timeout: float = 900.0,
-                          on_progress: OnProgress | None = None) -> Any:
+                          on_progress: OnProgress | None = None, clock: Clock | None = None) -> Any:
     """Submit a job and poll it until done; returns ``JobState.result``.
 
     Args:
@@ -52,18 +52,20 @@ async def submit_and_poll(provider: str, submit: Callable[[], Awaitable[str]],
         poll: reads the job's state by id.
         interval: first wait between polls; it grows by half each time up to ``max_interval``.
         timeout: seconds for the whole job.
+        clock: where time comes from (default: :class:`~nbflow.clock.MonotonicClock`; tests pass a fake).
 
     Raises:
         ProviderError: the job failed (retryable as the provider's state says), or did not finish in
             ``timeout`` seconds (not retryable: submitting again would pay again).
     """
-    deadline = time.monotonic() + timeout
+    clock = clock or MonotonicClock()
+    deadline = clock.now() + timeout
     job_id = await asyncio.wait_for(submit(), timeout)
     if on_progress is not None:
         on_progress(0.0, f"submitted job {job_id}")
     wait = interval
     while True:
-        left = deadline - time.monotonic()
+        left = deadline - clock.now()
         if left <= 0:
             raise ProviderError(f"job {job_id} did not finish within {timeout:g}s", provider=provider)
         state = await asyncio.wait_for(poll(job_id), left)
@@ -74,6 +76,6 @@ async def submit_and_poll(provider: str, submit: Callable[[], Awaitable[str]],
             return state.result
         if on_progress is not None:
             on_progress(state.progress, f"job {job_id} {state.status.lower() or 'running'}")
-        left = deadline - time.monotonic()
-        await asyncio.sleep(max(0.0, min(wait, left)))
+        now = clock.now()
+        await clock.sleep_until(now + max(0.0, min(wait, deadline - now)))
         wait = min(max_interval, wait * 1.5)

@@ -116,9 +116,26 @@ def test_submit_and_poll_failure_and_overall_timeout() -> None:
         asyncio.run(submit_and_poll("runway", submit, poll, interval=0.001))
     assert not info.value.retryable
     submit, poll = _poll_states([JobState(False)] * 1000)
-    with pytest.raises(ProviderError, match="did not finish within 0.05s") as info:
-        asyncio.run(submit_and_poll("runway", submit, poll, interval=0.01, timeout=0.05))
+    clock = _JumpClock()
+    with pytest.raises(ProviderError, match="did not finish within 60s") as info:
+        asyncio.run(submit_and_poll("runway", submit, poll, interval=10, timeout=60, clock=clock))
     assert not info.value.retryable  # submitting again would pay again
+    assert clock.sleeps == [10, 25, 47.5, 60]  # waits grow by half, the last one cut at the deadline
+
+
+class _JumpClock:
+    """Sleeping moves time to the wake-up moment at once: polling's timing, read exactly."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        return self.t
+
+    async def sleep_until(self, t: float) -> None:
+        self.sleeps.append(t)
+        self.t = max(self.t, t)
 
 
 def test_runway_failed_task_with_internal_code_is_retryable(fake_env: Any) -> None:
