@@ -21,6 +21,7 @@ EXTRAS = {
     "uvicorn": "serve",
     "croniter": "schedule",
     "mcp": "mcp",
+    "psycopg": "postgres",
 }
 
 

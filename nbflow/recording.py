@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from nbflow.exceptions import ClaimError, StoreError
 from nbflow.model.events import Event
-from nbflow.store import open_store
+from nbflow.store import is_postgres_url, open_store
 from nbflow.store.lease import lease_ttl, owner_id
 from nbflow.store.owners import heartbeat
 from nbflow.store.runstore import Approval, RunStore
@@ -141,7 +141,8 @@ def configured_store() -> RunStore | None:
 
 def resolve_store(store: RunStore | bool | str | os.PathLike[str] | None) -> RunStore | None:
     """``None``: the configured store (or none); ``False``: none; ``True``: the configured or default
-    store; a path: that SQLite file; a store: itself. Default stores are opened once per process."""
+    store; a ``postgresql://`` URL or a path: that store; a store: itself. Default stores are opened
+    once per process."""
     if store is None:
         return _configured
     if store is False:
@@ -151,10 +152,14 @@ def resolve_store(store: RunStore | bool | str | os.PathLike[str] | None) -> Run
     if store is True:
         if _configured is not None:
             return _configured
+        from nbflow.store import store_location
         from nbflow.store.paths import default_db_path
 
-        store = default_db_path()
-    key = str(Path(store).expanduser().resolve()) if str(store) != ":memory:" else ":memory:"
+        store = store_location() or default_db_path()
+    if is_postgres_url(str(store)) or str(store) == ":memory:":
+        key = str(store)
+    else:
+        key = str(Path(store).expanduser().resolve())
     if key == ":memory:":
         return open_store(":memory:")
     if key not in _defaults:

@@ -71,3 +71,34 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _nbflow_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test gets its own NBFLOW_HOME: runs the CLI records never land in the user's data directory."""
     monkeypatch.setenv("NBFLOW_HOME", str(tmp_path_factory.mktemp("nbflow_home")))
+    monkeypatch.delenv("NBFLOW_STORE", raising=False)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Any:
+    """A real PostgreSQL server for the whole session (started lazily by the first test needing it).
+
+    Locally a missing server skips the tests that need it; in CI (CI=true) it fails them:
+    ``scripts/test`` installs Debian's ``postgresql`` when it is missing.
+    """
+    from nbflow.testing.pgserver import PgServer, PgUnavailable
+
+    try:
+        server = PgServer.start()
+    except PgUnavailable as exc:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"PostgreSQL is needed in CI: {exc}")
+        pytest.skip(f"PostgreSQL not available: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: Any) -> Any:
+    """The URL of a fresh, empty database on the session's PostgreSQL server (dropped afterwards)."""
+    import uuid
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    url = pg_server.create_database(name)
+    yield url
+    pg_server.drop_database(name)

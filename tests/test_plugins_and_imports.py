@@ -69,7 +69,7 @@ def test_broken_plugin_is_reported_not_fatal(tmp_path: Path):
     assert "  llm " in p.stdout
 
 
-HEAVY = ("ipywidgets", "ipycanvas", "ipykernel", "IPython")
+HEAVY = ("ipywidgets", "ipycanvas", "ipykernel", "IPython", "psycopg")
 
 
 @pytest.mark.parametrize("code", [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -48,7 +49,25 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:
         importlib.import_module(name).add_parser(sub)
+    for name in STORE_COMMANDS:
+        _add_store_option(sub.choices[name])
     return parser
+
+
+#: Commands that read or write the run store: each takes ``--store URL`` (it overrides ``$NBFLOW_STORE``).
+STORE_COMMANDS = ("run", "resume", "mcp", "serve", "schedule", "batch", "runs", "stats")
+
+
+def _add_store_option(p: argparse.ArgumentParser) -> None:
+    """``--store`` on ``p`` and on its sub-commands (``nbflow runs show ID --store URL``)."""
+    if not any("--store" in a.option_strings for a in p._actions):
+        p.add_argument("--store", metavar="URL", default=argparse.SUPPRESS,
+                       help="run store: a postgresql:// URL or a SQLite file (default: $NBFLOW_STORE, else "
+                            "runs.db in the nbflow home)")
+    for action in p._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _add_store_option(child)
 
 
 def error(message: str) -> None:
@@ -64,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return EXIT_INVALID
+    if getattr(args, "store", None):
+        os.environ["NBFLOW_STORE"] = args.store  # every store this command opens is that one
     try:
         return int(args.func(args))
     except NbflowError as exc:

@@ -26,7 +26,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--hmac-env", metavar="NAME", help="secret holding the HMAC signing key (default "
                    "NBFLOW_SERVE_HMAC_SECRET)")
     p.add_argument("--insecure-no-auth", action="store_true", help="serve without auth (trusted networks only)")
-    p.add_argument("--store", metavar="PATH", help="run store SQLite file (default: in $NBFLOW_HOME)")
+    p.add_argument("--store", metavar="URL", help="run store: a postgresql:// URL or a SQLite file "
+                   "(default: $NBFLOW_STORE, else runs.db in $NBFLOW_HOME)")
     p.add_argument("--max-body", type=int, metavar="BYTES", help="largest request body (default 1 MiB)")
     p.add_argument("--max-runs", type=int, metavar="N", help="runs executing at once; more wait (default 32)")
     p.add_argument("--resume-interrupted", action="store_true", default=None,

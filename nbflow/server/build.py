@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -18,7 +19,7 @@ from nbflow.ops.alerts import AlertManager
 from nbflow.server.app import ServerState, create_app
 from nbflow.server.auth import Auth
 from nbflow.server.config import ServeConfig
-from nbflow.store import RunStore, open_store
+from nbflow.store import RunStore, is_postgres_url, open_store
 
 __all__ = ["build_app", "load_flows"]
 
@@ -62,7 +63,7 @@ def build_app(config: ServeConfig, *, flows: dict[str, Flow] | None = None, stor
     if not served:
         raise ConfigError("no flows to serve: give flow files (nbflow serve FLOW.json ...) or 'flows' in the "
                           "configuration")
-    store = store if store is not None else open_store(config.path(config.store) if config.store else None)
+    store = store if store is not None else open_store(_store_where(config))
     auth = auth if auth is not None else config.auth.build()
     app = create_app(served, store, auth, max_body=config.max_body, max_concurrent_runs=config.max_concurrent_runs,
                      wait_timeout=config.wait_timeout, cache=config.cache, public_metrics=config.public_metrics,
@@ -124,3 +125,10 @@ def _add_alerts(state: ServerState, alerts: AlertManager) -> None:
             await asyncio.sleep(interval)
 
     state.background.append(loop)
+
+
+def _store_where(config: ServeConfig) -> str | Path | None:
+    """The configured store: a ``postgresql://`` URL as it is, a SQLite path relative to the config file."""
+    if not config.store:
+        return None
+    return config.store if is_postgres_url(config.store) else config.path(config.store)

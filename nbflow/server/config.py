@@ -83,7 +83,8 @@ class ServeConfig(BaseModel):
     max_body: int = Field(default=1 << 20, gt=0, description="Largest request body in bytes.")
     max_concurrent_runs: int = Field(default=32, ge=1, description="Runs executing at once; more wait.")
     wait_timeout: float = Field(default=300.0, gt=0, description="Longest a ?wait=true request waits.")
-    store: str | None = Field(default=None, description="Run store (SQLite file); default: the nbflow home.")
+    store: str | None = Field(default=None, description="Run store: a postgresql:// URL or a SQLite file; default: "
+                                "$NBFLOW_STORE, else the nbflow home.")
     cache: bool = Field(default=False, description="Reuse node results across runs with equal inputs.")
     public_metrics: bool = Field(default=False, description="Serve GET /metrics without credentials (for a "
                                  "scraper on a private network).")

@@ -180,15 +180,21 @@ class RunManager:
                 return run_id, True
         else:
             run_id = new_run_id()
+        # Held from acceptance, so a run waiting for a slot is not taken for an orphan by another server.
+        # The claim is a compare-and-set in the store: of two replicas accepting the same Idempotency-Key
+        # at once, one wins and the other answers with the winner's run, so the run executes once.
+        ttl = lease_ttl()
+        if self.store.claim(run_id, owner_id(), ttl=ttl) is None:
+            if idempotency_key is not None:
+                self.metrics.idempotent_replays.inc(flow=name)
+                return run_id, True
+        else:
+            heartbeat.hold(self.store, run_id, ttl)
         live = LiveRun(run_id=run_id, flow=name, source=source, inputs=parsed)
         # Durable before we answer: an accepted run is in the store even if we die before it starts.
         self.store.record_start(RunResult(run_id=run_id, flow=flow.name, inputs=parsed),
                                 flow_text=self._texts.get(name) or flow.dumps(),
                                 flow_file=str(Path(flow.source).resolve()) if flow.source else None, source=source)
-        # Held from acceptance, so a run waiting for a slot is not taken for an orphan by another server.
-        ttl = lease_ttl()
-        if self.store.claim(run_id, owner_id(), ttl=ttl) is not None:
-            heartbeat.hold(self.store, run_id, ttl)
         self._remember(live)
         self.logs.open(run_id)
         self.metrics.runs_started.inc(flow=name, source=source)

@@ -1,4 +1,4 @@
-"""One contract for every run store: each test runs over the memory and the SQLite backend."""
+"""One contract for every run store: each test runs over the memory, SQLite and PostgreSQL backends."""
 
 from __future__ import annotations
 
@@ -12,12 +12,18 @@ from nbflow.exceptions import StoreError
 from nbflow.model.record import NodeRecord, RunResult
 from nbflow.model.values import Media
 from nbflow.providers.offline import png_bytes
-from nbflow.store import Approval, MemoryStore, RunStore, SQLiteStore
+from nbflow.store import Approval, MemoryStore, RunStore, SQLiteStore, open_store
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> RunStore:
-    s: RunStore = MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "runs.db")
+    s: RunStore
+    if request.param == "memory":
+        s = MemoryStore()
+    elif request.param == "sqlite":
+        s = SQLiteStore(tmp_path / "runs.db")
+    else:
+        s = open_store(request.getfixturevalue("pg_url"))
     yield s
     s.close()
 
