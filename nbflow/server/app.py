@@ -239,6 +239,8 @@ async def get_run(request: Request, body: bytes, st: ServerState) -> Response:
 async def run_events(request: Request, body: bytes, st: ServerState) -> Response:
     run_id = request.path_params["run_id"]
     evlog = st.manager.logs.get(run_id)
+    if evlog is not None and evlog.done and _paused_here_resumed_elsewhere(evlog, st.manager.store, run_id):
+        evlog = None  # another server sharing the store resumed it: its record is the truth
     if evlog is None:
         st.manager.store.summary(run_id)  # 404 when there is no such run
         return StreamingResponse(_replay(st.manager.store, run_id), media_type="text/event-stream",
@@ -247,6 +249,16 @@ async def run_events(request: Request, body: bytes, st: ServerState) -> Response
     start = int(last) + 1 if last.isdigit() else 0
     return StreamingResponse(_follow(evlog, start), media_type="text/event-stream",
                              headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
+
+
+def _paused_here_resumed_elsewhere(evlog: Any, store: RunStore, run_id: str) -> bool:
+    last = evlog.events[-1] if evlog.events else None
+    if last is None or last.get("kind") != "run_finished" or last.get("data", {}).get("status") != "paused":
+        return False
+    try:
+        return store.summary(run_id).status != "paused"
+    except NbflowError:
+        return False
 
 
 async def _follow(evlog: Any, start: int) -> AsyncIterator[bytes]:
@@ -299,6 +311,20 @@ async def resume_run(request: Request, body: bytes, st: ServerState) -> Response
     return JSONResponse({**st.manager.describe(run_id), "status_url": f"/runs/{run_id}"}, status_code=202)
 
 
+async def _sweep_orphans(manager: RunManager, resume: bool) -> None:
+    """Every half lease time, do what a start does: mark ``interrupted`` the runs whose owner died (a
+    replica killed mid-run, on any machine sharing the store), and resume them when configured."""
+    from nbflow.store.lease import lease_ttl
+
+    interval = max(0.5, lease_ttl() / 2)
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await manager.recover(resume=resume)
+        except Exception:  # a store hiccup must not end the sweeping; the next round tries again
+            log.exception("sweeping interrupted runs failed")
+
+
 def create_app(flows: dict[str, Flow], store: RunStore, auth: Auth, *, metrics: Metrics | None = None,
                max_body: int = 1 << 20, max_concurrent_runs: int = 32, wait_timeout: float = 300.0,
                cache: bool = False, public_metrics: bool = False, resume_interrupted: bool = False) -> Starlette:
@@ -314,6 +340,7 @@ def create_app(flows: dict[str, Flow], store: RunStore, auth: Auth, *, metrics: 
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await manager.recover(resume=resume_interrupted)
         tasks = [asyncio.ensure_future(start()) for start in state.background]
+        tasks.append(asyncio.ensure_future(_sweep_orphans(manager, resume_interrupted)))
         try:
             yield
         finally:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from nbflow.engine.execute import new_run_id
-from nbflow.exceptions import InputError, NbflowError
+from nbflow.exceptions import InputError, NbflowError, StoreError
 from nbflow.flow import Flow, aresume
 from nbflow.model.events import Event
 from nbflow.model.record import RunResult, value_to_json
@@ -186,6 +186,8 @@ class RunManager:
         ttl = lease_ttl()
         if self.store.claim(run_id, owner_id(), ttl=ttl) is None:
             if idempotency_key is not None:
+                self._await_row(run_id)  # the winner records it right after its claim
+                self._seen(run_id, parsed)  # 409 when the inputs differ
                 self.metrics.idempotent_replays.inc(flow=name)
                 return run_id, True
         else:
@@ -201,6 +203,12 @@ class RunManager:
         self.metrics.runs_active.inc(flow=name)
         live.task = asyncio.ensure_future(self._execute(live, flow, raw))
         return run_id, False
+
+    def _await_row(self, run_id: str, timeout: float = 5.0) -> None:
+        """Wait (briefly, polling) for another server's accepted run to appear in the store."""
+        deadline = time.monotonic() + timeout
+        while run_id not in self.store and time.monotonic() < deadline:
+            time.sleep(0.02)
 
     def _seen(self, run_id: str, parsed: dict[str, Any]) -> bool:
         live = self.live.get(run_id)
@@ -281,7 +289,9 @@ class RunManager:
     async def wait(self, run_id: str, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for the run to end; whether it did."""
         live = self.live.get(run_id)
-        if live is None or live.task is None:
+        if live is None:
+            return await self._wait_stored(run_id, timeout)
+        if live.task is None:
             return True
         try:
             await asyncio.wait_for(asyncio.shield(live.task), timeout)
@@ -291,6 +301,19 @@ class RunManager:
             return True
         return True
 
+    async def _wait_stored(self, run_id: str, timeout: float) -> bool:
+        """Wait for a run another server executes (they share the store) to stop running."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if self.store.summary(run_id).status != "running":
+                    return True
+            except StoreError:
+                return True  # no such run: describing it says so
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.1)
+
     def describe(self, run_id: str) -> dict[str, Any]:
         """The run as the API shows it: status, outputs, usage, cost, nodes, pending approvals."""
         from nbflow.model.record import result_json
@@ -299,9 +322,9 @@ class RunManager:
         if live is not None and live.result is None:
             return {"run_id": run_id, "flow": live.flow, "status": live.status, "source": live.source,
                     "created_at": round(live.created_at, 6), "nodes": dict(live.nodes)}
-        if live is not None and live.result is not None:
+        if live is not None and live.result is not None and live.result.status != "paused":
             result, source = live.result, live.source
-        else:
+        else:  # a paused run may have been approved and resumed through another server sharing the store
             stored = self.store.load(run_id)
             result, source = stored.result, stored.summary.source
         out = result_json(result)
