@@ -18,6 +18,8 @@ from ipywidgets import Image
 
 from nbflow.model.values import Media
 from nbflow.widget.geometry import EdgeGeom, NodeBox, bezier_controls
+from nbflow.widget.overlay import draw_box_rect, draw_minimap, draw_popup, draw_tooltip
+from nbflow.widget.previews import wrap
 from nbflow.widget.style import (
     BACKGROUND,
     EDGE_WIDTH,
@@ -27,28 +29,51 @@ from nbflow.widget.style import (
     PORT_R,
     PREVIEW_H,
     STATUS_COLORS,
+    STATUS_RING,
+    Detail,
     category_color,
+    contrast,
+    detail,
+    fit_text,
     hex_to_rgb,
     port_color,
 )
 from nbflow.widget.viewmodel import Layer, ViewModel
 
-__all__ = ["LAYER_INDEX", "Renderer"]
+__all__ = ["LAYER_INDEX", "Renderer", "preview_lines", "split_overlapping"]
 
-LAYER_INDEX: dict[str, int] = {"grid": 0, "edges": 1, "nodes": 2, "overlay": 3}
-_ORDER: tuple[Layer, ...] = ("grid", "edges", "nodes", "overlay")
+LAYER_INDEX: dict[str, int] = {"grid": 0, "edges": 1, "nodes": 2, "minimap": 3, "overlay": 4}
+_ORDER: tuple[Layer, ...] = ("grid", "edges", "nodes", "minimap", "overlay")
 SELECT_COLOR = "#1f6feb"
 ERROR_COLOR = "#d93025"
-#: Below this zoom port labels, type names and previews are left out; below the second, titles too.
-DETAIL_ZOOM = 0.45
-TITLE_ZOOM = 0.25
 
 
-def _fit(text: str, width: float, px: float) -> str:
-    """Cut ``text`` to about ``width`` pixels of a ``px``-pixel sans-serif font (no text measuring
-    round trip to the browser)."""
-    n = max(1, int(width / (px * 0.58)))
-    return text if len(text) <= n else text[: max(1, n - 1)] + "…"
+def split_overlapping(boxes: list[NodeBox]) -> tuple[list[NodeBox], list[NodeBox]]:
+    """``(free, stacked)``: nodes that overlap no other (drawn batched, in any order) and nodes that
+    overlap some other, in drawing order (each drawn whole, so the upper one covers the lower).
+
+    A sweep over x: linear for a laid-out flow, whatever its size.
+    """
+    order = sorted(range(len(boxes)), key=lambda i: boxes[i].x)
+    hit = [False] * len(boxes)
+    active: list[int] = []
+    for i in order:
+        b = boxes[i]
+        active = [j for j in active if boxes[j].x + boxes[j].w > b.x]
+        for j in active:
+            o = boxes[j]
+            if o.y < b.y + b.h and b.y < o.y + o.h:
+                hit[i] = hit[j] = True
+        active.append(i)
+    return [b for b, h in zip(boxes, hit, strict=True) if not h], [b for b, h in zip(boxes, hit, strict=True) if h]
+
+
+def preview_lines(text: str, room: float, px: float, max_lines: int) -> list[str]:
+    """``text`` wrapped into at most ``max_lines`` lines of ``room`` units at font size ``px``."""
+    per_line = max(1, int(room / (px * 0.58)))
+    if max_lines <= 1:
+        return [fit_text(text, room, px)[0]]
+    return wrap(text, per_line, max_lines)
 
 
 class Renderer:
@@ -90,7 +115,7 @@ class Renderer:
         x0, y0, x1, y1 = self.vm.view.visible(margin=20)
         lifted = self.vm.lifted
         return [b for b in self.vm.boxes.values()
-                if b.id != lifted and b.x <= x1 and b.x + b.w >= x0 and b.y <= y1 and b.y + b.h >= y0]
+                if b.id not in lifted and b.x <= x1 and b.x + b.w >= x0 and b.y <= y1 and b.y + b.h >= y0]
 
     def image_widget(self, media: Media) -> Image:
         """One Image widget per distinct image, so redraws never resend its bytes."""
@@ -140,7 +165,7 @@ class Renderer:
         lifted = vm.lifted
         x0, y0, x1, y1 = vm.view.visible(margin=60)
         edges = [e for e in vm.edges
-                 if lifted not in (e.src_node, e.dst_node)
+                 if e.src_node not in lifted and e.dst_node not in lifted
                  and min(e.x1, e.x2) <= x1 and max(e.x1, e.x2) >= x0
                  and min(e.y1, e.y2) <= y1 and max(e.y1, e.y2) >= y0]
         self._edge_paths(c, edges)
@@ -181,13 +206,17 @@ class Renderer:
 
     def draw_nodes(self, c: Canvas) -> None:
         self._begin(c)
-        self._boxes(c, self._visible_boxes())
+        boxes = self._visible_boxes()
+        free, stacked = split_overlapping(boxes)
+        lod = detail(self.vm.view.zoom)
+        self._boxes(c, free, lod)
+        for b in stacked:  # overlapping nodes are drawn whole, one after the other (the later on top)
+            self._boxes(c, [b], lod)
 
-    def _boxes(self, c: Canvas, boxes: list[NodeBox]) -> None:
+    def _boxes(self, c: Canvas, boxes: list[NodeBox], lod: Detail) -> None:
         if not boxes:
             return
         vm = self.vm
-        zoom = vm.view.zoom
         xs = np.array([b.x for b in boxes])
         ys = np.array([b.y for b in boxes])
         ws = np.array([b.w for b in boxes])
@@ -196,43 +225,55 @@ class Renderer:
         c.fill_rects(xs, ys, ws, hs)
         c.fill_styled_rects(xs, ys, ws, np.full(len(boxes), HEADER_H),
                             np.array([hex_to_rgb(category_color(b.category)) for b in boxes]))
-        c.fill_style = "#f1f3f6"
-        c.fill_rects(xs + 1, ys + hs - PREVIEW_H, ws - 2, np.full(len(boxes), PREVIEW_H - 1))
+        if lod.far:  # far out the body is the status: one block of colour per node
+            st = vm.status
+            ran = [b for b in boxes if b.id in st]
+            if ran:
+                c.fill_styled_rects(np.array([b.x + 1 for b in ran]), np.array([b.y + HEADER_H for b in ran]),
+                                    np.array([b.w - 2 for b in ran]), np.array([b.h - HEADER_H - 1 for b in ran]),
+                                    np.array([hex_to_rgb(STATUS_COLORS.get(st[b.id], "#999999")) for b in ran]))
+        else:
+            c.fill_style = "#f1f3f6"
+            c.fill_rects(xs + 1, ys + hs - PREVIEW_H, ws - 2, np.full(len(boxes), PREVIEW_H - 1))
         c.stroke_style = "#b8c0cc"
         c.line_width = 1
         c.stroke_rects(xs, ys, ws, hs)
-        bad = [b for b in boxes if b.problem or vm.status.get(b.id) == "failed"]
+        bad = [b for b in boxes if b.problem or vm.status.get(b.id) == "failed" or b.id in vm.problems]
         if bad:
             c.stroke_style = ERROR_COLOR
-            c.line_width = 2
+            c.line_width = max(2.0, 2.5 / lod.zoom)
             for b in bad:
                 c.stroke_rect(b.x, b.y, b.w, b.h)
-        sel = [b for b in boxes if b.id == vm.selected]
+        sel = [b for b in boxes if b.id in vm.selection]
         if sel:
             c.stroke_style = SELECT_COLOR
-            c.line_width = 3
-            c.stroke_rect(sel[0].x - 2, sel[0].y - 2, sel[0].w + 4, sel[0].h + 4)
-        self._status_pills(c, boxes)
-        self._ports(c, boxes, zoom)
-        if zoom >= TITLE_ZOOM:
-            self._titles(c, boxes, zoom)
-        if zoom >= DETAIL_ZOOM:
-            self._port_labels(c, boxes)
-            self._previews(c, boxes)
+            c.line_width = max(3.0, 3.0 / lod.zoom)
+            for b in sel:
+                c.stroke_rect(b.x - 2, b.y - 2, b.w + 4, b.h + 4)
+        if not lod.far:
+            self._status_marks(c, boxes)
+        self._ports(c, boxes, lod.zoom)
+        self._titles(c, boxes, lod)
+        if lod.port_labels:
+            self._port_labels(c, boxes, lod)
+        if lod.previews:
+            self._previews(c, boxes, lod)
 
-    def _status_pills(self, c: Canvas, boxes: list[NodeBox]) -> None:
+    def _status_marks(self, c: Canvas, boxes: list[NodeBox]) -> None:
+        """A status dot on a white disc, so it stands out on every header colour."""
         st = self.vm.status
         with_status = [b for b in boxes if b.id in st]
         if not with_status:
             return
-        c.fill_styled_circles(np.array([b.x + b.w - 12 for b in with_status]),
-                              np.array([b.y + HEADER_H / 2 for b in with_status]), 6,
-                              np.array([hex_to_rgb(STATUS_COLORS.get(st[b.id], "#999999"))
-                                        for b in with_status]))
-        c.stroke_style = "#ffffff"
-        c.line_width = 1.5
-        c.stroke_circles(np.array([b.x + b.w - 12 for b in with_status]),
-                         np.array([b.y + HEADER_H / 2 for b in with_status]), 6)
+        cx = np.array([b.x + b.w - 13 for b in with_status])
+        cy = np.array([b.y + HEADER_H / 2 for b in with_status])
+        c.fill_style = STATUS_RING
+        c.fill_circles(cx, cy, 8.5)
+        c.fill_styled_circles(cx, cy, 5.5, np.array([hex_to_rgb(STATUS_COLORS.get(st[b.id], "#999999"))
+                                                     for b in with_status]))
+        c.stroke_style = "#1f2933"
+        c.line_width = 1
+        c.stroke_circles(cx, cy, 5.5)
 
     @staticmethod
     def _ports(c: Canvas, boxes: list[NodeBox], zoom: float) -> None:
@@ -246,52 +287,66 @@ class Renderer:
         c.line_width = 1.5
         c.stroke_circles(px, py, PORT_R)
         hollow = [p for p in ports if p.type.startswith("list[") or (p.is_input and not p.required)]
-        if hollow and zoom >= TITLE_ZOOM:
+        if hollow and zoom >= 0.25:
             c.fill_style = "#ffffff"
             c.fill_circles(np.array([p.x for p in hollow]), np.array([p.y for p in hollow]), PORT_R - 2.5)
 
-    @staticmethod
-    def _titles(c: Canvas, boxes: list[NodeBox], zoom: float) -> None:
+    def _titles(self, c: Canvas, boxes: list[NodeBox], lod: Detail) -> None:
+        c.text_baseline = "middle"
+        c.font = f"bold {lod.title_px:.1f}px sans-serif"
+        if lod.far:  # the title across the body, as large as the minimum on-screen size needs
+            c.text_align = "center"
+            st = self.vm.status
+            for b in boxes:
+                text, _ = fit_text(b.title, b.w - 10, lod.title_px)
+                if len(text) < 3 or lod.title_px > b.h - HEADER_H:
+                    continue
+                bg = STATUS_COLORS.get(st[b.id], "#999999") if b.id in st else "#ffffff"
+                c.fill_style = "#ffffff" if contrast("#ffffff", bg) > contrast("#1f2933", bg) else "#1f2933"
+                c.fill_text(text, b.x + b.w / 2, b.y + HEADER_H + (b.h - HEADER_H) / 2)
+            return
         c.fill_style = "#ffffff"
         c.text_align = "left"
-        c.text_baseline = "middle"
-        c.font = "bold 13px sans-serif"
-        detail = zoom >= DETAIL_ZOOM
         for b in boxes:
-            room = b.w - 30 - (len(b.type) * 6.5 + 8 if detail else 0)
-            c.fill_text(_fit(b.title, room, 13), b.x + 8, b.y + HEADER_H / 2)
-        if detail:
+            room = b.w - 32 - (len(b.type) * 11 * 0.58 + 8 if lod.type_names else 0)
+            c.fill_text(fit_text(b.title, room, lod.title_px)[0], b.x + 8, b.y + HEADER_H / 2)
+        if lod.type_names:
             c.font = "11px sans-serif"
             c.text_align = "right"
-            c.fill_style = "rgba(255,255,255,0.85)"
+            c.fill_style = "rgba(255,255,255,0.9)"
             for b in boxes:
-                c.fill_text(b.type, b.x + b.w - 24, b.y + HEADER_H / 2)
+                c.fill_text(b.type, b.x + b.w - 26, b.y + HEADER_H / 2)
 
     @staticmethod
-    def _port_labels(c: Canvas, boxes: list[NodeBox]) -> None:
-        c.font = "12px sans-serif"
+    def _port_labels(c: Canvas, boxes: list[NodeBox], lod: Detail) -> None:
+        px = lod.label_px
+        c.font = f"{px:.1f}px sans-serif"
         c.text_baseline = "middle"
         c.fill_style = "#2d3436"
         c.text_align = "left"
         for b in boxes:
             half = b.w / 2 - 14
             for p in b.inputs.values():
-                c.fill_text(_fit(p.name, half, 12), p.x + 10, p.y)
+                c.fill_text(fit_text(p.name, half, px)[0], p.x + 10, p.y)
         c.text_align = "right"
         for b in boxes:
             half = b.w / 2 - 14
             for p in b.outputs.values():
-                c.fill_text(_fit(p.name, half, 12), p.x - 10, p.y)
+                c.fill_text(fit_text(p.name, half, px)[0], p.x - 10, p.y)
 
-    def _previews(self, c: Canvas, boxes: list[NodeBox]) -> None:
+    def _previews(self, c: Canvas, boxes: list[NodeBox], lod: Detail) -> None:
         vm = self.vm
-        c.font = "12px sans-serif"
+        px = lod.preview_px
+        c.font = f"{px:.1f}px sans-serif"
         c.text_align = "left"
         c.text_baseline = "middle"
         texts: list[tuple[NodeBox, str, bool, float]] = []
         for b in boxes:
             pv = vm.previews.get(b.id)
             cy = b.y + b.h - PREVIEW_H / 2
+            if b.id in vm.problems:
+                texts.append((b, vm.problems[b.id].message, True, b.w - 16))
+                continue
             if b.problem:
                 texts.append((b, b.problem, True, b.w - 16))
                 continue
@@ -306,58 +361,88 @@ class Renderer:
                 c.draw_image(self.image_widget(pv.media), b.x + b.w - 8 - th, cy - th / 2, th, th)
                 room -= th + 6
             texts.append((b, pv.text, vm.status.get(b.id) == "failed", room))
+        line_h = px * 1.2
         for want_error in (False, True):
             group = [t for t in texts if t[2] == want_error]
             if not group:
                 continue
             c.fill_style = ERROR_COLOR if want_error else "#4b5563"
             for b, text, _, room in group:
-                c.fill_text(_fit(text, room, 12), b.x + 8, b.y + b.h - PREVIEW_H / 2)
+                lines = preview_lines(text, room, px, lod.preview_lines)
+                top = b.y + b.h - PREVIEW_H / 2 - (len(lines) - 1) * line_h / 2
+                for i, line in enumerate(lines):
+                    c.fill_text(line, b.x + 8, top + i * line_h)
+
+    def draw_minimap(self, c: Canvas) -> None:
+        c.reset_transform()
+        c.clear()
+        draw_minimap(c, self.vm)
 
     def draw_overlay(self, c: Canvas) -> None:
         self._begin(c)
         vm = self.vm
-        box = vm.dragged_box()
-        if box is not None:
-            moved = {box.id: box}
-            edges = []
-            for e in vm.edges:
-                if box.id not in (e.src_node, e.dst_node):
-                    continue
-                x1, y1, x2, y2 = e.x1, e.y1, e.x2, e.y2
-                if e.src_node == box.id:
-                    p = box.outputs.get(e.src.split(".", 1)[1])
-                    x1, y1 = (p.x, p.y) if p else (box.x + box.w, box.y)
-                if e.dst_node == box.id:
-                    q = box.inputs.get(e.dst.split(".", 1)[1])
-                    x2, y2 = (q.x, q.y) if q else (box.x, box.y)
-                edges.append(EdgeGeom(e.src, e.dst, e.src_node, e.dst_node, e.type, x1, y1, x2, y2, e.ok))
-            self._edge_paths(c, edges)
-            c.global_alpha = 0.92
-            self._boxes(c, list(moved.values()))
-            c.global_alpha = 1.0
+        moved = vm.dragged_boxes()
+        if moved:
+            self._dragged(c, moved)
         d = vm.drag
         if d is not None and d.mode == "wire" and d.moved and d.node in vm.boxes:
-            p = vm.boxes[d.node].outputs.get(d.port or "")
-            if p is None:
-                return
-            color = port_color(p.type)
-            if d.target is not None:
-                color = ERROR_COLOR if d.reason else "#27ae60"
-            c.stroke_style = color
-            c.line_width = EDGE_WIDTH + 1
-            c.set_line_dash([8, 5])
-            c.begin_path()
-            c.move_to(p.x, p.y)
-            c.bezier_curve_to(*bezier_controls(p.x, p.y, d.x, d.y), d.x, d.y)
-            c.stroke()
-            c.set_line_dash([])
-            if d.reason:
-                c.font = "bold 12px sans-serif"
-                c.text_align = "left"
-                c.text_baseline = "bottom"
-                c.fill_style = ERROR_COLOR
-                c.fill_text(d.reason, d.x + 12, d.y - 8)
+            self._loose_wire(c)
+        c.reset_transform()
+        draw_box_rect(c, vm.box_rect())
+        if vm.popup is not None:
+            draw_popup(c, vm.popup)
+        if vm.tooltip is not None:
+            draw_tooltip(c, vm.tooltip, vm.view.width, vm.view.height)
+
+    def _dragged(self, c: Canvas, moved: list[NodeBox]) -> None:
+        by_id = {b.id: b for b in moved}
+        edges = []
+        for e in self.vm.edges:
+            a, b = by_id.get(e.src_node), by_id.get(e.dst_node)
+            if a is None and b is None:
+                continue
+            x1, y1, x2, y2 = e.x1, e.y1, e.x2, e.y2
+            if a is not None:
+                p = a.outputs.get(e.src.split(".", 1)[1])
+                x1, y1 = (p.x, p.y) if p else (a.x + a.w, a.y)
+            if b is not None:
+                q = b.inputs.get(e.dst.split(".", 1)[1])
+                x2, y2 = (q.x, q.y) if q else (b.x, b.y)
+            edges.append(EdgeGeom(e.src, e.dst, e.src_node, e.dst_node, e.type, x1, y1, x2, y2, e.ok))
+        self._edge_paths(c, edges)
+        c.global_alpha = 0.92
+        lod = detail(self.vm.view.zoom)
+        free, stacked = split_overlapping(moved)
+        self._boxes(c, free, lod)
+        for b in stacked:
+            self._boxes(c, [b], lod)
+        c.global_alpha = 1.0
+
+    def _loose_wire(self, c: Canvas) -> None:
+        vm = self.vm
+        d = vm.drag
+        assert d is not None and d.node is not None
+        p = vm.boxes[d.node].outputs.get(d.port or "")
+        if p is None:
+            return
+        color = port_color(p.type)
+        if d.target is not None:
+            color = ERROR_COLOR if d.reason else "#27ae60"
+        c.stroke_style = color
+        c.line_width = EDGE_WIDTH + 1
+        c.set_line_dash([8, 5])
+        c.begin_path()
+        c.move_to(p.x, p.y)
+        c.bezier_curve_to(*bezier_controls(p.x, p.y, d.x, d.y), d.x, d.y)
+        c.stroke()
+        c.set_line_dash([])
+        if d.reason:
+            px = max(12.0, 11.0 / vm.view.zoom)
+            c.font = f"bold {px:.1f}px sans-serif"
+            c.text_align = "left"
+            c.text_baseline = "bottom"
+            c.fill_style = ERROR_COLOR
+            c.fill_text(d.reason, d.x + 12, d.y - 8)
 
     def stats(self) -> dict[str, Any]:
         return {"frames": self.frames, "images": len(self._images)}

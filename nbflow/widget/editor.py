@@ -9,22 +9,26 @@ one frame per ``RUN_FRAME`` seconds.
 from __future__ import annotations
 
 import asyncio
-import base64
 import html
-from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
 from ipycanvas import MultiCanvas
 
 from nbflow.engine.sync import RunHandle
-from nbflow.exceptions import FlowError, NbflowError
+from nbflow.exceptions import FlowError, NbflowError, SecretError
 from nbflow.flow import Flow
 from nbflow.model.events import Event
 from nbflow.model.record import NodeRecord, RunResult
-from nbflow.templates import list_templates, load_template
+from nbflow.templates import list_templates
+from nbflow.widget.bodies import Body
+from nbflow.widget.dom import make_helper
 from nbflow.widget.draw import Renderer
+from nbflow.widget.editor_bodies import BodyNavigation
+from nbflow.widget.editor_files import FileActions
 from nbflow.widget.panels import ParamsPanel, PreviewPanel
+from nbflow.widget.popups import rank_types
+from nbflow.widget.status import diagnose, independent_of
 from nbflow.widget.style import PORT_COLORS
 from nbflow.widget.undo import Throttle
 from nbflow.widget.viewmodel import ALL_LAYERS, Layer, ViewModel
@@ -33,6 +37,9 @@ __all__ = ["Editor"]
 
 #: Shortest time between two frames drawn because of run events.
 RUN_FRAME = 0.05
+#: The side panel's width, and the narrowest the canvas gets to keep the panel beside it.
+SIDE_W = 320
+MIN_CANVAS_W = 480
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -46,7 +53,7 @@ def _button(description: str, icon: str, tooltip: str, width: str = "auto") -> w
     return w.Button(description=description, icon=icon, tooltip=tooltip, layout=w.Layout(width=width))
 
 
-class Editor(w.VBox):
+class Editor(BodyNavigation, FileActions, w.VBox):
     """A canvas editor on a :class:`~nbflow.Flow`: ``nbflow.Editor(flow)`` or ``flow.edit()``.
 
     The editor and the Python API edit the same object: ``flow.add(...)`` in a cell appears on the
@@ -70,7 +77,8 @@ class Editor(w.VBox):
         self.flow = flow
         self.store = store
         self.vm = ViewModel(flow, width=width, height=height)
-        self.canvas = MultiCanvas(4, width=width, height=height,
+        self._width = width
+        self.canvas = MultiCanvas(5, width=width, height=height,
                                   layout=w.Layout(width=f"{width}px", height=f"{height}px",
                                                   min_width=f"{width}px", flex="0 0 auto"))
         self.renderer = Renderer(self.vm, self.canvas)
@@ -80,6 +88,11 @@ class Editor(w.VBox):
         self.approval: Any = None  # the Approve / Reject box shown for a paused node, if any
         self._pending: dict[str, asyncio.Handle] = {}
         self._home = _running_loop()  # the kernel's loop: where widget work happens
+        self._mods = (False, False)  # shift, ctrl/meta of the next press (from the DOM helper)
+        self.root = flow
+        self._bodies: list[tuple[Body, ViewModel, Any]] = []
+        self._unsaved: str | None = None  # opened bodies: (body, parent's vm, unobserve)
+        self.helper = make_helper(self._on_dom)
 
         self.search = w.Text(placeholder="search node types…", layout=w.Layout(width="170px"))
         self.palette = w.Dropdown(layout=w.Layout(width="260px"), tooltip="node types (plugins included)")
@@ -94,6 +107,10 @@ class Editor(w.VBox):
         self.zoom_out_button = _button("", "search-minus", "zoom out", "40px")
         self.zoom_in_button = _button("", "search-plus", "zoom in", "40px")
         self.fit_button = _button("Fit", "expand", "fit the flow in view (F)")
+        self.layout_button = _button("Layout", "sitemap", "auto-layout: arrange the flow left to right (L)")
+        self.snap_button = w.ToggleButton(value=False, description="Snap", icon="th",
+                                          tooltip="snap moved and added nodes to the grid (G)",
+                                          layout=w.Layout(width="auto"))
         default_path = path or flow.source or f"{flow.name}.json"
         self.path = w.Text(value=default_path, description="file", style={"description_width": "30px"},
                            layout=w.Layout(width="230px"))
@@ -106,26 +123,44 @@ class Editor(w.VBox):
             (t.name, t.name) for t in list_templates()], layout=w.Layout(width="210px"),
             tooltip="replace the canvas with a ready-made flow (undo brings yours back)")
         self.download = w.HTML()
-        self.message = w.HTML()
-        self.params = ParamsPanel(flow, on_param=self._on_param, on_rename=self._on_rename)
+        # a fixed height, so the first message does not push the canvas down
+        self.message = w.HTML(layout=w.Layout(height="22px", overflow="hidden"))
+        self.crumbs = w.HTML()
+        self.up_button = _button("Up", "level-up", "back to the enclosing flow (Escape with nothing selected)")
+        self.up_button.on_click(lambda _: self.close_body())
+        self.crumb_bar = w.HBox([self.up_button, self.crumbs], layout=w.Layout(display="none",
+                                                                                align_items="center"))
+        self.params = ParamsPanel(flow, on_param=self._on_param, on_rename=self._on_rename,
+                                  on_run_ready=lambda: self.run_ready())
         self.preview = PreviewPanel()
         for panel in (self.params, self.preview):
-            panel.layout.flex = "0 0 auto"  # the side column scrolls; its panels never shrink
-        side = w.VBox([self.params, w.HTML("<hr style='margin:6px 0'>"), self.preview],
-                      layout=w.Layout(width="340px", min_width="340px", flex="0 0 340px",
-                                      max_height=f"{height}px", overflow="auto", padding="0 0 0 8px"))
+            panel.layout.flex = "0 0 auto"
+        # Params and Output side by side as tabs: the output is one click away, never below the form
+        def pane(panel: w.Widget) -> w.VBox:
+            return w.VBox([panel], layout=w.Layout(overflow="auto", max_height=f"{height - 40}px"))
+
+        self.tabs = w.Tab(children=[pane(self.params), pane(self.preview)], layout=w.Layout(width="100%"))
+        self.tabs.set_title(0, "Params")
+        self.tabs.set_title(1, "Output")
+        self.tabs.add_class("nbflow-tabs")
+        side = w.VBox([self.tabs], layout=w.Layout(width=f"{SIDE_W}px", min_width=f"{SIDE_W}px",
+                                                    flex=f"1 1 {SIDE_W}px", max_width="420px",
+                                                    max_height=f"{height}px",
+                                                    overflow="hidden", padding="0 0 0 8px"))
         legend = " ".join(f"<span style='white-space:nowrap'><span style='color:{c}'>●</span> {t}</span>"
                           for t, c in PORT_COLORS.items())
         tools = w.HBox([self.search, self.palette, self.add_button, self.run_button,
                         self.run_selected_button, self.stop_button], layout=w.Layout(flex_flow="row wrap"))
         tools2 = w.HBox([self.undo_button, self.redo_button, self.delete_button, self.zoom_out_button,
-                         self.zoom_in_button, self.fit_button, self.path, self.export_button,
-                         self.import_button, self.upload, self.templates, self.download],
+                         self.zoom_in_button, self.fit_button, self.layout_button, self.snap_button, self.path,
+                         self.export_button, self.import_button, self.upload, self.templates, self.download],
                         layout=w.Layout(flex_flow="row wrap", align_items="center"))
         # the panel wraps under the canvas when the notebook is too narrow for both side by side
         body = w.HBox([self.canvas, side], layout=w.Layout(flex_flow="row wrap", align_items="flex-start"))
-        super().__init__([tools, tools2, self.message, body,
-                          w.HTML(f"<small>ports: {legend}; hollow = list or optional input</small>")])
+        extra = [self.helper] if self.helper is not None else []
+        super().__init__([tools, tools2, self.crumb_bar, self.message, body,
+                          w.HTML(f"<small>ports: {legend}; hollow = list or optional input; right-click or "
+                                 "double-click the canvas for more</small>"), *extra])
         self.add_class("nbflow-editor")
         self.canvas.add_class("nbflow-canvas")
 
@@ -141,6 +176,8 @@ class Editor(w.VBox):
         self.zoom_in_button.on_click(lambda _: self._apply(self.vm.zoom(1.25)))
         self.zoom_out_button.on_click(lambda _: self._apply(self.vm.zoom(0.8)))
         self.fit_button.on_click(lambda _: self._apply(self.vm.fit()))
+        self.layout_button.on_click(lambda _: self._apply(self.vm.auto_layout(), panels=True))
+        self.snap_button.observe(self._on_snap, names="value")
         self.export_button.on_click(lambda _: self.export())
         self.import_button.on_click(lambda _: self.import_path())
         self.upload.observe(self._on_upload, names="value")
@@ -175,17 +212,33 @@ class Editor(w.VBox):
         self.renderer.draw(layers)
 
     def _apply(self, layers: frozenset[Layer], *, panels: bool = False) -> None:
-        """After a view-model action: draw, show its message, and refresh panels and buttons."""
+        """After a view-model action: draw, show its message, refresh panels and buttons, and run the
+        editor-level command a menu asked for."""
         self.redraw(layers)
         self._show_message()
         if panels:
             self._sync_panels(force=True)
+        if self.snap_button.value != self.vm.snap:
+            self.snap_button.value = self.vm.snap
         self._sync_buttons()
+        command, self.vm.command = self.vm.command, None
+        if command == "run_selected":
+            self.run_selected()
+        elif command == "up":
+            self.close_body()
+        elif command is not None and command.startswith("open:"):
+            self.open_body(command[5:])
+
+    def _on_snap(self, change: dict[str, Any]) -> None:
+        if bool(change["new"]) != self.vm.snap:
+            self._apply(self.vm.toggle_snap())
 
     def _show_message(self) -> None:
         color = "#d93025" if self.vm.message_level == "error" else "#3c4043"
-        self.message.value = (f"<span class='nbflow-message' style='color:{color}'>"
-                              f"{html.escape(self.vm.message)}</span>")
+        text = self.vm.message
+        if self._unsaved:  # an opened body the parent does not take yet: say so until it does
+            text, color = f"{text} · {self._unsaved}" if text else self._unsaved, "#d93025"
+        self.message.value = f"<span class='nbflow-message' style='color:{color}'>{html.escape(text)}</span>"
 
     def _say(self, text: str, level: str = "info") -> None:
         self.vm.say(text, "error" if level == "error" else "info")
@@ -234,23 +287,15 @@ class Editor(w.VBox):
     # -- palette ----------------------------------------------------------------------------------
 
     def _fill_palette(self) -> None:
-        q = self.search.value.strip().lower()
-        ranked = []
-        for name, cls in self.flow.registry.types().items():
-            hay = f"{name} {cls.title} {cls.category} {cls.description}".lower()
-            if not q or all(part in hay for part in q.split()):
-                # exact and prefix matches on the type name first, then the title, then the rest
-                rank = 0 if name == q else 1 if name.startswith(q) else 2 if q in cls.title.lower() else 3
-                ranked.append((rank if q else 0, f"{cls.category} · {cls.title or name} ({name})", name))
-        ranked.sort()
-        opts = [(label, name) for _, label, name in ranked]
+        opts = rank_types(self.flow.registry, self.search.value)
         self.palette.options = opts
         if opts:
             self.palette.value = opts[0][1]  # the best match
         self.add_button.disabled = not opts
 
     def add_node(self, node_type: str | None = None, **params: Any) -> str | None:
-        """Add a node of ``node_type`` (default: the palette's choice); returns its id."""
+        """Add a node of ``node_type`` (default: the palette's choice) in the view, where it overlaps
+        nothing; returns its id."""
         t = node_type or self.palette.value
         if not t:
             self._say("no node type matches the search", "error")
@@ -265,29 +310,37 @@ class Editor(w.VBox):
 
     # -- mouse and keys ---------------------------------------------------------------------------
 
+    def _selection_state(self) -> tuple[Any, ...]:
+        return (tuple(self.vm.selection), self.vm.selected_edge, self.flow.version)
+
     def _mouse_down(self, x: float, y: float) -> None:
-        before = (self.vm.selected, self.vm.selected_edge)
+        before = self._selection_state()
+        (shift, ctrl), self._mods = self._mods, (False, False)
         self.throttle.reset()
-        layers = self.vm.mouse_down(x, y)
-        self.redraw(layers)
-        if before != (self.vm.selected, self.vm.selected_edge):
-            self._sync_panels()
-            self._sync_buttons()
+        self.vm.say("")  # a new gesture: the last message is stale
+        layers = self.vm.mouse_down(x, y, shift=shift, ctrl=ctrl)
+        changed = before != self._selection_state()
+        self._apply(layers, panels=changed)
 
     def _mouse_move(self, x: float, y: float) -> None:
         if self.vm.drag is None:
-            self.vm.mouse = (x, y)  # remembered for wheel zoom; nothing to draw
-            return
+            self.vm.mouse = (x, y)  # remembered for wheel zoom, paste and the context menu key
         if not self.throttle(x, y):
+            # too soon after the last frame: draw the latest position when the interval is over, so a
+            # drag never stalls waiting for the next move (trailing edge of the throttle)
+            self._later("move-flush", self.throttle.interval, self._flush_move)
             return
         self.redraw(self.vm.mouse_move(x, y))
 
+    def _flush_move(self) -> None:
+        pending = self.throttle.pending
+        if pending is not None and self.throttle(*pending):
+            self.redraw(self.vm.mouse_move(*pending))
+
     def _mouse_up(self, x: float, y: float) -> None:
-        wiring = self.vm.drag is not None and self.vm.drag.mode == "wire"
+        before = self._selection_state()
         self.throttle.reset()
-        self._apply(self.vm.mouse_up(x, y))
-        if wiring:
-            self._sync_panels(force=True)  # a new input can change the selected node's ports
+        self._apply(self.vm.mouse_up(x, y), panels=before != self._selection_state())
 
     def _mouse_out(self, x: float, y: float) -> None:
         self._apply(self.vm.mouse_out())
@@ -296,18 +349,51 @@ class Editor(w.VBox):
         self.redraw(self.vm.wheel(dy))
 
     def _key_down(self, key: str, shift: bool, ctrl: bool, meta: bool) -> None:
-        before = (self.vm.selected, self.vm.selected_edge, self.flow.version)
+        before = self._selection_state()
         try:
             layers = self.vm.key_down(key, shift, ctrl, meta)
         except NbflowError as exc:
             self._say(str(exc), "error")
             return
-        self._apply(layers, panels=before != (self.vm.selected, self.vm.selected_edge, self.flow.version))
+        self._apply(layers, panels=before != self._selection_state())
+
+    def fit_width(self, available: int) -> None:
+        """Narrow the canvas (never below ``MIN_CANVAS_W``, never above the width asked for) so the side
+        panel fits beside it in an editor ``available`` pixels wide; text keeps its size (no scaling)."""
+        if available <= 0:
+            return
+        want = max(MIN_CANVAS_W, min(self._width, available - SIDE_W - 12))
+        if want == self.canvas.width:
+            return
+        self.canvas.width = want
+        self.canvas.layout.width = self.canvas.layout.min_width = f"{want}px"
+        self.vm.view.width = want
+        self.redraw()
+
+    def _on_dom(self, msg: dict[str, Any]) -> None:
+        """Events from the DOM helper: modifiers of the next press, double-click, context menu."""
+        ev = msg.get("event")
+        x, y = float(msg.get("x", 0.0)), float(msg.get("y", 0.0))
+        if ev == "modifiers":
+            self._mods = (bool(msg.get("shift")), bool(msg.get("ctrl")) or bool(msg.get("meta")))
+            return
+        if ev == "resize":
+            self.fit_width(int(msg.get("width", 0)))
+            return
+        before = self._selection_state()
+        if ev == "dblclick":
+            layers = self.vm.double_click(x, y)
+        elif ev == "contextmenu":
+            self.vm.mouse = (x, y)
+            layers = self.vm.open_menu(x, y)
+        else:
+            return
+        self._apply(layers, panels=before != self._selection_state())
 
     # -- flow changes -----------------------------------------------------------------------------
 
     def _on_flow_change(self, change: dict[str, Any]) -> None:
-        if self.vm.editing:
+        if self.vm.editing or any(vm.editing for _, vm, _ in self._bodies):
             return  # the canvas made this change and redraws itself
         self.vm.external_change()
         # A cell may change the flow many times in a row: draw once, after it.
@@ -351,6 +437,9 @@ class Editor(w.VBox):
 
     def _on_param(self, node_id: str, name: str, value: Any) -> None:
         self.vm.set_params(node_id, **{name: value})
+        if self.params.problem is not None and self.params.problem.node == node_id:
+            self.params.problem = None  # the user acted on it: the next run tells again if it still fails
+            self.params.problem_box.children = []
         self._say(f"{node_id}: set {name}")
         self.redraw()
         self._sync_buttons()
@@ -369,9 +458,10 @@ class Editor(w.VBox):
         try:
             self.flow.validate()
         except FlowError as exc:
-            self._say(f"cannot run: {exc}", "error")
+            self._cannot_start(exc)
             return None
         self.vm.begin_run(targets)
+        self.params.problem = None
         try:
             asyncio.get_running_loop()
         except RuntimeError:  # a plain script: no loop to run in the background on
@@ -379,6 +469,8 @@ class Editor(w.VBox):
             try:
                 # the flow's run observers (_on_flow_run) show the result
                 self.flow.run(on_event=self._on_event, targets=targets, store=self.store, source="notebook")
+            except (FlowError, SecretError) as exc:
+                self._cannot_start(exc)
             except NbflowError as exc:
                 self._say(f"run failed: {exc}", "error")
             return None
@@ -410,6 +502,8 @@ class Editor(w.VBox):
     def _run_done(self, task: asyncio.Task[RunResult]) -> None:
         if task.cancelled():
             self._say("run cancelled", "error")
+        elif isinstance(task.exception(), (FlowError, SecretError)):
+            self._cannot_start(task.exception())  # type: ignore[arg-type]
         elif task.exception() is not None:
             exc = task.exception()
             self._say(f"run failed: {exc}" if isinstance(exc, NbflowError) else
@@ -418,6 +512,35 @@ class Editor(w.VBox):
             self._finished(task.result())
         self._sync_buttons()
         self.redraw(frozenset(("nodes",)))
+
+    def _cannot_start(self, exc: NbflowError) -> None:
+        """A run that could not start: mark the node and field at fault, offer the fix in the Params tab,
+        and say which nodes do not depend on it (and can run now)."""
+        types = {n.id: n.type for n in self.flow.spec.nodes}
+        prob = diagnose(exc, types)
+        if prob is None:
+            self._say(f"cannot run: {exc}", "error")
+            return
+        self.vm.mark_problem(prob)
+        ready = independent_of({prob.node}, self.flow.edges, list(types))
+        self.vm.select([prob.node])
+        self.params.problem = prob
+        self.params.ready = ready
+        self.tabs.selected_index = 0
+        self._sync_panels(force=True)
+        self._sync_buttons()
+        can = (f"; {len(ready)} node{'s' if len(ready) != 1 else ''} do not need {prob.node} and can run"
+               if ready else "; every node needs it")
+        self._say(f"cannot run: {prob.node}: {prob.message}{can}", "error")
+        self.redraw()
+
+    def run_ready(self) -> RunHandle | None:
+        """Run the nodes that do not depend on the node at fault (after a run could not start)."""
+        ready = [i for i in self.params.ready if i in self.flow.nodes]
+        if not ready:
+            self._say("no node can run without the one at fault", "error")
+            return None
+        return self.run(ready)
 
     def _finished(self, result: RunResult) -> None:
         self.result = result
@@ -428,77 +551,10 @@ class Editor(w.VBox):
         if result.error:
             text += f": {result.error}"
         self._say(text, "info" if result.status in ("succeeded", "paused") else "error")
+        if self.vm.selected is not None:
+            self.tabs.selected_index = 1  # the selected node's fresh output
         self._sync_panels()
         self.redraw(frozenset(("nodes",)))
-
-    # -- export and import ------------------------------------------------------------------------
-
-    def export(self, path: str | Path | None = None) -> Path | None:
-        """Write the flow JSON to ``path`` (default: the file box) and offer it as a download."""
-        target = Path(path or self.path.value.strip() or f"{self.flow.name}.json")
-        try:
-            self.flow.save(target)
-        except OSError as exc:
-            self._say(f"cannot write {target}: {exc.strerror or exc}", "error")
-            return None
-        data = target.read_bytes()
-        href = "data:application/json;base64," + base64.b64encode(data).decode()
-        name = html.escape(target.name)
-        self.download.value = (f'<a class="nbflow-download" download="{name}" href="{href}" '
-                               f'title="download {name}">⬇ {name}</a>')
-        self._say(f"exported {target} ({len(data):,} bytes)")
-        return target
-
-    def import_path(self, path: str | Path | None = None) -> bool:
-        """Replace the flow's contents with the flow file at ``path`` (one undo step)."""
-        source = Path(path or self.path.value.strip())
-        try:
-            other = Flow.load(source, registry=self.flow.registry)
-        except NbflowError as exc:
-            self._say(f"cannot import: {exc}", "error")
-            return False
-        return self._take(other, str(source))
-
-    def import_text(self, text: str | bytes, name: str = "upload") -> bool:
-        """Replace the flow's contents with flow JSON text (what the Upload button does)."""
-        try:
-            other = Flow.loads(text, source=name, registry=self.flow.registry)
-        except NbflowError as exc:
-            self._say(f"cannot import: {exc}", "error")
-            return False
-        return self._take(other, name)
-
-    def start_from_template(self, name: str) -> bool:
-        """Replace the canvas with template ``name`` (one undo step; see ``nbflow templates``)."""
-        try:
-            other = load_template(name)
-        except NbflowError as exc:
-            self._say(f"cannot start from template: {exc}", "error")
-            return False
-        return self._take(other, f"template {name}")
-
-    def _on_template(self, change: dict[str, Any]) -> None:
-        if change["new"]:
-            self.start_from_template(change["new"])
-            self.templates.value = ""
-
-    def _take(self, other: Flow, source: str) -> bool:
-        self.vm.replace(other)
-        self.result = None
-        self.vm.fit()
-        self._apply(ALL_LAYERS, panels=True)
-        self._say(f"imported {source}: {len(other.spec.nodes)} nodes, {len(other.spec.edges)} edges")
-        return True
-
-    def _on_upload(self, change: dict[str, Any]) -> None:
-        files = change["new"]
-        if not files:
-            return
-        f = files[0]
-        self.import_text(bytes(f["content"]), f.get("name", "upload"))
-        self.upload.unobserve(self._on_upload, names="value")
-        self.upload.value = ()
-        self.upload.observe(self._on_upload, names="value")
 
     def close(self) -> None:
         """Stop following the flow and close the widgets."""

@@ -24,6 +24,7 @@ from nbflow.exceptions import NbflowError
 from nbflow.flow import Flow
 from nbflow.model.record import NodeRecord, value_to_json
 from nbflow.model.values import Media
+from nbflow.widget.status import Problem
 
 __all__ = ["MODEL_SUGGESTIONS", "ParamsPanel", "PreviewPanel", "field_widget", "render_value"]
 
@@ -109,11 +110,28 @@ def render_value(value: Any) -> w.Widget:
         return _Pager(value)
     if isinstance(value, (bool, int, float)) or value is None:
         return _pre(json.dumps(value))
+    if isinstance(value, dict) and any(isinstance(v, Media) or _has_media(v) for v in value.values()):
+        # a record holding media (a loop iteration, a map item): each field by its own type
+        rows: list[w.Widget] = []
+        for k, v in value.items():
+            rows.append(w.HTML(f"<b>{html.escape(str(k))}</b>"))
+            rows.append(render_value(v))
+        return w.VBox(rows, layout=_wide())
     try:
         return _pre(json.dumps(value_to_json(value, inline_media=False), indent=2, ensure_ascii=False,
                                sort_keys=True))
     except (TypeError, ValueError):
         return _pre(repr(value))
+
+
+def _has_media(value: Any) -> bool:
+    if isinstance(value, Media):
+        return True
+    if isinstance(value, list):
+        return any(_has_media(v) for v in value[:20])
+    if isinstance(value, dict):
+        return any(_has_media(v) for v in value.values())
+    return False
 
 
 class PreviewPanel(w.VBox):
@@ -298,8 +316,16 @@ OnRename = Callable[[str, str], None]
 class ParamsPanel(w.VBox):
     """A form for the selected node: its id (renamable) and every params field of its type."""
 
-    def __init__(self, flow: Flow, *, on_param: OnParam, on_rename: OnRename) -> None:
+    def __init__(self, flow: Flow, *, on_param: OnParam, on_rename: OnRename,
+                 on_run_ready: Callable[[], Any] | None = None) -> None:
         self.flow = flow
+        self.problem: Problem | None = None  # why the last run could not start (shown on its node)
+        self.ready: list[str] = []  # the nodes that can run without the node at fault
+        self.on_run_ready = on_run_ready
+        self.problem_box = w.VBox()
+        self.run_ready_button = w.Button(description="Run the rest", icon="play", layout=w.Layout(width="auto"),
+                                         tooltip="run the nodes that do not need this node")
+        self.run_ready_button.on_click(lambda _: self.on_run_ready() if self.on_run_ready else None)
         self.on_param = on_param
         self.on_rename = on_rename
         self.node_id: str | None = None
@@ -353,7 +379,26 @@ class ParamsPanel(w.VBox):
             self.readers[name] = read
             rows.append(box)
         rows.append(self.error)
+        self._show_problem(node_id, rows)
         self.children = rows
+
+    def _show_problem(self, node_id: str, rows: list[w.Widget]) -> None:
+        """Why the run could not start, at the top of the form, with the field at fault outlined."""
+        p = self.problem
+        if p is None or p.node != node_id:
+            return
+        parts: list[w.Widget] = [w.HTML(
+            f"<div class='nbflow-problem' style='border-left:3px solid #d93025;padding:2px 6px;"
+            f"background:#fdecea'><b style='color:#d93025'>Cannot run:</b> {html.escape(p.message)}"
+            + (f"<br>{html.escape(p.fix)}" if p.fix else "") + "</div>")]
+        if self.ready:
+            self.run_ready_button.description = f"Run the {len(self.ready)} nodes that do not need it"
+            parts.append(self.run_ready_button)
+        self.problem_box.children = parts
+        rows.insert(1, self.problem_box)
+        if p.field in self.fields:
+            self.fields[p.field].layout.border = "2px solid #d93025"
+            self.fields[p.field].add_class("nbflow-field-at-fault")
 
     def _commit(self, name: str) -> None:
         if self.node_id is None:

@@ -1,27 +1,26 @@
-"""The canvas view model: selection, drag, hit testing, wiring rules, undo, run status. No Jupyter import.
+"""The canvas view model: selection, drag, hit testing, wiring rules, undo, popups. No Jupyter import.
 
 The editor feeds it mouse and key events in canvas pixels and redraws the layers each handler
 returns. Every change to the flow goes through :meth:`ViewModel.edit`, which snapshots the spec for
 undo; the flow itself (``Flow.add``/``connect``/...) stays the single source of truth, so cell edits
-and canvas edits meet in the same object.
+and canvas edits meet in the same object. Editing commands (copy, paste, duplicate, delete, auto-layout)
+live in :mod:`~nbflow.widget.commands`, run status in :mod:`~nbflow.widget.status`.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 from nbflow.exceptions import FlowError
 from nbflow.flow import Flow
-from nbflow.model.events import Event
-from nbflow.model.record import NodeRecord, RunResult
 from nbflow.model.spec import parse_ref
 from nbflow.model.types import can_connect
-from nbflow.model.values import Media
+from nbflow.widget.bodies import COMPOSITE_TYPES as COMPOSITE
+from nbflow.widget.commands import Commands
 from nbflow.widget.geometry import (
     EdgeGeom,
     NodeBox,
@@ -32,14 +31,21 @@ from nbflow.widget.geometry import (
     layout,
     segment_distance,
 )
+from nbflow.widget.layers import ALL_LAYERS, Hit, Layer
+from nbflow.widget.menus import PopupActions
+from nbflow.widget.minimap import Minimap
+from nbflow.widget.popups import Popup
+from nbflow.widget.previews import Preview, short_preview
+from nbflow.widget.status import RunStatus
 from nbflow.widget.style import PORT_HIT, ROW_H
+from nbflow.widget.tooltips import Tooltips
 from nbflow.widget.undo import History
 
 __all__ = ["ALL_LAYERS", "Drag", "Hit", "Layer", "Preview", "ViewModel", "short_preview"]
 
-Layer = Literal["grid", "edges", "nodes", "overlay"]
-ALL_LAYERS: frozenset[Layer] = frozenset(("grid", "edges", "nodes", "overlay"))
-_VIEW_LAYERS: frozenset[Layer] = frozenset(("grid", "edges", "nodes"))
+_VIEW_LAYERS: frozenset[Layer] = frozenset(("grid", "edges", "nodes", "minimap", "overlay"))
+_SELECTION: frozenset[Layer] = frozenset(("edges", "nodes", "overlay"))
+OVERLAY: frozenset[Layer] = frozenset(("overlay",))
 NONE: frozenset[Layer] = frozenset()
 T = TypeVar("T")
 
@@ -49,22 +55,15 @@ _ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 DRAG_SLOP = 3.0
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """What is under a point: ``empty``, a ``node`` body, a ``port`` or an ``edge`` (``(src, dst)``)."""
-
-    kind: Literal["empty", "node", "port", "edge"]
-    node: str | None = None
-    port: str | None = None
-    is_input: bool = False
-    edge: tuple[str, str] | None = None
-
-
 @dataclass(slots=True)
 class Drag:
-    """A drag in progress: moving a node, panning the view, or pulling a wire out of an output port."""
+    """A drag in progress: moving the selected nodes, panning, a selection box, the minimap, or a wire.
 
-    mode: Literal["move", "pan", "wire"]
+    ``x, y`` is the grabbed node's new top-left (move), the box's far corner (box, screen pixels)
+    or the wire's loose end (wire); ``starts`` holds where each moved node was.
+    """
+
+    mode: Literal["move", "pan", "wire", "box", "minimap"]
     sx: float
     sy: float
     node: str | None = None
@@ -78,58 +77,11 @@ class Drag:
     moved: bool = False
     target: Hit | None = None
     reason: str | None = None
+    starts: dict[str, tuple[float, float]] = field(default_factory=dict)
+    add: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Preview:
-    """The short preview drawn on a node: a line of text, or an image thumbnail."""
-
-    kind: Literal["text", "image"]
-    text: str = ""
-    media: Media | None = None
-
-
-def _first_line(s: str, limit: int = 80) -> str:
-    line = next((ln for ln in s.splitlines() if ln.strip()), "")
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def short_preview(value: Any) -> Preview:
-    """The on-node preview of a value: first line of text, a thumbnail, or a short summary."""
-    if isinstance(value, Media):
-        if value.kind == "image":
-            return Preview("image", value.name or value.mime, value)
-        size = f", {value.size:,} bytes" if value.size is not None else ""
-        return Preview("text", f"{value.kind}: {value.mime}{size}")
-    if isinstance(value, str):
-        return Preview("text", _first_line(value) or "(empty text)")
-    if isinstance(value, list):
-        if value and isinstance(value[0], Media) and value[0].kind == "image":
-            return Preview("image", f"{len(value)} images", value[0])
-        head = short_preview(value[0]).text if value else ""
-        return Preview("text", f"[{len(value)} items] {head}".strip())
-    if isinstance(value, bool) or value is None:
-        return Preview("text", json.dumps(value))
-    if isinstance(value, (int, float)):
-        return Preview("text", str(value))
-    try:
-        return Preview("text", _first_line(json.dumps(value, ensure_ascii=False, sort_keys=True)))
-    except (TypeError, ValueError):
-        return Preview("text", type(value).__name__)
-
-
-def record_preview(rec: NodeRecord) -> Preview | None:
-    """The on-node preview of a node's record (its first output, or its error)."""
-    if rec.status == "failed" and rec.error:
-        return Preview("text", _first_line(str(rec.error.get("message", "failed"))))
-    if rec.status == "skipped" and rec.reason:
-        return Preview("text", _first_line(rec.reason))
-    if rec.outputs:
-        return short_preview(next(iter(rec.outputs.values())))
-    return None
-
-
-class ViewModel:
+class ViewModel(PopupActions, Tooltips, Commands, RunStatus):
     """Everything the canvas shows and does, in plain Python.
 
     Mouse handlers take canvas pixel coordinates and return the set of layers to redraw.
@@ -137,8 +89,13 @@ class ViewModel:
     Attributes:
         flow: the edited flow (shared with the Python API).
         view: pan and zoom.
-        selected / selected_edge: the selected node id, or edge ``(src, dst)``.
-        status / errors / previews: per node, from the last run's events and record.
+        selection: the selected node ids in selection order (``selected`` is the last one).
+        selected_edge: the selected edge ``(src, dst)``, if any.
+        status / errors / previews / problems: per node, from the last run (see ``RunStatus``).
+        popup: the open context menu or search-to-add box, if any.
+        tooltip: ``(x, y, lines)`` of the tooltip under the pointer, if any.
+        snap: whether moved, added and pasted nodes snap to the grid.
+        command: an editor-level command a menu asked for (``run_selected``), taken by the editor.
         message / message_level: the last user-facing message (``info`` or ``error``).
     """
 
@@ -147,12 +104,15 @@ class ViewModel:
         self.view = View(width, height)
         self.ports = PortCache(flow.registry)
         self.history = History()
-        self.selected: str | None = None
+        self.minimap = Minimap(self.view)
+        self.selection: dict[str, None] = {}
         self.selected_edge: tuple[str, str] | None = None
-        self.status: dict[str, str] = {}
-        self.errors: dict[str, str] = {}
-        self.previews: dict[str, Preview] = {}
+        self._init_status()
         self.drag: Drag | None = None
+        self.popup: Popup | None = None
+        self.tooltip: tuple[float, float, list[str]] | None = None
+        self.snap = False
+        self.command: str | None = None
         self.message = ""
         self.message_level: Literal["info", "error"] = "info"
         self.mouse = (width / 2, height / 2)
@@ -160,6 +120,34 @@ class ViewModel:
         self._cache_key: tuple[int, int] | None = None
         self._boxes: dict[str, NodeBox] = {}
         self._edges: list[EdgeGeom] = []
+
+    # -- selection --------------------------------------------------------------------------------
+
+    @property
+    def selected(self) -> str | None:
+        """The node last added to the selection (its params show in the panel), or None."""
+        return next(reversed(self.selection)) if self.selection else None
+
+    @selected.setter
+    def selected(self, node_id: str | None) -> None:
+        self.selection = {} if node_id is None else {node_id: None}
+
+    def select(self, ids: list[str] | set[str], *, add: bool = False) -> frozenset[Layer]:
+        """Select nodes (added to the selection with ``add``); clears the selected edge."""
+        if not add:
+            self.selection = {}
+        for i in ids:
+            if i in self.flow.nodes:
+                self.selection.pop(i, None)
+                self.selection[i] = None
+        self.selected_edge = None
+        return _SELECTION
+
+    def _drop_missing(self) -> None:
+        ids = self.flow.nodes
+        self.selection = {i: None for i in self.selection if i in ids}
+        if self.selected_edge is not None and self.selected_edge not in self.flow.edges:
+            self.selected_edge = None
 
     # -- geometry ---------------------------------------------------------------------------------
 
@@ -182,23 +170,26 @@ class ViewModel:
         return self._edges
 
     @property
-    def lifted(self) -> str | None:
-        """The node being dragged (drawn on the overlay, left out of the lower layers)."""
+    def lifted(self) -> frozenset[str]:
+        """The nodes being dragged (drawn on the overlay, left out of the lower layers)."""
         d = self.drag
-        return d.node if d is not None and d.mode == "move" and d.moved else None
+        return frozenset(d.starts) if d is not None and d.mode == "move" and d.moved else frozenset()
 
-    def dragged_box(self) -> NodeBox | None:
+    def dragged_boxes(self) -> list[NodeBox]:
+        """The dragged nodes at their current place (empty when nothing is being moved)."""
         d = self.drag
         if d is None or d.mode != "move" or not d.moved or d.node not in self.boxes:
-            return None
-        return self.boxes[d.node].moved_to(d.x, d.y)
+            return []
+        x0, y0 = d.starts[d.node]
+        dx, dy = d.x - x0, d.y - y0
+        boxes = self.boxes
+        return [boxes[i].moved_to(x + dx, y + dy) for i, (x, y) in d.starts.items() if i in boxes]
 
     def hit(self, sx: float, sy: float) -> Hit:
         """What is under canvas pixel (sx, sy): ports first, then node bodies (topmost first), then edges."""
         wx, wy = self.view.to_world(sx, sy)
         r = min(PORT_HIT / self.view.zoom, ROW_H / 2)
-        boxes = list(self.boxes.values())
-        for b in reversed(boxes):
+        for b in reversed(list(self.boxes.values())):
             if not (b.x - r <= wx <= b.x + b.w + r and b.y <= wy <= b.y + b.h):
                 continue
             for ports, is_input in ((b.inputs, True), (b.outputs, False)):
@@ -219,37 +210,66 @@ class ViewModel:
 
     # -- mouse ------------------------------------------------------------------------------------
 
-    def mouse_down(self, sx: float, sy: float) -> frozenset[Layer]:
-        """Press: pick up a wire from an output port, a node to move, an edge, or the background to pan."""
+    def mouse_down(self, sx: float, sy: float, *, shift: bool = False, ctrl: bool = False) -> frozenset[Layer]:
+        """Press: a popup's item, the minimap, a wire from an output port, the selected nodes to move,
+        an edge, a selection box (Shift or Ctrl on empty space) or the background to pan.
+
+        Shift- or Ctrl-click on a node adds it to the selection or takes it out.
+        """
         self.mouse = (sx, sy)
+        self.tooltip = None
+        if self.popup is not None:
+            return self._popup_click(sx, sy)
+        if self.minimap.contains(sx, sy, self.boxes):
+            self.drag = Drag("minimap", sx, sy)
+            self.minimap.center_on(sx, sy, self.boxes)
+            return _VIEW_LAYERS
         h = self.hit(sx, sy)
         if h.kind == "port" and not h.is_input:
             wx, wy = self.view.to_world(sx, sy)
             self.drag = Drag("wire", sx, sy, node=h.node, port=h.port, x=wx, y=wy)
-            return frozenset(("overlay",))
+            return OVERLAY
         if h.kind in ("node", "port"):
             assert h.node is not None
-            changed = self.selected != h.node or self.selected_edge is not None
-            self.selected, self.selected_edge = h.node, None
+            if shift or ctrl:
+                if h.node in self.selection:
+                    self.selection.pop(h.node)
+                else:
+                    self.selection[h.node] = None
+                self.selected_edge = None
+                return _SELECTION
+            changed = h.node not in self.selection or self.selected_edge is not None
+            if h.node not in self.selection:
+                self.selection = {h.node: None}
+            else:  # keep the group, make the grabbed node the one the panel shows
+                self.selection.pop(h.node)
+                self.selection[h.node] = None
+            self.selected_edge = None
             b = self.boxes[h.node]
             wx, wy = self.view.to_world(sx, sy)
-            self.drag = Drag("move", sx, sy, node=h.node, grab_dx=wx - b.x, grab_dy=wy - b.y, x=b.x, y=b.y)
-            return frozenset(("edges", "nodes")) if changed else NONE
+            starts = {i: (self.boxes[i].x, self.boxes[i].y) for i in self.selection if i in self.boxes}
+            self.drag = Drag("move", sx, sy, node=h.node, grab_dx=wx - b.x, grab_dy=wy - b.y, x=b.x, y=b.y,
+                             starts=starts)
+            return _SELECTION if changed else NONE
         if h.kind == "edge":
-            self.selected, self.selected_edge = None, h.edge
+            self.selection, self.selected_edge = {}, h.edge
             self.drag = None
-            return frozenset(("edges", "nodes"))
-        changed = self.selected is not None or self.selected_edge is not None
-        self.selected = self.selected_edge = None
+            return _SELECTION
+        if shift or ctrl:
+            self.drag = Drag("box", sx, sy, x=sx, y=sy, add=True)
+            return NONE
+        changed = bool(self.selection) or self.selected_edge is not None
+        self.selection, self.selected_edge = {}, None
         self.drag = Drag("pan", sx, sy, ox0=self.view.ox, oy0=self.view.oy)
-        return frozenset(("edges", "nodes")) if changed else NONE
+        return _SELECTION if changed else NONE
 
     def mouse_move(self, sx: float, sy: float) -> frozenset[Layer]:
-        """Drag step: a moved node redraws only the overlay (after the first step lifts it off)."""
+        """Drag step: moved nodes redraw only the overlay (after the first step lifts them off).
+        Without a drag, the pointer's tooltip follows (overlay only, and only when it changes)."""
         self.mouse = (sx, sy)
         d = self.drag
         if d is None:
-            return NONE
+            return self._hover(sx, sy)
         if not d.moved and math.hypot(sx - d.sx, sy - d.sy) < DRAG_SLOP:
             return NONE
         first = not d.moved
@@ -258,10 +278,18 @@ class ViewModel:
             self.view.ox = d.ox0 + (sx - d.sx)
             self.view.oy = d.oy0 + (sy - d.sy)
             return _VIEW_LAYERS
+        if d.mode == "minimap":
+            self.minimap.center_on(sx, sy, self.boxes)
+            return _VIEW_LAYERS
+        if d.mode == "box":
+            d.x, d.y = sx, sy
+            return OVERLAY
         wx, wy = self.view.to_world(sx, sy)
         if d.mode == "move":
             d.x, d.y = wx - d.grab_dx, wy - d.grab_dy
-            return ALL_LAYERS if first else frozenset(("overlay",))
+            if self.snap:
+                d.x, d.y = self.snapped(d.x), self.snapped(d.y)
+            return ALL_LAYERS if first else OVERLAY
         d.x, d.y = wx, wy
         h = self.hit(sx, sy)
         if h.kind == "port" and h.is_input:
@@ -269,28 +297,59 @@ class ViewModel:
             d.reason = self.check_wire(f"{d.node}.{d.port}", f"{h.node}.{h.port}")
         else:
             d.target, d.reason = None, None
-        return frozenset(("overlay",))
+        return OVERLAY
 
     def mouse_up(self, sx: float, sy: float) -> frozenset[Layer]:
-        """Release: drop the moved node (one undo step), or connect the wire, or end the pan."""
-        redraw = set(self.mouse_move(sx, sy))
+        """Release: drop the moved nodes (one undo step), connect the wire, select the box's nodes."""
+        redraw = set(self.mouse_move(sx, sy)) if self.drag is not None else set()
         d, self.drag = self.drag, None
         if d is None:
             return frozenset(redraw)
         if d.mode == "move" and d.moved and d.node is not None:
-            x, y = float(round(d.x)), float(round(d.y))
-            self.edit("move node", lambda: self.flow.move(d.node, x, y))  # type: ignore[arg-type]
-            return ALL_LAYERS
+            return self._drop(d)
         if d.mode == "wire":
             if d.target is not None and d.target.node is not None:
                 self.wire(f"{d.node}.{d.port}", f"{d.target.node}.{d.target.port}")
                 return ALL_LAYERS
-            return frozenset(("overlay",))
+            return OVERLAY
+        if d.mode == "box":
+            return self._box_select(d)
         return frozenset(redraw | {"overlay"}) if d.mode == "move" else frozenset(redraw)
+
+    def _drop(self, d: Drag) -> frozenset[Layer]:
+        x0, y0 = d.starts[d.node or ""]
+        dx, dy = d.x - x0, d.y - y0
+        moves = {i: (float(round(x + dx)), float(round(y + dy))) for i, (x, y) in d.starts.items()}
+
+        def do() -> None:
+            for i, (x, y) in moves.items():
+                self.flow.move(i, x, y)
+
+        self.edit("move node" if len(moves) == 1 else f"move {len(moves)} nodes", do)
+        return ALL_LAYERS
+
+    def box_rect(self) -> tuple[float, float, float, float] | None:
+        """The selection box being drawn, ``(x0, y0, x1, y1)`` in screen pixels."""
+        d = self.drag
+        if d is None or d.mode != "box" or not d.moved:
+            return None
+        return min(d.sx, d.x), min(d.sy, d.y), max(d.sx, d.x), max(d.sy, d.y)
+
+    def _box_select(self, d: Drag) -> frozenset[Layer]:
+        x0, y0 = self.view.to_world(min(d.sx, d.x), min(d.sy, d.y))
+        x1, y1 = self.view.to_world(max(d.sx, d.x), max(d.sy, d.y))
+        inside = [b.id for b in self.boxes.values()
+                  if b.x < x1 and b.x + b.w > x0 and b.y < y1 and b.y + b.h > y0]
+        self.select(inside, add=d.add)
+        self.say(f"{len(self.selection)} nodes selected")
+        return _SELECTION
 
     def mouse_out(self) -> frozenset[Layer]:
         """The pointer left the canvas: a half-done wire is dropped, a move or pan ends where it is."""
         if self.drag is None:
+            if self.tooltip is not None:
+                self.tooltip = None
+                return OVERLAY
             return NONE
         return self.mouse_up(*self.mouse)
 
@@ -298,6 +357,7 @@ class ViewModel:
         """Zoom around the last mouse position (the browser's wheel event carries no position)."""
         factor = math.exp(-max(-500.0, min(500.0, dy)) * 0.0015)
         self.view.zoom_at(factor, *self.mouse)
+        self.tooltip = None
         return _VIEW_LAYERS
 
     def zoom(self, factor: float) -> frozenset[Layer]:
@@ -310,30 +370,38 @@ class ViewModel:
         self.view.fit(self.boxes.values())
         return _VIEW_LAYERS
 
+    # -- keys -------------------------------------------------------------------------------------
+
     def key_down(self, key: str, shift: bool = False, ctrl: bool = False,
                  meta: bool = False) -> frozenset[Layer]:
-        """Delete/Backspace delete; Ctrl+Z undo; Ctrl+Shift+Z or Ctrl+Y redo; Escape cancels; F fits."""
+        """Keyboard shortcuts (the table in docs/canvas.md); an open popup takes the keys first."""
+        if self.popup is not None:
+            return self._popup_key(key, ctrl or meta)
         mod = ctrl or meta
         k = key.lower()
-        if mod and k == "z":
-            return self.redo() if shift else self.undo()
-        if mod and k == "y":
-            return self.redo()
         if mod:
-            return NONE
+            action: dict[str, Callable[[], frozenset[Layer]]] = {
+                "z": self.redo if shift else self.undo, "y": self.redo, "c": self.copy, "x": self.cut,
+                "v": self.paste, "d": self.duplicate, "a": self.select_all, "g": self.group}
+            return action[k]() if k in action else NONE
         if key in ("Delete", "Backspace"):
             return self.delete_selected()
         if key == "Escape":
+            if not self.selection and self.selected_edge is None and self.drag is None:
+                self.command = "up"  # nothing to let go of: leave an opened body
             self.drag = None
-            self.selected = self.selected_edge = None
+            self.selection, self.selected_edge = {}, None
             return ALL_LAYERS
-        if k == "f":
-            return self.fit()
-        if key in ("+", "="):
-            return self.zoom(1.25)
-        if key == "-":
-            return self.zoom(0.8)
-        return NONE
+        if key == "Enter" and self.selected in self.flow.nodes and self.flow.node(self.selected).type in COMPOSITE:
+            self.command = f"open:{self.selected}"
+            return NONE
+        if key == "ContextMenu" or (shift and key == "F10"):
+            return self.open_menu(*self.mouse)
+        simple: dict[str, Callable[[], frozenset[Layer]]] = {
+            "f": self.fit, "+": lambda: self.zoom(1.25), "=": lambda: self.zoom(1.25),
+            "-": lambda: self.zoom(0.8), "g": self.toggle_snap, "l": self.auto_layout,
+            "/": lambda: self.open_search(*self.mouse)}
+        return simple[k]() if k in simple else NONE
 
     # -- editing ----------------------------------------------------------------------------------
 
@@ -372,11 +440,7 @@ class ViewModel:
             self.flow.replace(spec)
         finally:
             self._editing -= 1
-        ids = {n.id for n in self.flow.spec.nodes}
-        if self.selected not in ids:
-            self.selected = None
-        if self.selected_edge is not None and self.selected_edge not in self.flow.edges:
-            self.selected_edge = None
+        self._drop_missing()
         self.say(f"{verb}: {label}")
         return ALL_LAYERS
 
@@ -391,11 +455,7 @@ class ViewModel:
     def external_change(self) -> None:
         """The flow changed outside the canvas (a cell): snapshots would undo that edit too, so drop them."""
         self.history.clear()
-        ids = {n.id for n in self.flow.spec.nodes}
-        if self.selected not in ids:
-            self.selected = None
-        if self.selected_edge is not None and self.selected_edge not in self.flow.edges:
-            self.selected_edge = None
+        self._drop_missing()
 
     def _reaches(self, start: str, goal: str) -> bool:
         """Whether ``goal`` is downstream of ``start`` (iterative, so long chains are fine)."""
@@ -425,6 +485,10 @@ class ViewModel:
                     seen.add(p)
                     stack.append(p)
         return seen
+
+    def begin_run(self, targets: list[str] | None) -> None:
+        """Forget the statuses of the nodes about to run."""
+        self.forget_status(set(self.boxes) if not targets else self.upstream(targets))
 
     def check_wire(self, src: str, dst: str) -> str | None:
         """Why output ``src`` may not feed input ``dst`` (``"node.port"`` each), or None when it may.
@@ -475,36 +539,6 @@ class ViewModel:
         self.say(f"wired {src} -> {dst}" + (f" (replaced {old[0]})" if old else ""))
         return True
 
-    def delete_selected(self) -> frozenset[Layer]:
-        """Delete the selected node (and its edges) or the selected edge."""
-        if self.selected is not None:
-            nid = self.selected
-            self.edit("delete node", lambda: self.flow.remove(nid))
-            self.selected = None
-            self.status.pop(nid, None)
-            self.previews.pop(nid, None)
-            self.errors.pop(nid, None)
-            self.say(f"deleted node {nid}")
-            return ALL_LAYERS
-        if self.selected_edge is not None:
-            src, dst = self.selected_edge
-            self.edit("delete edge", lambda: self.flow.disconnect(dst, src))
-            self.selected_edge = None
-            self.say(f"deleted edge {src} -> {dst}")
-            return ALL_LAYERS
-        self.say("select a node or an edge to delete")
-        return NONE
-
-    def add_node(self, node_type: str, **params: Any) -> str:
-        """Add a node of ``node_type`` in the middle of the view, select it and return its id."""
-        wx, wy = self.view.to_world(self.view.width / 2, self.view.height / 2)
-        n = len(self.flow.spec.nodes)
-        x, y = float(round(wx - 100 + 12 * (n % 5))), float(round(wy - 50 + 12 * (n % 5)))
-        nid = self.edit("add node", lambda: self.flow.add(node_type, x=x, y=y, **params))
-        self.selected, self.selected_edge = nid, None
-        self.say(f"added {node_type} node {nid}")
-        return nid
-
     def rename(self, old: str, new: str) -> None:
         """Rename a node; edges, selection, status and previews follow. Raises FlowError when not allowed."""
         if old == new:
@@ -513,74 +547,20 @@ class ViewModel:
             raise FlowError(f"{new!r} is not a valid id: start with a letter or '_', then letters, digits, "
                             "'_' or '-'", node=old, field="id")
         self.edit("rename node", lambda: self.flow.rename(old, new))
-        for d in (self.status, self.errors):
+        for d in (self.status, self.errors, self.previews):
             if old in d:
                 d[new] = d.pop(old)
-        if old in self.previews:
-            self.previews[new] = self.previews.pop(old)
-        if self.selected == old:
-            self.selected = new
+        self.selection = {(new if i == old else i): None for i in self.selection}
         self.say(f"renamed {old} -> {new}")
 
     def set_params(self, node_id: str, **params: Any) -> None:
         """Change params of a node (validated by the flow; raises ParamError when invalid)."""
         self.edit("edit params", lambda: self.flow.set_params(node_id, **params))
+        self.problems.pop(node_id, None)
 
     def replace(self, other: Flow) -> None:
         """Take another flow's contents (import) as one undo step."""
         self.edit("import", lambda: self.flow.replace(other))
-        self.selected = self.selected_edge = None
-        self.status.clear()
-        self.previews.clear()
-        self.errors.clear()
+        self.selection, self.selected_edge = {}, None
+        self.clear_status()
 
-    # -- run status -------------------------------------------------------------------------------
-
-    def begin_run(self, targets: list[str] | None) -> None:
-        """Forget the statuses of the nodes about to run."""
-        ids = set(self.boxes) if not targets else self.upstream(targets)
-        for nid in ids:
-            self.status.pop(nid, None)
-            self.errors.pop(nid, None)
-
-    _EVENT_STATUS = {"node_queued": "queued", "node_started": "running", "retry": "running",
-                     "cached": "cached", "skipped": "skipped", "failed": "failed", "paused": "paused"}
-
-    def apply_event(self, ev: Event) -> bool:
-        """Update statuses from one engine event; True when the nodes layer should be redrawn."""
-        nid = ev.node_id
-        if ev.kind == "run_finished":
-            if ev.data.get("status") == "cancelled":
-                for k, s in self.status.items():
-                    if s in ("running", "queued"):
-                        self.status[k] = "cancelled"
-            return True
-        if nid is None:
-            return False
-        if ev.kind in self._EVENT_STATUS:
-            self.status[nid] = self._EVENT_STATUS[ev.kind]
-            if ev.kind == "failed":
-                self.errors[nid] = str(ev.data.get("message", "failed"))
-                self.previews[nid] = Preview("text", _first_line(self.errors[nid]))
-            elif ev.kind == "skipped":
-                self.previews[nid] = Preview("text", _first_line(str(ev.data.get("reason", "skipped"))))
-            elif ev.kind == "paused":
-                self.previews[nid] = Preview("text", _first_line(str(ev.data.get("reason", "paused"))))
-            return True
-        if ev.kind == "node_finished":
-            self.status[nid] = str(ev.data.get("status", "done"))
-            return True
-        if ev.kind == "partial" and isinstance(ev.data.get("value"), str):
-            self.previews[nid] = Preview("text", _first_line(ev.data["value"]))
-            return True
-        return False
-
-    def apply_result(self, result: RunResult) -> None:
-        """Take statuses, errors and short previews from a finished run's record."""
-        for nid, rec in result.nodes.items():
-            self.status[nid] = rec.status
-            if rec.error:
-                self.errors[nid] = str(rec.error.get("message", "failed"))
-            p = record_preview(rec)
-            if p is not None:
-                self.previews[nid] = p

@@ -74,7 +74,7 @@ def open_and_run(ctx: Any, url: str) -> Any:
     canvas = page.locator("canvas.nbflow-canvas")
     canvas.scroll_into_view_if_needed()
     # the first frame arrives after the view exists: wait for a node header's colour
-    wait_pixel(page, 800, 43, HEADER["Outputs"])
+    wait_pixel(page, 580, 43, HEADER["AI"])
     return page
 
 
@@ -82,7 +82,8 @@ def to_page(page: Any, x: float, y: float) -> tuple[float, float]:
     """Page coordinates of canvas pixel (x, y) (the editor runs at zoom 1 from the origin)."""
     page.locator("canvas.nbflow-canvas").scroll_into_view_if_needed()
     box = page.locator("canvas.nbflow-canvas").bounding_box()
-    scale = box["width"] / 940
+    width = page.evaluate("() => document.querySelector('canvas.nbflow-canvas').width")
+    scale = box["width"] / width
     return box["x"] + x * scale, box["y"] + y * scale
 
 
@@ -220,7 +221,7 @@ def test_canvas_in_notebook_7(server: JupyterServer, browser_context: Any) -> No
     (server.root / "nb7.ipynb").write_bytes((HERE / NOTEBOOK).read_bytes())
     page = open_and_run(browser_context, f"{server.url}/notebooks/nb7.ipynb")
     assert close(pixel(page, 580, 43), HEADER["AI"])
-    drag(page, (810, 43), (810, 143))  # 'copy_out' down by 100 px
-    wait_pixel(page, 810, 143, HEADER["Outputs"])
+    drag(page, (350, 43), (350, 143))  # 'prompt' down by 100 px (the canvas is narrower here)
+    wait_pixel(page, 350, 143, HEADER["Text"])
     shot(page, "06-notebook7.png")
     page.close()

@@ -75,7 +75,7 @@ def test_editor_from_flow_edit_and_nbflow_editor() -> None:
     assert isinstance(a, Editor) and isinstance(b, Editor)
     assert (a.canvas.width, a.canvas.height) == (640, 400)
     assert (a.canvas.layout.width, a.canvas.layout.height) == ("640px", "400px")  # fixed: no stretching
-    assert len(a.canvas._canvases) == 4
+    assert len(a.canvas._canvases) == 5
 
 
 def test_a_full_redraw_is_one_message(ed: Editor, wire: CanvasWire) -> None:

@@ -1,0 +1,231 @@
+"""Dragging a node in a 500-node flow in a real browser: canvas updates per second and the longest gap.
+
+    .venv/bin/python bench/canvas_browser.py [--nodes 500] [--seconds 3]
+
+Starts JupyterLab on 127.0.0.1 (as the browser tests do), opens a notebook that shows a 500-node
+flow, and drags one node with the mouse for a few seconds at the screen's 60 moves per second, twice:
+with the whole flow fitted in view and at zoom 1. The browser counts every update of the visible
+canvas (each frame ipycanvas puts on screen). Targets: >= 50 updates/s and no gap over 50 ms. The
+baseline, measured in the same run, is the mouse itself: moves sent per second (the most updates a
+drag can cause).
+
+``tests/e2e/test_canvas_scale_browser.py`` runs the same measurement in the browser test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["DragFigures", "measure_drag", "scale_notebook"]
+
+TARGET_RATE = 50.0
+TARGET_GAP_MS = 50.0
+
+_BUILD = """
+import nbflow
+
+def big_flow(n):
+    nodes, edges, layout, prev = [], [], {}, None
+    for i in range(n):
+        nid = f"n{i}"
+        layout[nid] = {"x": (i % 25) * 240, "y": (i // 25) * 180}
+        if i % 5 == 0:
+            nodes.append({"id": nid, "type": "input.text", "params": {"default": "x"}})
+            prev = f"{nid}.value"
+            continue
+        nodes.append({"id": nid, "type": "template", "params": {"template": "Copy for {{a}}, in a calm tone"}})
+        edges.append({"from": prev, "to": f"{nid}.a"})
+        prev = f"{nid}.text"
+    return nbflow.Flow.loads(json.dumps({"nbflow": 1, "name": "big", "nodes": nodes, "edges": edges,
+                                         "layout": {"nodes": layout}}))
+
+import itertools
+import json
+import sys
+flow = big_flow(%d)
+"""
+
+_SHOW = """editor = flow.edit(width=940, height=520)
+editor"""
+
+
+def scale_notebook(nodes: int) -> dict[str, Any]:
+    """A notebook that builds an ``nodes``-node flow and shows its canvas (fitted)."""
+    def cell(src: str) -> dict[str, Any]:
+        return {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": src}
+
+    return {"cells": [cell(_BUILD.replace("%d", str(nodes))), cell(_SHOW)], "metadata": {"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}}, "nbformat": 4, "nbformat_minor": 5}
+
+
+_COUNTER = """() => {
+  const c = document.querySelector('canvas.nbflow-canvas');
+  const ctx = c.getContext('2d');
+  if (!ctx.__nbflowOrig) { ctx.__nbflowOrig = ctx.drawImage; }
+  window.__nbflowFrames = [];
+  ctx.drawImage = function (...a) { window.__nbflowFrames.push(performance.now()); return ctx.__nbflowOrig.apply(this, a); };
+}"""
+
+
+@dataclass
+class DragFigures:
+    """One drag: updates on screen per second, the longest gap between two, and mouse moves per second."""
+
+    label: str
+    zoom: float
+    updates_per_s: float
+    max_gap_ms: float
+    moves_per_s: float
+
+    @property
+    def ok(self) -> bool:
+        return self.updates_per_s >= TARGET_RATE and self.max_gap_ms <= TARGET_GAP_MS
+
+    def line(self) -> str:
+        verdict = "ok" if self.ok else "MISSED"
+        return (f"  {self.label:<22} zoom {self.zoom:4.2f}: {self.updates_per_s:5.1f} updates/s, longest gap "
+                f"{self.max_gap_ms:5.1f} ms   [mouse {self.moves_per_s:4.1f} moves/s; target >= {TARGET_RATE:.0f}/s, "
+                f"gap <= {TARGET_GAP_MS:.0f} ms: {verdict}]")
+
+
+def _kernel(page: Any, code: str) -> str:
+    js = """async (code) => {
+      const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+      let out = '';
+      const future = kernel.requestExecute({code, store_history: false});
+      future.onIOPub = (msg) => {
+        if (msg.header.msg_type === 'stream') out += msg.content.text;
+        if (msg.header.msg_type === 'error') out += msg.content.ename + ': ' + msg.content.evalue;
+      };
+      await future.done;
+      return out;
+    }"""
+    return str(page.evaluate(js, code)).strip()
+
+
+_DRAG = """async ([x0, y0, seconds]) => {
+  const c = document.querySelector('canvas.nbflow-canvas');
+  const frames = window.__nbflowFrames;
+  frames.length = 0;
+  let moves = 0;
+  const t0 = performance.now();
+  await new Promise((done) => {
+    const step = (now) => {
+      const t = (now - t0) / 1000;
+      if (t >= seconds) { done(); return; }
+      const x = x0 + 60 * (1 - Math.cos(t * 2)), y = y0 + 40 * Math.sin(t * 2);
+      c.dispatchEvent(new MouseEvent('mousemove', {clientX: x, clientY: y, bubbles: true}));
+      moves++;
+      requestAnimationFrame(step);
+    };
+    requestAnimationFrame(step);
+  });
+  const elapsed = performance.now() - t0;
+  await new Promise((r) => setTimeout(r, 300));
+  return {moves, elapsed, frames: frames.filter((f) => f >= t0 && f <= t0 + elapsed)};
+}"""
+
+
+def measure_drag(page: Any, label: str, *, seconds: float = 3.0) -> DragFigures:
+    """Drag the node nearest the canvas' centre in a circle for ``seconds`` (one mouse move per
+    browser frame, as a real mouse sends them) and count the canvas' screen updates."""
+    info = json.loads(_kernel(page, """
+import json
+vm = editor.vm
+cx, cy = vm.view.width / 2, vm.view.height / 2
+best = min(vm.boxes.values(), key=lambda b: sum((a - c) ** 2 for a, c in zip(vm.view.to_screen(b.x + b.w / 2, b.y + 13), (cx, cy))))
+sx, sy = vm.view.to_screen(best.x + best.w / 2, best.y + 13 / 2 + 3)
+print(json.dumps({"x": sx, "y": sy, "zoom": vm.view.zoom, "width": vm.view.width}))
+"""))
+    canvas = page.locator("canvas.nbflow-canvas")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    scale = box["width"] / info["width"]
+    x0, y0 = box["x"] + info["x"] * scale, box["y"] + info["y"] * scale
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move(x0 + 8, y0 + 4)  # past the slop: the node lifts onto the overlay
+    page.wait_for_timeout(800)
+    page.evaluate(_COUNTER)
+    got = page.evaluate(_DRAG, [x0 + 8, y0 + 4, seconds])
+    page.mouse.up()
+    page.wait_for_timeout(300)
+    _kernel(page, "editor.vm.undo(); editor.redraw()")
+    # updates within 2 ms of each other are one frame (a frame may touch more than one layer)
+    frames: list[float] = []
+    for s in got["frames"]:
+        if not frames or s - frames[-1] > 2.0:
+            frames.append(s)
+    gaps = [b - a for a, b in itertools.pairwise(frames)]
+    elapsed_s = got["elapsed"] / 1000
+    return DragFigures(label, float(info["zoom"]), len(frames) / elapsed_s, max(gaps) if gaps else float("inf"),
+                       got["moves"] / elapsed_s)
+
+
+def run(nodes: int, seconds: float) -> list[DragFigures]:
+    from playwright.sync_api import sync_playwright
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository, for tests.e2e
+    from tests.e2e.jupyter import CHROMIUM, CHROMIUM_ARGS, start_jupyter
+
+    tmp = Path(tempfile.mkdtemp(prefix="nbflow-bench-"))
+    root = tmp / "root"
+    root.mkdir()
+    (root / "scale.ipynb").write_text(json.dumps(scale_notebook(nodes)))
+    server = start_jupyter(tmp, root)
+    try:
+        with sync_playwright() as p:
+            ctx = p.chromium.launch_persistent_context(str(tmp / "profile"), executable_path=CHROMIUM, headless=True,
+                                                       args=CHROMIUM_ARGS, viewport={"width": 1700, "height": 1050})
+            try:
+                page = open_scale(ctx, f"{server.url}/lab/tree/scale.ipynb")
+                out = [measure_drag(page, f"{nodes} nodes, fit", seconds=seconds)]
+                _kernel(page, "editor.vm.view.zoom = 1.0; editor.vm.view.ox = editor.vm.view.oy = 0.0; editor.redraw()")
+                page.wait_for_timeout(500)
+                out.append(measure_drag(page, f"{nodes} nodes, 1:1", seconds=seconds))
+                return out
+            finally:
+                ctx.close()
+    finally:
+        server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def open_scale(ctx: Any, url: str, timeout: int = 120_000) -> Any:
+    """Open the scale notebook, run it and wait for the canvas."""
+    page = ctx.new_page()
+    page.goto(url)
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+                           " && window.jupyterapp.shell.currentWidget.sessionContext"
+                           " && window.jupyterapp.shell.currentWidget.sessionContext.session"
+                           " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
+                           " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
+                           " === 'idle'", timeout=timeout)
+    page.evaluate("() => { const s = window.jupyterapp.shell; if (s.collapseLeft) s.collapseLeft();"
+                  " window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    page.wait_for_selector("canvas.nbflow-canvas", timeout=timeout)
+    page.wait_for_timeout(1500)
+    return page
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--nodes", type=int, default=500)
+    ap.add_argument("--seconds", type=float, default=3.0)
+    args = ap.parse_args()
+    figures = run(args.nodes, args.seconds)
+    print(f"canvas drag in a real browser (JupyterLab, headless Chromium), {args.nodes} nodes, {args.seconds:.0f} s each")
+    for f in figures:
+        print(f.line())
+
+
+if __name__ == "__main__":
+    main()

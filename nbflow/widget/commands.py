@@ -1,0 +1,261 @@
+"""Editing commands of the canvas: add (where nothing overlaps), copy, cut, paste, duplicate, delete,
+select all, snap to grid and auto-layout. A mixin of the view model; plain Python, no Jupyter import.
+
+Each command that changes the flow is one undo step. The clipboard belongs to the kernel (module
+level), so nodes copied in one editor paste into another editor of the same notebook. Pasted nodes
+get fresh ids, keep the wires among themselves, and land at the pointer where nothing overlaps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from nbflow.exceptions import NbflowError
+from nbflow.model.spec import NodeSpec, Position, parse_ref
+from nbflow.widget.arrange import auto_layout, free_spot, snap
+from nbflow.widget.grouping import group_nodes
+from nbflow.widget.style import GRID_SNAP
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from nbflow.flow import Flow
+    from nbflow.widget.geometry import NodeBox, PortCache, View
+    from nbflow.widget.layers import Layer
+
+__all__ = ["Clip", "Commands", "clipboard"]
+
+
+@dataclass(frozen=True, slots=True)
+class Clip:
+    """Copied nodes: their specs, the wires among them, and their positions."""
+
+    nodes: tuple[NodeSpec, ...]
+    edges: tuple[tuple[str, str], ...]
+    positions: dict[str, tuple[float, float]]
+
+
+_CLIPBOARD: list[Clip] = []
+
+
+def clipboard() -> Clip | None:
+    """What was copied last in this kernel (from any editor), or None."""
+    return _CLIPBOARD[-1] if _CLIPBOARD else None
+
+
+_ALL: frozenset[Layer] = frozenset(("grid", "edges", "nodes", "minimap", "overlay"))
+_NONE: frozenset[Layer] = frozenset()
+
+
+class Commands:
+    """Copy, paste, duplicate, delete, select all, snap and auto-layout (mixed into the view model)."""
+
+    if TYPE_CHECKING:
+        flow: Flow
+        ports: PortCache
+        view: View
+        selection: dict[str, None]
+        selected_edge: tuple[str, str] | None
+        mouse: tuple[float, float]
+        snap: bool
+        status: dict[str, str]
+        errors: dict[str, str]
+        previews: dict[str, Any]
+        problems: dict[str, Any]
+
+        @property
+        def boxes(self) -> dict[str, NodeBox]: ...
+        def edit(self, label: str, fn: Callable[[], Any]) -> Any: ...
+        def say(self, message: str, level: Any = "info") -> None: ...
+        def select(self, ids: list[str] | set[str], *, add: bool = False) -> frozenset[Layer]: ...
+
+    def snapped(self, v: float) -> float:
+        return snap(v, GRID_SNAP)
+
+    def _taken(self, skip: set[str] | None = None) -> list[tuple[float, float, float, float]]:
+        return [(b.x, b.y, b.w, b.h) for b in self.boxes.values() if not skip or b.id not in skip]
+
+    def place(self, x: float, y: float, w: float, h: float) -> tuple[float, float]:
+        """The free spot nearest to (x, y) for a w x h box, on the grid when snapping."""
+        if self.snap:
+            x, y = self.snapped(x), self.snapped(y)
+        fx, fy = free_spot(x, y, w, h, self._taken(), step=GRID_SNAP)
+        return float(round(fx)), float(round(fy))
+
+    def add_node(self, node_type: str, *, at: tuple[float, float] | None = None, **params: Any) -> str:
+        """Add a node of ``node_type`` at world point ``at`` (default: the middle of the view), moved to
+        the nearest spot where it overlaps no other node; select it and return its id."""
+        if at is None:
+            wx, wy = self.view.to_world(self.view.width / 2, self.view.height / 2)
+            at = (wx - 100, wy - 50)
+
+        def do() -> str:
+            nid = self.flow.add(node_type, x=at[0], y=at[1], **params)
+            b = self.boxes[nid]
+            taken = self._taken({nid})
+            x, y = (self.snapped(at[0]), self.snapped(at[1])) if self.snap else at
+            fx, fy = free_spot(x, y, b.w, b.h, taken, step=GRID_SNAP)
+            if (fx, fy) != (b.x, b.y):
+                self.flow.move(nid, float(round(fx)), float(round(fy)))
+            return nid
+
+        nid: str = self.edit("add node", do)
+        self.select([nid])
+        self.say(f"added {node_type} node {nid}")
+        return nid
+
+    def select_all(self) -> frozenset[Layer]:
+        self.select(list(self.flow.nodes))
+        self.say(f"{len(self.selection)} nodes selected")
+        return _ALL
+
+    def copy(self) -> frozenset[Layer]:
+        """Copy the selected nodes (and the wires among them) to the kernel's clipboard."""
+        ids = [n.id for n in self.flow.spec.nodes if n.id in self.selection]
+        if not ids:
+            self.say("select nodes to copy")
+            return _NONE
+        keep = set(ids)
+        edges = tuple((a, b) for a, b in self.flow.edges if parse_ref(a)[0] in keep and parse_ref(b)[0] in keep)
+        clip = Clip(tuple(self.flow.node(i).model_copy(deep=True) for i in ids), edges,
+                    {i: self.flow.position(i) for i in ids})
+        _CLIPBOARD[:] = [clip]
+        self.say(f"copied {len(ids)} node{'s' if len(ids) > 1 else ''}")
+        return _NONE
+
+    def cut(self) -> frozenset[Layer]:
+        if not self.selection:
+            self.say("select nodes to cut")
+            return _NONE
+        self.copy()
+        return self.delete_selected()
+
+    @property
+    def can_paste(self) -> bool:
+        return clipboard() is not None
+
+    def paste(self, at: tuple[float, float] | None = None) -> frozenset[Layer]:
+        """Paste the clipboard with its top-left at world point ``at`` (default: the pointer)."""
+        clip = clipboard()
+        if clip is None:
+            self.say("nothing to paste: copy nodes first (Ctrl+C)")
+            return _NONE
+        if at is None:
+            at = self.view.to_world(*self.mouse)
+        self._insert(clip, at, "paste")
+        return _ALL
+
+    def duplicate(self) -> frozenset[Layer]:
+        """Copies of the selected nodes (with the wires among them) beside the originals."""
+        ids = [n.id for n in self.flow.spec.nodes if n.id in self.selection]
+        if not ids:
+            self.say("select nodes to duplicate")
+            return _NONE
+        keep = set(ids)
+        edges = tuple((a, b) for a, b in self.flow.edges if parse_ref(a)[0] in keep and parse_ref(b)[0] in keep)
+        pos = {i: self.flow.position(i) for i in ids}
+        clip = Clip(tuple(self.flow.node(i) for i in ids), edges, pos)
+        x0, y0 = min(p[0] for p in pos.values()), min(p[1] for p in pos.values())
+        self._insert(clip, (x0 + 40, y0 + 40), "duplicate")
+        return _ALL
+
+    def _insert(self, clip: Clip, at: tuple[float, float], label: str) -> list[str]:
+        x0 = min(p[0] for p in clip.positions.values())
+        y0 = min(p[1] for p in clip.positions.values())
+        x1 = max(p[0] + self.boxes[i].w if i in self.boxes else p[0] + 200 for i, p in clip.positions.items())
+        y1 = max(p[1] + (self.boxes[i].h if i in self.boxes else 120) for i, p in clip.positions.items())
+        ax, ay = self.place(at[0], at[1], x1 - x0, y1 - y0)
+        dx, dy = ax - x0, ay - y0
+
+        def do() -> list[str]:
+            new: dict[str, str] = {}
+            for n in clip.nodes:
+                x, y = clip.positions[n.id]
+                pol = n.policy.model_dump(exclude_none=True) if n.policy else None
+                new[n.id] = self.flow.add(n.type, self._fresh_id(n.id), title=n.title, x=x + dx, y=y + dy,
+                                          policy=pol, **n.params)
+            for a, b in clip.edges:
+                (na, pa), (nb, pb) = parse_ref(a), parse_ref(b)
+                self.flow.connect(f"{new[na]}.{pa}", f"{new[nb]}.{pb}")
+            return list(new.values())
+
+        ids: list[str] = self.edit(label, do)
+        self.select(ids)
+        self.say(f"{'pasted' if label == 'paste' else 'duplicated'} {len(ids)} node{'s' if len(ids) > 1 else ''}"
+                 f": {', '.join(ids[:4])}{'…' if len(ids) > 4 else ''}")
+        return ids
+
+    def _fresh_id(self, base: str) -> str:
+        taken = self.flow.nodes
+        stem = base.rstrip("0123456789").rstrip("_") or "node"
+        i = 2
+        while f"{stem}_{i}" in taken:
+            i += 1
+        return f"{stem}_{i}"
+
+    def delete_selected(self) -> frozenset[Layer]:
+        """Delete the selected nodes (and their edges) or the selected edge, as one undo step."""
+        if self.selection:
+            ids = list(self.selection)
+
+            def do() -> None:
+                for nid in ids:
+                    self.flow.remove(nid)
+
+            self.edit("delete node" if len(ids) == 1 else f"delete {len(ids)} nodes", do)
+            self.selection = {}
+            for nid in ids:
+                for d in (self.status, self.previews, self.errors, self.problems):
+                    d.pop(nid, None)
+            self.say(f"deleted node {ids[0]}" if len(ids) == 1 else f"deleted {len(ids)} nodes")
+            return _ALL
+        if self.selected_edge is not None:
+            src, dst = self.selected_edge
+            self.edit("delete edge", lambda: self.flow.disconnect(dst, src))
+            self.selected_edge = None
+            self.say(f"deleted edge {src} -> {dst}")
+            return _ALL
+        self.say("select a node or an edge to delete")
+        return _NONE
+
+    def group(self, kind: str = "subflow") -> frozenset[Layer]:
+        """Put the selected nodes into one ``subflow`` (or ``loop``) node's embedded body (one undo step)."""
+        ids = [n.id for n in self.flow.spec.nodes if n.id in self.selection]
+        if not ids:
+            self.say(f"select nodes to group into a {kind}")
+            return _NONE
+        try:
+            gid: str = self.edit(f"group into {kind}", lambda: group_nodes(self.flow, ids, self.ports, kind=kind))
+        except NbflowError as exc:
+            self.say(f"cannot group into a {kind}: {exc}", "error")
+            return _NONE
+        for nid in ids:
+            for d in (self.status, self.previews, self.errors, self.problems):
+                d.pop(nid, None)
+        self.select([gid])
+        self.say(f"grouped {len(ids)} node{'s' if len(ids) > 1 else ''} into {kind} {gid} (double-click to open)")
+        return _ALL
+
+    def toggle_snap(self) -> frozenset[Layer]:
+        """Turn snap to grid on or off (on: moved, added and pasted nodes land on the grid)."""
+        self.snap = not self.snap
+        self.say(f"snap to grid {'on' if self.snap else 'off'}")
+        return frozenset(("overlay",))
+
+    def auto_layout(self) -> frozenset[Layer]:
+        """Lay the whole flow out left to right by its wires (one undo step)."""
+        if not self.flow.spec.nodes:
+            self.say("nothing to lay out")
+            return _NONE
+        pos = auto_layout(self.flow.spec, self.boxes)
+
+        def do() -> None:
+            spec = self.flow.spec.model_copy(deep=True)
+            for nid, (x, y) in pos.items():
+                spec.layout.nodes[nid] = Position(x=x, y=y)
+            self.flow.replace(spec)
+
+        self.edit("auto-layout", do)
+        self.say(f"laid out {len(pos)} nodes")
+        return _ALL

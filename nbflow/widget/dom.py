@@ -1,0 +1,98 @@
+"""A small DOM helper for the canvas: the browser events ipycanvas does not report.
+
+ipycanvas (0.14) reports mouse events as (x, y) only: no button, no modifier keys, no double-click,
+no context menu; and its canvas takes JupyterLab's shortcuts and cell context menu when focused or
+right-clicked. This invisible anywidget, placed inside the editor, finds the editor's canvas element
+and adds what is missing:
+
+- ``modifiers`` (shift, ctrl, meta) before each left press, so Shift/Ctrl-click and Shift-drag reach
+  the view model together with ipycanvas' own ``mouse_down``;
+- ``dblclick`` and ``contextmenu`` with canvas coordinates (the browser's and JupyterLab's context
+  menus are suppressed over the canvas, and non-left presses never reach ipycanvas);
+- ``resize`` with the editor's width, so the canvas can narrow to keep the side panel beside it
+  (Notebook 7's narrower column) instead of wrapping the panel below, off screen;
+- ``data-lm-suppress-shortcuts`` and ``data-jp-suppress-context-menu`` on the canvas, so keys typed on
+  the canvas (``a``, ``d``, ``Ctrl+V`` ...) drive the editor, not the notebook's cell commands, and
+  the browser defaults of the editor's shortcuts (Ctrl+D, Ctrl+A, ``/``) are prevented.
+
+Without anywidget installed the editor still works; those gestures have keyboard equivalents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["ESM", "make_helper"]
+
+ESM = r"""
+function render({ model, el }) {
+  el.style.display = "none";
+  let tries = 0;
+  function attach() {
+    const root = el.closest(".nbflow-editor");
+    const canvas = root && root.querySelector("canvas.nbflow-canvas");
+    if (!canvas) {
+      if (tries++ < 600) requestAnimationFrame(attach);
+      return;
+    }
+    canvas.setAttribute("data-lm-suppress-shortcuts", "true");
+    canvas.setAttribute("data-jp-suppress-context-menu", "true");
+    const at = (e) => {
+      const r = canvas.getBoundingClientRect();
+      return { x: (e.clientX - r.left) * canvas.width / r.width,
+               y: (e.clientY - r.top) * canvas.height / r.height };
+    };
+    const on = (e) => e.target === canvas;
+    root.addEventListener("mousedown", (e) => {
+      if (!on(e)) return;
+      if (e.button !== 0) { e.stopPropagation(); e.preventDefault(); return; }
+      model.send({ event: "modifiers", shift: e.shiftKey, ctrl: e.ctrlKey, meta: e.metaKey, ...at(e) });
+    }, true);
+    root.addEventListener("mouseup", (e) => {
+      if (on(e) && e.button !== 0) { e.stopPropagation(); e.preventDefault(); }
+    }, true);
+    root.addEventListener("dblclick", (e) => {
+      if (on(e)) model.send({ event: "dblclick", ...at(e) });
+    }, true);
+    root.addEventListener("contextmenu", (e) => {
+      if (!on(e)) return;
+      e.preventDefault();
+      e.stopPropagation();
+      canvas.focus();
+      model.send({ event: "contextmenu", ...at(e) });
+    }, true);
+    const taken = new Set(["a", "c", "d", "g", "v", "x", "y", "z"]);
+    root.addEventListener("keydown", (e) => {
+      if (!on(e)) return;
+      const k = e.key.toLowerCase();
+      if (((e.ctrlKey || e.metaKey) && taken.has(k)) || e.key === "/" || e.key === "Backspace"
+          || e.key === " " || e.key.startsWith("Arrow") || e.key === "ContextMenu") e.preventDefault();
+    }, true);
+    let last = 0;
+    const report = () => {
+      const w = Math.floor(root.getBoundingClientRect().width);
+      if (w > 0 && w !== last) { last = w; model.send({ event: "resize", width: w }); }
+    };
+    new ResizeObserver(() => requestAnimationFrame(report)).observe(root);
+    model.send({ event: "attached" });
+  }
+  attach();
+}
+export default { render };
+"""
+
+
+def make_helper(on_event: Callable[[dict[str, Any]], None]) -> Any:
+    """The helper widget calling ``on_event(message)`` for each browser event, or None without anywidget."""
+    try:
+        import anywidget
+    except ImportError:
+        return None
+
+    class CanvasEvents(anywidget.AnyWidget):
+        _esm = ESM
+
+    helper = CanvasEvents(layout={"display": "none"})
+    helper.on_msg(lambda _w, content, _buffers: on_event(content) if isinstance(content, dict) else None)
+    return helper

@@ -1,0 +1,100 @@
+"""Opening composite bodies in the canvas editor, with breadcrumbs (a mixin of :class:`~nbflow.widget.Editor`)."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+from nbflow.exceptions import NbflowError
+from nbflow.flow import Flow
+from nbflow.widget.bodies import Body, open_body
+from nbflow.widget.layers import ALL_LAYERS
+from nbflow.widget.viewmodel import ViewModel
+
+if TYPE_CHECKING:
+    import ipywidgets as w
+
+    from nbflow.model.record import RunResult
+    from nbflow.widget.draw import Renderer
+    from nbflow.widget.layers import Layer
+    from nbflow.widget.panels import ParamsPanel
+
+__all__ = ["BodyNavigation"]
+
+
+class BodyNavigation:
+    """Open a loop, map or subflow body in place; Up (or Escape) goes back."""
+
+    if TYPE_CHECKING:
+        flow: Flow
+        root: Flow
+        vm: ViewModel
+        renderer: Renderer
+        params: ParamsPanel
+        crumbs: w.HTML
+        crumb_bar: w.HBox
+        result: RunResult | None
+        _bodies: list[tuple[Body, ViewModel, Any]]
+        _unsaved: str | None
+
+        def _say(self, text: str, level: str = "info") -> None: ...
+        def _show_message(self) -> None: ...
+        def _apply(self, layers: frozenset[Layer], *, panels: bool = False) -> None: ...
+        def redraw(self, layers: Any = ...) -> None: ...
+        def _sync_panels(self, *, force: bool = False) -> None: ...
+        def _sync_buttons(self) -> None: ...
+
+    # -- composite bodies -------------------------------------------------------------------------
+
+    def open_body(self, node_id: str) -> bool:
+        """Open the body of loop, map or subflow ``node_id`` in place; edits go back at once."""
+        try:
+            body = open_body(self.flow, node_id)
+        except NbflowError as exc:
+            self._say(str(exc), "error")
+            return False
+        parent_vm = self.vm
+        stop = body.flow.observe(lambda _ch: self._body_changed())
+        self._bodies.append((body, parent_vm, stop))
+        self._switch(body.flow, ViewModel(body.flow, width=self.vm.view.width, height=self.vm.view.height))
+        self.vm.fit()
+        self._say(f"editing the body of {body.label}: Up or Escape goes back")
+        return True
+
+    def _body_changed(self) -> None:
+        body, parent_vm, _ = self._bodies[-1]
+        why = parent_vm.edit(f"edit body of {body.node}", body.write_back)
+        self._unsaved = f"{body.node}: not saved into the parent yet: {why}" if why else None
+        self._show_message()
+
+    def close_body(self) -> bool:
+        """Back to the enclosing flow (the body is already written back; a body the parent refuses
+        keeps the editor inside it, with the reason)."""
+        if not self._bodies:
+            return False
+        body, parent_vm, stop = self._bodies[-1]
+        why = parent_vm.edit(f"edit body of {body.node}", body.write_back)
+        if why:
+            self._say(f"fix the body first: {why}", "error")
+            return False
+        stop()
+        self._bodies.pop()
+        self._unsaved = None
+        self._switch(body.parent, parent_vm)
+        self.vm.select([body.node])
+        self._apply(ALL_LAYERS, panels=True)
+        return True
+
+    def _switch(self, flow: Flow, vm: ViewModel) -> None:
+        self.flow, self.vm = flow, vm
+        self.renderer.vm = vm
+        self.params.flow = flow
+        self.params.problem = None
+        inside = [b.label for b, _, _ in self._bodies]
+        self.crumb_bar.layout.display = "flex" if inside else "none"
+        self.crumbs.value = ("<span class='nbflow-crumbs'>" + " › ".join(
+            html.escape(x) for x in [self.root.name, *inside]) + "</span>")
+        self.result = None
+        self.redraw()
+        self._sync_panels(force=True)
+        self._sync_buttons()

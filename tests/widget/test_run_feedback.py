@@ -1,0 +1,73 @@
+"""A run that cannot start marks the node and field at fault, offers the fix, and runs what can run."""
+
+from __future__ import annotations
+
+import pytest
+
+from nbflow import Flow
+from nbflow.exceptions import InputError, SecretError
+from nbflow.widget import Editor
+from nbflow.widget.status import diagnose, independent_of
+
+
+def two_branches(provider: str = "offline") -> Flow:
+    f = Flow("t")
+    f.add("input.text", id="topic", x=0, y=0)
+    f.add("template", id="p", template="about {{topic}}", x=260, y=0)
+    f.add("llm", id="copy", provider=provider, x=520, y=0)
+    f.add("output", id="out", x=780, y=0)
+    f.add("input.text", id="other", default="x", x=0, y=240)
+    f.add("output", id="out2", x=260, y=240)
+    f.connect("topic.value", "p.topic")
+    f.connect("p.text", "copy.prompt")
+    f.connect("copy.text", "out.value")
+    f.connect("other.value", "out2.value")
+    return f
+
+
+def test_diagnose_names_node_field_and_fix() -> None:
+    types = {"topic": "input.text", "copy": "llm"}
+    p = diagnose(InputError("missing graph input 'topic' (give it with --input topic=...)", node="topic"), types)
+    assert p is not None and (p.node, p.field) == ("topic", "default")
+    assert p.fix is not None and "--input topic=" in p.fix
+    p = diagnose(SecretError("node 'copy': secret OPENAI_API_KEY is not set (set the environment variable ...)"),
+                 types)
+    assert p is not None and (p.node, p.field) == ("copy", "api_key_env")
+    assert p.fix is not None and "OPENAI_API_KEY" in p.fix
+    assert diagnose(SecretError("no node named here"), types) is None
+
+
+def test_independent_branches() -> None:
+    f = two_branches()
+    assert independent_of({"topic"}, f.edges, list(f.nodes)) == ["other", "out2"]
+
+
+def test_missing_input_marks_the_node_and_field_and_the_rest_can_run() -> None:
+    ed = Editor(two_branches())
+    ed.run()
+    assert "topic" in ed.vm.problems
+    assert ed.vm.selected == "topic" and ed.tabs.selected_index == 0
+    assert "2 nodes do not need topic and can run" in ed.message.value
+    assert ed.params.fields["default"].layout.border == "2px solid #d93025"
+    assert "Give topic a value" in ed.params.problem_box.children[0].value
+    assert ed.params.run_ready_button in ed.params.problem_box.children
+    ed.params.run_ready_button.click()
+    assert ed.vm.status.get("out2") == "done"
+    assert "topic" not in ed.vm.status
+    # the fix: a value in 'default', then the whole flow runs
+    ed.params.fields["default"].value = "cats"
+    assert "topic" not in ed.vm.problems
+    ed.run()
+    assert ed.vm.status.get("out") == "done" and not ed.vm.problems
+
+
+def test_missing_key_names_the_variable(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.chdir(tmp_path)  # no .env around
+    f = two_branches("openai")
+    f.set_params("topic", default="cats")
+    ed = Editor(f, store=False)
+    ed.run()
+    assert "copy" in ed.vm.problems
+    assert ed.vm.problems["copy"].field == "api_key_env"
+    assert "OPENAI_API_KEY" in ed.params.problem_box.children[0].value
