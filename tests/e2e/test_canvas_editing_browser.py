@@ -115,7 +115,7 @@ def test_editing_gestures_in_jupyterlab(server: JupyterServer, browser_context: 
     assert typ == "json.parse" and abs(float(x) - 700) < 120 and abs(float(y) - 360) < 120
     assert cells(page) == n_cells
     assert not lab_menu_open(page)
-    page.close()
+    finish(page)
 
 
 def test_run_feedback_and_output_tab_in_notebook_7(server: JupyterServer, browser_context: Any) -> None:
@@ -143,6 +143,12 @@ def test_run_feedback_and_output_tab_in_notebook_7(server: JupyterServer, browse
     page.wait_for_timeout(400)
     assert not lab_menu_open(page)
     assert close_to_white(pixel(page, 640, 80))
+    finish(page)
+
+
+def finish(page: Any) -> None:
+    """Shut the notebook's kernel down (so the next test's kernel has the machine) and close the page."""
+    page.evaluate("async () => { await window.jupyterapp.shell.currentWidget.sessionContext.shutdown(); }")
     page.close()
 
 
@@ -186,4 +192,4 @@ def test_group_open_body_and_tooltip_in_jupyterlab(server: JupyterServer, browse
     page.wait_for_timeout(800)
     assert kernel(page, "print(editor.vm.tooltip is not None)") == "True"
     shot(page, "14-tooltip.png")
-    page.close()
+    finish(page)
