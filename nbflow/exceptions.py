@@ -13,7 +13,9 @@ The tree::
     │       └── MediaError           bytes that are not a supported media type, or too large
     ├── SecretError                  a secret reference cannot be resolved, or a literal key was found
     ├── NodeError                    a node failed while running (exit code 1)
-    │   └── ProviderError            a provider API call failed (carries status and retryability)
+    │   ├── ProviderError            a provider API call failed (carries status and retryability)
+    │   └── CassetteMiss             a replayed run sent a request its cassette has no answer for
+    ├── CassetteError                a cassette file cannot be read (CLI exit code 2)
     ├── RunCancelled                 a run was stopped
     ├── UsageError                   a command was asked something it cannot do (exit code 2)
     ├── StoreError                   the run store cannot load or save a run
@@ -31,6 +33,8 @@ from __future__ import annotations
 from nbflow.redaction import redact
 
 __all__ = [
+    "CassetteError",
+    "CassetteMiss",
     "ClaimError",
     "ConfigError",
     "CycleError",
@@ -173,6 +177,19 @@ class ProviderError(NodeError):
         status = f" (HTTP {self.status})" if self.status is not None else ""
         base = f"{self.provider}{status}: {self.message}"
         return f"node {self.node!r}: {base}" if self.node else base
+
+
+class CassetteMiss(NodeError):
+    """A replayed run sent a request that its cassette has no recorded answer for.
+
+    The message says which request and what differs from the closest recording (never retried).
+    """
+
+
+class CassetteError(NbflowError):
+    """A cassette file is missing, not JSON, or not in a format this nbflow reads."""
+
+    exit_code = 2
 
 
 class RunCancelled(NbflowError):

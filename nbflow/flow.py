@@ -27,6 +27,7 @@ from nbflow.nodes.control_subflow import flow_context
 from nbflow.nodes.registry import Registry
 from nbflow.nodes.registry import registry as default_registry
 from nbflow.providers.catalog import Providers
+from nbflow.providers.intercept import current_interceptor
 from nbflow.providers.pricing import cost_of
 from nbflow.recording import attach_store, resolve_store
 from nbflow.resuming import UNSET, claimed, expired_runs, prepare_resume, recorded_flow
@@ -335,27 +336,49 @@ class Flow:
                    cache: bool | Cache = True, concurrency: int | None = None,
                    targets: list[str] | None = None, run_id: str | None = None,
                    providers: Providers | None = None, store: Any = None, source: str = "python",
-                   **kw_inputs: Any) -> RunResult:
+                   record: str | Path | None = None, replay: str | Path | None = None,
+                   record_missing: bool = False, **kw_inputs: Any) -> RunResult:
         """Run the flow and return its record. Graph inputs as a dict and/or keywords.
 
         ``store`` records the run as it goes (``True``: the default SQLite store; a path or a
         :class:`~nbflow.store.RunStore`; default: the store set by ``nbflow.use_store``, if any), so a
         paused or interrupted run can be resumed, also from another process.
+
+        ``record=PATH`` writes every outbound HTTP exchange of the run to a cassette file;
+        ``replay=PATH`` answers them from one with no network (a request it has no answer for fails
+        its node); with ``record_missing`` a replay calls the network for what is new and adds it.
+        Both run every node (the cache is not read), so the cassette holds every call. Without them, a
+        cassette set around the run (``with nbflow.cassette(path):``) applies.
         """
+        own = None
+        if record is not None or replay is not None or record_missing:
+            from nbflow.providers.cassette import cassette_session
+
+            own = cassette_session(record=record, replay=replay, record_missing=record_missing)
+        session = own or current_interceptor()  # else a ``with nbflow.cassette(...)`` around this run
+        if session is not None:
+            cache = False
+            providers = session.providers(providers or self.providers)
         ex = self._execution(inputs, kw_inputs, on_event=on_event, cache=cache, concurrency=concurrency,
                              targets=targets, run_id=run_id, providers=providers, store=store, source=source)
-        result = await ex.run()
+        try:
+            result = await ex.run()
+        finally:
+            if own is not None:
+                own.save()
         self.ran(result)
         return result
 
     def run(self, inputs: dict[str, Any] | None = None, /, *, on_event: Any = None,
             cache: bool | Cache = True, concurrency: int | None = None, targets: list[str] | None = None,
             run_id: str | None = None, providers: Providers | None = None, store: Any = None,
-            source: str = "python", **kw_inputs: Any) -> RunResult:
-        """Run the flow synchronously (also inside Jupyter's running loop)."""
+            source: str = "python", record: str | Path | None = None, replay: str | Path | None = None,
+            record_missing: bool = False, **kw_inputs: Any) -> RunResult:
+        """Run the flow synchronously (also inside Jupyter's running loop); takes the keywords of :meth:`arun`."""
         return run_sync(self.arun(inputs, on_event=on_event, cache=cache, concurrency=concurrency,
                                   targets=targets, run_id=run_id, providers=providers, store=store,
-                                  source=source, **kw_inputs))
+                                  source=source, record=record, replay=replay, record_missing=record_missing,
+                                  **kw_inputs))
 
     def start(self, inputs: dict[str, Any] | None = None, /, *, on_event: Any = None,
               cache: bool | Cache = True, concurrency: int | None = None, targets: list[str] | None = None,

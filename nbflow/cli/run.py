@@ -8,13 +8,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from nbflow.exceptions import InputError
+from nbflow.exceptions import InputError, UsageError
 from nbflow.model.events import Event
 from nbflow.model.record import RunResult, result_json, save_media, value_to_json
 from nbflow.model.values import Media
 from nbflow.store.runstore import RunStore
 
-__all__ = ["add_parser", "open_cli_store", "parse_inputs", "result_json"]
+__all__ = ["add_cassette_args", "add_parser", "cassette_options", "open_cli_store", "parse_inputs", "result_json"]
 
 
 def add_parser(sub: Any) -> None:
@@ -32,7 +32,27 @@ def add_parser(sub: Any) -> None:
                    "tokens and cost per node and in total (with --json as JSON)")
     p.add_argument("--no-store", action="store_true", help="do not record the run in the run store "
                    "(then a paused or interrupted run cannot be resumed)")
+    add_cassette_args(p)
     p.set_defaults(func=main)
+
+
+def add_cassette_args(p: Any) -> None:
+    """``--record``, ``--replay`` and ``--record-missing``: shared by run, test and compare."""
+    p.add_argument("--record", metavar="CASSETTE.json", help="record every outbound provider/HTTP exchange "
+                   "of the run into this cassette (keys and auth headers are never written)")
+    p.add_argument("--replay", metavar="CASSETTE.json", help="answer every outbound request from this "
+                   "cassette, with no network; a request it has no answer for fails its node")
+    p.add_argument("--record-missing", action="store_true", help="with --replay (or --record): answer what "
+                   "the cassette has and record only what is new into it")
+
+
+def cassette_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``record`` / ``replay`` / ``record_missing`` keywords of a run, from the parsed arguments."""
+    if args.record_missing and not (args.record or args.replay):
+        raise UsageError("--record-missing needs --replay CASSETTE.json (or --record CASSETTE.json)")
+    if args.record and args.replay:
+        raise UsageError("give --record or --replay, not both (--replay C --record-missing records what is new)")
+    return {"record": args.record, "replay": args.replay, "record_missing": args.record_missing}
 
 
 def parse_inputs(pairs: list[str], inputs_file: str | None) -> dict[str, Any]:
@@ -169,7 +189,10 @@ def main(args: argparse.Namespace) -> int:
 
     flow = Flow.load(args.flow)
     inputs = parse_inputs(args.input, args.inputs)
+    cassette = cassette_options(args)
     if args.estimate:
+        if args.record or args.replay:
+            raise UsageError("--estimate makes no calls, so there is nothing to --record or --replay")
         from nbflow.providers.estimate import estimate_flow, print_estimate
 
         print_estimate(estimate_flow(flow, inputs), as_json=args.json)
@@ -183,7 +206,7 @@ def main(args: argparse.Namespace) -> int:
         listeners.append(_announce)
     try:
         result = flow.run(inputs, on_event=listeners, cache=False, concurrency=args.concurrency,
-                          store=store or False, source="cli")
+                          store=store or False, source="cli", **cassette)
     finally:
         if store is not None:
             store.close()
