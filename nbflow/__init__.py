@@ -15,6 +15,8 @@ import typing as _typing
 from nbflow.engine.policies import Retry
 from nbflow.engine.sync import RunHandle
 from nbflow.exceptions import (
+    CassetteError,
+    CassetteMiss,
     ClaimError,
     ConfigError,
     CycleError,
@@ -50,7 +52,10 @@ from nbflow.store import RunStore, open_store
 __version__ = "0.1.0"
 
 __all__ = [
+    "CassetteError",
+    "CassetteMiss",
     "ClaimError",
+    "Comparison",
     "ConfigError",
     "CycleError",
     "Editor",
@@ -80,10 +85,14 @@ __all__ = [
     "SecretError",
     "Secrets",
     "StoreError",
+    "TestReport",
     "UnknownNodeTypeError",
     "UsageError",
     "WiringError",
     "__version__",
+    "cassette",
+    "compare",
+    "evaluate",
     "load",
     "open_store",
     "pending_approvals",
@@ -103,6 +112,11 @@ def run(flow: "str | Flow", inputs: "dict[str, _typing.Any] | None" = None, /, *
     return f.run(inputs, **kwargs)
 
 
+# Loaded on first use: cassettes need httpx, which ``import nbflow`` does not load.
+_LAZY = {"cassette": "nbflow.providers.cassette", "compare": "nbflow.evaluate", "evaluate": "nbflow.evaluate",
+         "Comparison": "nbflow.evaluate", "TestReport": "nbflow.evaluate"}
+
+
 def __getattr__(name: str) -> _typing.Any:
     if name == "Editor":  # the only name that needs ipywidgets/ipycanvas: a front end, reached by name
         import importlib
@@ -111,4 +125,8 @@ def __getattr__(name: str) -> _typing.Any:
 
         module, _, attr = EDITOR.partition(":")
         return getattr(importlib.import_module(module), attr)
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'nbflow' has no attribute {name!r}")

@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "nbflow.cli.serve",
     "nbflow.cli.schedule",
     "nbflow.cli.batch",
+    "nbflow.cli.evaluate",
     "nbflow.cli.runs",
     "nbflow.cli.stats",
 )

@@ -21,13 +21,15 @@ from nbflow.model.types import to_text
 from nbflow.model.values import Media
 from nbflow.nodes.data_nodes import JsonPath, parse_path
 
-__all__ = ["OPS", "Condition", "ConditionError", "check_all", "normalise_label", "resolve_path"]
+__all__ = ["MISSING", "OPS", "Condition", "ConditionError", "check_all", "normalise_label", "resolve_path"]
 
 Op = Literal["==", "!=", "<", "<=", ">", ">=", "in", "not_in", "contains", "not_contains", "startswith",
              "endswith", "matches", "exists", "missing", "truthy", "falsy", "empty", "not_empty"]
 OPS: tuple[str, ...] = Op.__args__  # type: ignore[attr-defined]
 
 _MISSING = object()
+#: What :func:`resolve_path` returns when the path is not there.
+MISSING = _MISSING
 
 
 class ConditionError(ValueError):
