@@ -44,7 +44,9 @@ def add_parser(sub: Any) -> None:
     c.add_argument("--no-base", action="store_true", help="leave out the flow as it is")
     c.add_argument("--html", metavar="FILE", help="write the side-by-side report as an HTML page "
                    "(images inline)")
-    c.add_argument("--show", metavar="OUTPUT", help="the output shown in the table (default: the first)")
+    c.add_argument("--show", metavar="OUTPUT", help="the output shown in the table (default: the first text one)")
+    c.add_argument("--estimate", action="store_true", help="make no calls: print what each variant would cost "
+                   "over the cases (as nbflow run --estimate does)")
     c.set_defaults(func=compare_main)
 
 
@@ -78,8 +80,33 @@ def test_main(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _print_estimates(est: dict[str, dict[str, Any]]) -> None:
+    rows = [("variant", "changes", "estimated cost")]
+    rows += [(n, e["changes"], f"${e['cost']:.6f}") for n, e in est.items()]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    for r in rows:
+        sys.stdout.write(f"{r[0].ljust(widths[0])}  {r[1].ljust(widths[1])}  {r[2].rjust(widths[2])}\n")
+    sys.stdout.write("no calls were made (output at max_tokens, or a default where unset)\n")
+    unpriced = sorted({u for e in est.values() for u in e["unpriced"]})
+    if unpriced:
+        sys.stdout.write(f"no price known for: {', '.join(unpriced)} (counted as $0)\n")
+
+
 def compare_main(args: argparse.Namespace) -> int:
     from nbflow.evaluate import compare
+    from nbflow.evaluate.compare import estimate_variants
+
+    if args.estimate:
+        if args.record or args.replay or args.html:
+            from nbflow.exceptions import UsageError
+
+            raise UsageError("--estimate makes no calls: it takes no cassette and writes no --html report")
+        est = estimate_variants(args.flow, args.cases, args.variant, base=not args.no_base)
+        if args.json:
+            _write(args.json, _json(est))
+        if args.json != "-":
+            _print_estimates(est)
+        return 0
 
     comp = compare(args.flow, args.cases, args.variant, base=not args.no_base, concurrency=args.concurrency,
                    **cassette_options(args))

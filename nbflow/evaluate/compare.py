@@ -26,7 +26,7 @@ from .cases import load_cases
 from .report import Comparison, TestReport
 from .suite import aevaluate
 
-__all__ = ["BASE", "Variant", "acompare", "compare", "parse_variants"]
+__all__ = ["BASE", "Variant", "acompare", "compare", "estimate_variants", "parse_variants"]
 
 #: Name of the unchanged flow in a comparison.
 BASE = "base"
@@ -170,3 +170,32 @@ def compare(flow: Flow | str | Path, cases: str | Path | list[Any],
         raise InputError(f"--concurrency must be at least 1 (got {concurrency})")
     return run_sync(acompare(flow, cases, variants, base=base, concurrency=concurrency, record=record,
                              replay=replay, record_missing=record_missing))
+
+
+def estimate_variants(flow: Flow | str | Path, cases: str | Path | list[Any],
+                      variants: list[str] | dict[str, dict[str, Any]] | None = None, *,
+                      base: bool = True) -> dict[str, dict[str, Any]]:
+    """What each variant would cost over the cases, making no calls (the estimator of ``nbflow run --estimate``).
+
+    Returns:
+        variant name -> ``{"changes", "cost", "cases": {case: cost}, "unpriced": [...]}``.
+    """
+    from nbflow.providers.estimate import estimate_flow
+
+    f = flow if isinstance(flow, Flow) else Flow.load(flow)
+    chosen = parse_variants(variants)
+    if base and not any(v.name == BASE for v in chosen):
+        chosen.insert(0, Variant(name=BASE))
+    flows = {v.name: v.apply(f) for v in chosen}
+    case_list = load_cases(cases)
+    out: dict[str, dict[str, Any]] = {}
+    for v in chosen:
+        per_case: dict[str, float] = {}
+        unpriced: set[str] = set()
+        for case in case_list:
+            est = estimate_flow(flows[v.name], case.inputs)
+            per_case[case.name] = est["cost"]
+            unpriced.update(est["unpriced"])
+        out[v.name] = {"changes": v.describe(), "cost": round(sum(per_case.values()), 8),
+                       "cases": per_case, "unpriced": sorted(unpriced)}
+    return out

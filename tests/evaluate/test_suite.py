@@ -186,3 +186,16 @@ def test_variants_parse_and_bad_ones_are_usage_errors(tmp_path: Path) -> None:
         compare(_copy_flow(), CASES, ["x:cpy.model=a"])
     with pytest.raises(UsageError, match="variant 'x': node 'copy'.*temperature"):
         compare(_copy_flow(), CASES, ["x:copy.temperature=hot"])
+
+
+def test_compare_estimate_prices_each_variant_without_calls(fake_env: Any, capsys: Any, tmp_path: Path) -> None:
+    from nbflow.cli import main
+
+    flow = str(_copy_flow().save(tmp_path / "flow.json"))
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text("".join(json.dumps(c) + "\n" for c in CASES))
+    code = main(["compare", flow, str(cases), "-V", "big:copy.model=gpt-4o", "--estimate"])
+    out = capsys.readouterr().out
+    assert code == 0 and fake_env.requests == []
+    rows = {line.split()[0]: float(line.split()[-1].lstrip("$")) for line in out.splitlines()[1:3]}
+    assert rows["big"] > rows["base"] > 0
