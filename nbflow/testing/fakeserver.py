@@ -32,6 +32,7 @@ import itertools
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -134,7 +135,9 @@ def _provider_of(path: str) -> str:
 class FakeServer:
     """The server. ``start()``/``stop()`` or use it as a context manager; see the module docstring."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        """``clock`` drives the rate limit's token bucket (tests hand a fake one)."""
         self.host = host
         self.port = port
         self.video_polls = 2
@@ -148,6 +151,7 @@ class FakeServer:
         self._ids = itertools.count(1)
         self._rate: tuple[float, float] | None = None
         self._bucket = (0.0, 0.0)
+        self._clock = clock
         self.rejected = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.base_events.Server | None = None
@@ -271,7 +275,7 @@ class FakeServer:
         """Answer 429 to requests beyond ``rps`` per second (token bucket of ``burst``, default ``rps``)."""
         with self._lock:
             self._rate = None if rps is None else (float(rps), float(burst or rps))
-            self._bucket = (self._rate[1] if self._rate else 0.0, time.monotonic())
+            self._bucket = (self._rate[1] if self._rate else 0.0, self._clock())
             self.rejected = 0
 
     def add_file(self, name: str, data: bytes, mime: str) -> str:
@@ -307,7 +311,7 @@ class FakeServer:
                 return False
             rps, burst = self._rate
             level, at = self._bucket
-            now = time.monotonic()
+            now = self._clock()
             level = min(burst, level + (now - at) * rps)
             if level < 1.0:
                 self._bucket = (level, now)

@@ -84,10 +84,13 @@ def test_fake_server_command_line() -> None:
 
 
 def test_fake_server_enforces_a_rate() -> None:
-    with FakeServer() as server:
+    now = [100.0]
+    with FakeServer(clock=lambda: now[0]) as server:
         server.rate_limit(5, burst=2)
         codes = [httpx.get(f"{server.url}/x").status_code for _ in range(4)]
-        assert codes[:2] == [200, 200] and 429 in codes and server.rejected >= 1
+        assert codes == [200, 200, 429, 429] and server.rejected == 2
+        now[0] += 0.2  # one token a fifth of a second
+        assert [httpx.get(f"{server.url}/x").status_code for _ in range(2)] == [200, 429]
 
 
 def test_clients_are_closed_when_asyncio_run_ends() -> None:

@@ -33,7 +33,9 @@ def test_rpm_policy_spaces_calls_and_avoids_429s(fake_env: Any) -> None:
     res = _fan_out(8, rpm=1200).run(cache=False)  # 1200 a minute: one every 50 ms
     assert res.ok, res.error
     assert fake_env.rejected == 0
-    assert sum(_gaps(fake_env)) >= 6 * 0.05  # seven intervals, give or take a late first request
+    # spaced, not all at once (unlimited, eight calls arrive within milliseconds): the limiter grants one
+    # every 50 ms; arrivals add connection set-up and a busy machine's jitter, hence the margin
+    assert sum(_gaps(fake_env)) >= 4 * 0.05
 
 
 def test_without_a_limit_the_same_batch_is_rejected(fake_env: Any) -> None:
