@@ -1,7 +1,7 @@
 """Engine benchmarks: overhead, parallelism, layered DAGs, throughput, linearity, import time.
 
-Run: ``.venv/bin/python bench/engine.py`` (add ``--peers`` to run the same workloads on LangGraph when the
-``bench`` extra is installed). Every figure is a ratio against a plain-asyncio baseline measured in the
+Run: ``.venv/bin/python bench/engine.py`` (``bench/peers.py`` runs the same kinds of workloads on LangGraph,
+pydantic-graph and Haystack, side by side). Every figure is a ratio against a plain-asyncio baseline measured in the
 same process, so a noisy shared machine moves both sides alike.
 """
 
@@ -221,17 +221,8 @@ def import_time(repeat: int = 5) -> tuple[float, float]:
     return wall("import nbflow"), bare
 
 
-def peers(args: argparse.Namespace) -> dict[str, Any]:
-    try:
-        from bench.peers_langgraph import run_langgraph
-    except ImportError as exc:
-        return {"langgraph": f"not installed ({exc}); pip install -e '.[bench]'"}
-    return run_langgraph()
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--peers", action="store_true", help="also run LangGraph on the same workloads")
     args = ap.parse_args()
     res = asyncio.run(main_async(args))
     imp, bare = import_time()
@@ -251,9 +242,6 @@ def main() -> None:
             ok = v <= tgt[1] if tgt[0] == "<=" else v >= tgt[1]
             mark = f"{tgt[0]} {tgt[1]}  {'ok' if ok else 'MISSED'}"
         print(f"{k:<28} {v:>12.3f}  {mark}")
-    if args.peers:
-        for k, v in peers(args).items():
-            print(f"{k:<28} {v}")
 
 
 if __name__ == "__main__":

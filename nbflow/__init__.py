@@ -45,9 +45,6 @@ from nbflow.nodes.registry import registry
 from nbflow.providers.pricing import set_price
 from nbflow.providers.ratelimit import set_rate_limit
 from nbflow.providers.secrets import Secrets
-from nbflow.recording import use_store
-from nbflow.resuming import pending_approvals
-from nbflow.store import RunStore, open_store
 
 __version__ = "0.1.0"
 
@@ -112,21 +109,34 @@ def run(flow: "str | Flow", inputs: "dict[str, _typing.Any] | None" = None, /, *
     return f.run(inputs, **kwargs)
 
 
-# Loaded on first use: cassettes need httpx, which ``import nbflow`` does not load.
-_LAZY = {"cassette": "nbflow.providers.cassette", "compare": "nbflow.evaluate", "evaluate": "nbflow.evaluate",
-         "Comparison": "nbflow.evaluate", "TestReport": "nbflow.evaluate"}
+#: Names imported on first use, so ``import nbflow`` loads only what a run needs: the run history
+#: (SQLite and its models) waits until someone asks for it, and cassettes need httpx.
+_LAZY = {"RunStore": "nbflow.store", "open_store": "nbflow.store", "pending_approvals": "nbflow.resuming",
+         "use_store": "nbflow.recording", "cassette": "nbflow.providers.cassette", "compare": "nbflow.evaluate",
+         "evaluate": "nbflow.evaluate", "Comparison": "nbflow.evaluate", "TestReport": "nbflow.evaluate"}
 
 
 def __getattr__(name: str) -> _typing.Any:
-    if name == "Editor":  # the only name that needs ipywidgets/ipycanvas: a front end, reached by name
-        import importlib
+    import importlib
 
+    if name == "Editor":  # the only name that needs ipywidgets/ipycanvas: a front end, reached by name
         from nbflow.flow import EDITOR
 
         module, _, attr = EDITOR.partition(":")
         return getattr(importlib.import_module(module), attr)
-    if name in _LAZY:
-        import importlib
+    lazy = _LAZY.get(name)
+    if lazy is None:
+        raise AttributeError(f"module 'nbflow' has no attribute {name!r}")
+    value = getattr(importlib.import_module(lazy), name)
+    globals()[name] = value
+    return value
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'nbflow' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+if _typing.TYPE_CHECKING:
+    from nbflow.recording import use_store
+    from nbflow.resuming import pending_approvals
+    from nbflow.store import RunStore, open_store

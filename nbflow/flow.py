@@ -10,9 +10,10 @@ from __future__ import annotations
 import importlib
 import math
 import re
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbflow.engine.cache import Cache, MemoryCache
 from nbflow.engine.execute import Execution
@@ -23,15 +24,16 @@ from nbflow.model.events import Listener
 from nbflow.model.io import dumps_spec, loads_spec, read_spec
 from nbflow.model.record import RunResult
 from nbflow.model.spec import EdgeSpec, FlowSpec, NodeSpec, PolicySpec, Position, parse_ref
-from nbflow.nodes.control_subflow import flow_context
+from nbflow.model.unset import UNSET
 from nbflow.nodes.registry import Registry
 from nbflow.nodes.registry import registry as default_registry
 from nbflow.providers.catalog import Providers
 from nbflow.providers.intercept import current_interceptor
 from nbflow.providers.pricing import cost_of
-from nbflow.recording import attach_store, resolve_store
-from nbflow.resuming import UNSET, claimed, expired_runs, prepare_resume, recorded_flow
-from nbflow.store import RunStore
+
+if TYPE_CHECKING:
+    from nbflow.engine.wiring import WiringIndex
+    from nbflow.store import RunStore
 
 __all__ = ["EDITOR", "Flow", "aresume", "aresume_expired", "load", "resume", "resume_expired"]
 
@@ -68,6 +70,7 @@ class Flow:
         self.last_result: RunResult | None = None
         self._version = 0
         self._plan: tuple[int, Plan] | None = None
+        self._wiring: WiringIndex | None = None
         self._observers: list[Observer] = []
         self._run_observers: list[Callable[[RunResult], None]] = []
 
@@ -129,9 +132,10 @@ class Flow:
         return self._version
 
     def node(self, node_id: str) -> NodeSpec:
-        for n in self.spec.nodes:
-            if n.id == node_id:
-                return n
+        nodes = self.spec.nodes
+        i = self._index().pos.get(node_id)
+        if i is not None and i < len(nodes) and nodes[i].id == node_id:
+            return nodes[i]
         raise FlowError("no such node", node=node_id)
 
     def position(self, node_id: str) -> tuple[float, float]:
@@ -168,6 +172,8 @@ class Flow:
 
     def _compiling(self) -> Any:
         """Sub-flow paths in this flow resolve next to its file."""
+        from nbflow.nodes.control_subflow import flow_context  # a node type module: loaded on first edit
+
         return flow_context(self.source)
 
     # -- editing ----------------------------------------------------------------------------------
@@ -198,28 +204,38 @@ class Flow:
         for fn in list(self._observers):
             fn(change)
 
+    def _index(self) -> WiringIndex:
+        """What add/connect check against, kept up to date by them (rebuilt after other edits)."""
+        idx = self._wiring
+        if idx is None or idx.registry is not self.registry or idx.stale(self.spec):
+            from nbflow.engine.wiring import WiringIndex  # only flows edited in code need it
+
+            idx = self._wiring = WiringIndex(self.spec, self.registry, self._compiling)
+        return idx
+
     def _new_id(self, base: str) -> str:
         base = _ID_SAFE.sub("_", base.split(".")[-1]) or "node"
         if not base[0].isalpha() and base[0] != "_":
             base = "n_" + base
-        taken = {n.id for n in self.spec.nodes}
-        i = 1
-        while f"{base}_{i}" in taken:
-            i += 1
-        return f"{base}_{i}"
+        return self._index().new_id(base)
 
     def add(self, type: str, id: str | None = None, *, title: str | None = None,
             x: float | None = None, y: float | None = None, policy: dict[str, Any] | PolicySpec | None = None,
             **params: Any) -> str:
-        """Add a node of ``type`` with ``params``; returns its id. Params are validated now."""
+        """Add a node of ``type`` with ``params``; returns its id. Params are validated now.
+
+        Costs O(1) in the size of the flow: only the new node is checked.
+        """
+        idx = self._index()
         node_id = id or self._new_id(type)
-        if any(n.id == node_id for n in self.spec.nodes):
+        if node_id in idx.pos:
             raise FlowError("duplicate node id", node=node_id)
         pol = PolicySpec.model_validate(policy) if isinstance(policy, dict) else policy
         spec = NodeSpec(id=node_id, type=type, title=title, params=dict(params), policy=pol)
         with self._compiling():
-            make_node(spec, self.registry)  # validate type and params before the node exists
+            impl = make_node(spec, self.registry)  # validate type and params before the node exists
         self.spec.nodes.append(spec)
+        idx.added(self.spec, spec, impl)
         if x is None or y is None:
             k = len(self.spec.nodes) - 1
             x, y = 40 + 260 * (k % 4), 40 + 170 * (k // 4)
@@ -234,19 +250,24 @@ class Flow:
         self.spec.edges = [e for e in self.spec.edges
                            if parse_ref(e.from_)[0] != node_id and parse_ref(e.to)[0] != node_id]
         self.spec.layout.nodes.pop(node_id, None)
+        self._wiring = None
         self._changed("remove", node=node_id)
 
     def connect(self, src: str, dst: str) -> None:
-        """Wire output ``src`` (``"node.port"``) to input ``dst``; checks ports and types now."""
-        edges_before = list(self.spec.edges)
-        self.spec.edges.append(EdgeSpec.model_validate({"from": src, "to": dst}))
-        try:
+        """Wire output ``src`` (``"node.port"``) to input ``dst``; checks ports, types and cycles now.
+
+        An unfinished flow may still lack required wires; anything wrong with the new edge is refused.
+        Only the new edge is checked (O(1) when edges follow the order nodes were added in), so
+        building a flow edge by edge is linear; :meth:`validate` checks the whole flow before a run.
+        """
+        edge = EdgeSpec.model_validate({"from": src, "to": dst})
+        idx = self._index()
+        if not idx.ordered:  # the spec was given with a cycle: let the full compile name it
             with self._compiling():
-                # An unfinished flow may still lack required wires; anything else wrong is refused.
                 compile_flow(self.spec, self.registry, complete=False)
-        except FlowError:
-            self.spec.edges = edges_before
-            raise
+        ends = idx.check_edge(self.spec, src, dst)
+        self.spec.edges.append(edge)
+        idx.connected(self.spec, ends)
         self._changed("connect", src=src, dst=dst)
 
     def disconnect(self, dst: str, src: str | None = None) -> None:
@@ -255,6 +276,7 @@ class Flow:
         self.spec.edges = [e for e in self.spec.edges if not (e.to == dst and (src is None or e.from_ == src))]
         if len(self.spec.edges) == before:
             raise FlowError(f"no edge into {dst}")
+        self._wiring = None
         self._changed("disconnect", dst=dst, src=src)
 
     def set_params(self, node_id: str, **params: Any) -> None:
@@ -265,6 +287,7 @@ class Flow:
         with self._compiling():
             make_node(node.model_copy(update={"params": new}), self.registry)
         node.params = new
+        self._index().forget(node_id)  # its ports may depend on its params
         self._changed("params", node=node_id)
 
     def set_title(self, node_id: str, title: str | None) -> None:
@@ -278,6 +301,7 @@ class Flow:
         node = self.node(node_id)
         cur = node.policy.model_dump(exclude_none=True) if node.policy else {}
         node.policy = PolicySpec.model_validate({**cur, **policy})
+        self._wiring = None  # fallbacks may have changed
         self._changed("policy", node=node_id)
 
     def move(self, node_id: str, x: float, y: float) -> None:
@@ -307,11 +331,13 @@ class Flow:
                 n.policy.fallback = [new if f == old else f for f in n.policy.fallback]
         if old in self.spec.layout.nodes:
             self.spec.layout.nodes[new] = self.spec.layout.nodes.pop(old)
+        self._wiring = None
         self._changed("rename", node=new, old=old)
 
     def replace(self, other: Flow | FlowSpec) -> None:
         """Take the contents of another flow (import into a displayed canvas)."""
         self.spec = (other.spec if isinstance(other, Flow) else other).model_copy(deep=True)
+        self._wiring = None
         self._changed("replace")
 
     # -- running ----------------------------------------------------------------------------------
@@ -327,6 +353,10 @@ class Flow:
         ex = Execution(plan, inputs={**(inputs or {}), **kw}, cache=cache_obj, listeners=listeners,
                        concurrency=concurrency, providers=providers or self.providers, targets=targets,
                        run_id=run_id, price=cost_of, restore=restore, resume=resume)
+        if store is None and "nbflow.recording" not in sys.modules:
+            return ex  # no store asked for, and none configured (``use_store`` lives in nbflow.recording)
+        from nbflow.recording import attach_store, resolve_store
+
         rs = resolve_store(store)
         if rs is not None:
             attach_store(ex, rs, self, source=source)
@@ -409,6 +439,8 @@ class Flow:
         target = run if run is not None else self.last_result
         if target is None:
             raise FlowError("this flow has no run to resume")
+        from nbflow.resuming import claimed, prepare_resume  # the run store loads on first resume
+
         with claimed(target, store=store, force=force):  # one resumer per run, across processes
             # Read after the claim: what an earlier resumer did (decided, finished) counts.
             r = prepare_resume(target, approve=approve, value=value, node=node, comment=comment, by=by,
@@ -452,6 +484,8 @@ async def aresume(run: str | RunResult, *, approve: bool | None = None, value: A
                   force: bool = False) -> RunResult:
     """Resume a paused, failed, cancelled or interrupted run; see :func:`resume`."""
     if flow is None:
+        from nbflow.resuming import recorded_flow
+
         text, file = recorded_flow(run, store=store, force=force)
         flow = Flow.loads(text, source=file, registry=registry)
     return await flow.aresume(run, approve=approve, value=value, node=node, comment=comment, by=by,
@@ -494,6 +528,8 @@ def resume(run: str | RunResult, *, approve: bool | None = None, value: Any = UN
 
 async def aresume_expired(store: RunStore | bool | str | None = True, **kwargs: Any) -> list[RunResult]:
     """Apply the default decision of every approval whose timeout has passed; returns the resumed runs."""
+    from nbflow.resuming import expired_runs
+
     st, ids = expired_runs(store)
     out = []
     for run_id in ids:

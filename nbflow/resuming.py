@@ -22,6 +22,7 @@ from typing import Any
 
 from nbflow.exceptions import ClaimError, ResumeError
 from nbflow.model.record import RunResult
+from nbflow.model.unset import UNSET
 from nbflow.recording import resolve_store
 from nbflow.store import RunStore
 from nbflow.store.lease import lease_ttl, owner_gone, owner_id
@@ -33,13 +34,6 @@ __all__ = [
 ]
 
 
-class _Unset:
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-#: "Not given", as opposed to ``None`` (a reviewer may well set a value to None).
-UNSET: Any = _Unset()
 
 def make_decision(approve: bool, value: Any = UNSET, *, comment: str | None = None, by: str | None = None,
                   timeout: bool = False) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from nbflow.engine.scheduler import Execution
 
 import nbflow
 from nbflow.engine.cache import MemoryCache
@@ -283,6 +284,23 @@ def test_cancellation_stops_running_nodes(reg):
     assert res.status == "cancelled"
     assert res.nodes["slow"].status == "cancelled"
     assert "after" not in res.nodes or res.nodes["after"].status == "pending"
+
+
+def test_cancel_reaches_the_node_run_in_the_callers_task_and_leaves_that_task_usable(reg):
+    # The first ready node runs in the task that awaits run(); cancel() must stop it there too, and the
+    # cancellation it caused must not leak into the caller's later awaits.
+    flow = make(reg, {"id": "slow", "type": "t.echo", "sleep": 5}, {"id": "other", "type": "t.echo", "sleep": 5})
+
+    async def go():
+        ex = Execution(flow.validate())
+        asyncio.get_running_loop().call_later(0.05, ex.cancel)
+        res = await asyncio.wait_for(ex.run(), 2)
+        await asyncio.sleep(0.01)
+        return res
+
+    res = asyncio.run(go())
+    assert res.status == "cancelled"
+    assert {r.status for r in res.nodes.values()} == {"cancelled"}
 
 
 def test_outer_task_cancellation_propagates(reg):

@@ -94,3 +94,23 @@ def test_public_api_is_sorted_and_importable():
             assert getattr(nbflow, name) is not None
     assert issubclass(nbflow.FlowError, nbflow.NbflowError)
     assert issubclass(nbflow.ProviderError, nbflow.NodeError)
+
+
+#: What ``import nbflow`` must leave for first use: HTTP and providers' clients, schema validation, the run
+#: history, built-in node types (each with its pydantic params model), package metadata, the widget libraries.
+NOT_AT_IMPORT = ("httpx", "jsonschema", "sqlite3", "nbflow.store", "nbflow.recording", "nbflow.providers.http",
+                 "nbflow.providers.openai", "nbflow.nodes.ai_nodes", "nbflow.nodes.io_nodes",
+                 "nbflow.nodes.control_subflow", "nbflow.mcp", "importlib.metadata", "tempfile", *HEAVY)
+
+
+def test_import_nbflow_loads_only_what_a_run_needs():
+    probe = ("import sys, nbflow\n"
+             f"print('LOADED=' + ','.join(m for m in {NOT_AT_IMPORT!r} if m in sys.modules))\n"
+             "built = [c.__name__ for c in (nbflow.model.FlowSpec, nbflow.model.NodeSpec, nbflow.Params)\n"
+             "         if c.__pydantic_complete__]\n"
+             "print('BUILT=' + ','.join(built))\n"
+             "print('LAZY=' + str(nbflow.open_store is not None and 'nbflow.store' in sys.modules))")
+    p = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, env=_env(),
+                       timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["LOADED=", "BUILT=", "LAZY=True"]

@@ -14,9 +14,9 @@ unless it is a join (``merge``, ``policy.join``); see ``_missing`` and docs/cont
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import time
-import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -36,7 +36,7 @@ __all__ = ["Execution", "Pause", "new_run_id"]  # Pause lives in nodes (raised b
 
 def new_run_id() -> str:
     """A sortable, unique run id: time prefix plus randomness."""
-    return f"{int(time.time() * 1000):x}-{uuid.uuid4().hex[:12]}"
+    return f"{int(time.time() * 1000):x}-{os.urandom(6).hex()}"
 
 
 class Execution:
@@ -71,6 +71,7 @@ class Execution:
         self._tasks: list[asyncio.Task[None]] = []
         self._inflight = 0
         self._finished: asyncio.Future[None] | None = None
+        self._inline: asyncio.Task[Any] | None = None
         self._cancelled = False
 
     # -- events ---------------------------------------------------------------------------------
@@ -116,9 +117,15 @@ class Execution:
 
     def _select(self) -> None:
         plan = self.plan
-        wanted = plan.ancestors(self._targets) if self._targets else None
+        if not self._targets:
+            # Every node but the fallbacks runs, and fallbacks have no wired outputs, so each node
+            # waits for all its predecessors: the plan's counts, with no per-run walk over bindings.
+            self._active = [not pn.standby for pn in plan.nodes]
+            self._remaining = [pn.npreds for pn in plan.nodes]
+            return
+        wanted = plan.ancestors(self._targets)
         for pn in plan.nodes:
-            self._active[pn.idx] = not pn.standby and (wanted is None or pn.idx in wanted)
+            self._active[pn.idx] = not pn.standby and pn.idx in wanted
         for pn in plan.nodes:
             if self._active[pn.idx]:
                 self._remaining[pn.idx] = sum(1 for p in {b.src for b in pn.bindings} if self._active[p])
@@ -131,7 +138,8 @@ class Execution:
         """
         nodes = self.plan.nodes
         seen: set[int] = set()
-        for pn in nodes:
+        for idx in self.plan.preflight:
+            pn = nodes[idx]
             if not self._active[pn.idx] or self._restored(pn.idx):
                 continue
             for i in (pn.idx, *pn.fallbacks):
@@ -157,11 +165,13 @@ class Execution:
             ready = self._apply_restore()
         else:
             ready = [pn.idx for pn in self.plan.nodes if self._active[pn.idx] and self._remaining[pn.idx] == 0]
-        for i in ready:
+        for i in ready[1:]:
             self._spawn(i)
-        if self._inflight == 0 and not self._finished.done():
-            self._finished.set_result(None)
         try:
+            if ready:
+                await self._drive_inline(ready[0])
+            if self._inflight == 0 and not self._finished.done():
+                self._finished.set_result(None)
             await self._finished
         except asyncio.CancelledError:
             await self._stop()
@@ -173,12 +183,36 @@ class Execution:
         self._finish(None)
         return res
 
+    async def _drive_inline(self, i: int) -> None:
+        """Drive the first ready node in the task that called :meth:`run`, not in a new task.
+
+        A chain (and every run's first node) then costs no task and no event-loop turn. ``cancel()``
+        cancels this task too; that cancellation is ours, so it is absorbed here and the run ends as
+        ``cancelled`` like any other. A cancellation from outside propagates.
+        """
+        me = asyncio.current_task()
+        self._inflight += 1
+        self._inline = me
+        try:
+            await self._drive(i)
+        except asyncio.CancelledError:
+            if not self._cancelled or me is None:
+                raise
+            uncancel = getattr(me, "uncancel", None)  # Python 3.11+: forget the request we made
+            if uncancel is not None:
+                uncancel()
+        finally:
+            self._inline = None
+
     def cancel(self) -> None:
         """Stop the run: running nodes are cancelled and the run ends as cancelled."""
         self._cancelled = True
         for t in self._tasks:
             if not t.done():
                 t.cancel()
+        inline = self._inline
+        if inline is not None and not inline.done() and inline is not asyncio.current_task():
+            inline.cancel()
         if self._finished is not None and not self._finished.done():
             self._finished.set_result(None)
 
@@ -215,8 +249,9 @@ class Execution:
         else:
             res.status = "succeeded"
         res.ended_at = time.time()
-        self.emit("run_finished", None, {"status": res.status, "duration": res.duration,
-                                         "usage": res.usage, "cost": res.cost, "error": res.error})
+        if self.listeners:
+            self.emit("run_finished", None, {"status": res.status, "duration": res.duration,
+                                             "usage": res.usage, "cost": res.cost, "error": res.error})
 
     def node_record(self, node_id: str) -> NodeRecord | None:
         """The live record of one node (None before it was reached); run stores read it from events."""

@@ -69,6 +69,8 @@ class Plan:
     inputs: dict[str, PlanNode]
     outputs: dict[str, PlanNode]
     concurrency: int | None
+    #: Nodes that (or whose fallbacks) check something before a run starts (``preflight``), in order.
+    preflight: tuple[int, ...] = ()
 
     def __iter__(self) -> Iterator[PlanNode]:
         return iter(self.nodes)
@@ -191,8 +193,10 @@ def compile_flow(spec: FlowSpec, reg: Registry | None = None, *, complete: bool 
                 raise FlowError(f"graph output name {name!r} is also used by node {outputs[name].id!r}",
                                 node=pn.id, field="params.name")
             outputs[name] = pn
+    preflight = tuple(pn.idx for pn in nodes
+                      if any(hasattr(nodes[i].impl, "preflight") for i in (pn.idx, *pn.fallbacks)))
     return Plan(name=spec.name, nodes=nodes, by_id=by_id, inputs=inputs, outputs=outputs,
-                concurrency=spec.defaults.concurrency)
+                concurrency=spec.defaults.concurrency, preflight=preflight)
 
 
 def _wire(spec: FlowSpec, nodes: list[PlanNode], by_id: dict[str, PlanNode], complete: bool) -> None:

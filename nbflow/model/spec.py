@@ -58,7 +58,8 @@ def parse_ref(ref: str) -> tuple[str, str]:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False, populate_by_name=True)
+    # defer_build: schemas are built on first use, not when `import nbflow` defines the classes
+    model_config = ConfigDict(extra="forbid", frozen=False, populate_by_name=True, defer_build=True)
 
 
 class RetrySpec(_Strict):

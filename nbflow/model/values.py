@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import mimetypes
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -133,7 +132,7 @@ class Media:
             else:
                 mime = sniffed
         else:
-            mime = sniffed or mime or (mimetypes.guess_type(name)[0] if name else None) or \
+            mime = sniffed or mime or (_guess_type(name) if name else None) or \
                 "application/octet-stream"
         return cls(mime=mime, data=data, name=name, meta=dict(meta or {}))
 
@@ -178,3 +177,9 @@ class Media:
         data = base64.b64decode(obj["data_base64"]) if "data_base64" in obj else None
         return cls(mime=obj["mime"], data=data, url=obj.get("url"), name=obj.get("name"),
                    meta=dict(obj.get("meta") or {}))
+
+
+def _guess_type(name: str) -> str | None:
+    import mimetypes  # reads the system's type tables on first use: not at import
+
+    return mimetypes.guess_type(name)[0]

@@ -12,9 +12,7 @@ itself, directly or through others, is refused when it is compiled. The engine c
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from pathlib import Path
 from typing import Any
 
@@ -32,15 +30,25 @@ _BASE_DIR: ContextVar[Path | None] = ContextVar("nbflow_subflow_base_dir", defau
 _INCLUDING: ContextVar[tuple[str, ...]] = ContextVar("nbflow_subflow_including", default=())
 
 
-@contextlib.contextmanager
-def flow_context(source: str | Path | None) -> Iterator[None]:
-    """While compiling the flow read from ``source``: resolve sub-flow paths next to it."""
-    base = Path(source).expanduser().resolve().parent if source else None
-    token = _BASE_DIR.set(base)
-    try:
-        yield
-    finally:
-        _BASE_DIR.reset(token)
+class flow_context:  # a lower-case name: it is used like a function, ``with flow_context(source):``
+    """While compiling the flow read from ``source``: resolve sub-flow paths next to it.
+
+    A class rather than a generator context manager: ``Flow.add`` enters it for every node, so it is
+    kept to one context-variable set.
+    """
+
+    __slots__ = ("_base", "_token")
+
+    def __init__(self, source: str | Path | None) -> None:
+        self._base = Path(source).expanduser().resolve().parent if source else None
+        self._token: Token[Path | None] | None = None
+
+    def __enter__(self) -> None:
+        self._token = _BASE_DIR.set(self._base)
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._token is not None
+        _BASE_DIR.reset(self._token)
 
 
 class FlowRefParams(Params):

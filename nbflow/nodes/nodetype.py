@@ -88,7 +88,7 @@ class Port:
 class Params(BaseModel):
     """Base class for node params: strict about unknown names, so a typo is an error."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # schemas built on first use
 
 
 class NoParams(Params):

@@ -15,7 +15,6 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Iterable
-from importlib.metadata import entry_points
 from types import ModuleType
 from typing import Any
 
@@ -70,6 +69,8 @@ class Registry:
 
     def load_plugins(self) -> None:
         """Register node types from every installed ``nbflow.nodes`` entry point."""
+        from importlib.metadata import entry_points  # reading package metadata is slow: only on first use
+
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             origin = f"plugin {ep.name} ({ep.value})"
             try:

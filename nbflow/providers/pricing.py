@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +87,8 @@ def _table() -> dict[str, dict[str, dict[str, float]]]:
     with _LOCK:
         if _CACHE["key"] == key and _CACHE["table"] is not None:
             return _CACHE["table"]
+        from importlib import resources  # pulls in tempfile/shutil/zipfile: only when prices are read
+
         text = resources.files("nbflow").joinpath("data/prices.json").read_text(encoding="utf-8")
         table = _read(text, "nbflow/data/prices.json")
         if mtime is not None:
