@@ -11,6 +11,7 @@ from nbflow.engine.scheduler import Execution
 
 import nbflow
 from nbflow.engine.cache import MemoryCache
+from nbflow.engine.execute import Execution
 from nbflow.engine.policies import Retry
 from tests import nodes_for_tests as T
 
