@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import pytest
-from nbflow.engine.scheduler import Execution
 
 import nbflow
 from nbflow.engine.cache import MemoryCache
