@@ -35,6 +35,7 @@ import gc
 import itertools
 import json
 import operator
+import os
 import platform
 import statistics
 import subprocess
@@ -458,9 +459,8 @@ def probe_import(engine: str) -> dict[str, float]:
     code = f"{IMPORTS[engine]}\nprint(open('/proc/self/status').read())"
     t = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
-    wall = time.perf_counter() - t
     rss_kb = next(int(line.split()[1]) for line in out.splitlines() if line.startswith("VmRSS:"))
-    return {"import_ms": wall * 1e3, "rss_mb": rss_kb / 1024}
+    return {"import_ms": (time.perf_counter() - t) * 1e3, "rss_mb": rss_kb / 1024}
 
 
 def run_child(engine: str) -> dict[str, float]:
@@ -471,22 +471,14 @@ def run_child(engine: str) -> dict[str, float]:
 
 
 def available(engine: str) -> bool:
-    if engine not in DISTS:
-        return True
-    proc = subprocess.run([sys.executable, "-c", IMPORTS[engine]], capture_output=True)
-    return proc.returncode == 0
+    probe = subprocess.run([sys.executable, "-c", IMPORTS[engine]], capture_output=True)
+    return engine not in DISTS or probe.returncode == 0
 
 
 def version(engine: str) -> str:
-    if engine == "nbflow":
-        from importlib.metadata import version as v
+    from importlib.metadata import version as dist_version
 
-        return v("nbflow")
-    if engine in DISTS:
-        from importlib.metadata import version as v
-
-        return v(DISTS[engine])
-    return platform.python_version()
+    return dist_version(DISTS.get(engine, engine)) if engine != "asyncio" else platform.python_version()
 
 
 def collect(engines: list[str], reps: int) -> dict[str, dict[str, list[float]]]:
@@ -502,13 +494,9 @@ def collect(engines: list[str], reps: int) -> dict[str, dict[str, list[float]]]:
 
 
 def _fmt(v: float, key: str) -> str:
-    if key == "runs_per_s":
+    if key == "runs_per_s" or (key.endswith("_ms") and v >= 10):
         return f"{v:,.0f}"
-    if key in ("fan_ratio", "layers_ratio"):
-        return f"{v:.2f}"
-    if key in ("import_ms", "build_chain_ms", "build_layers_ms") and v >= 10:
-        return f"{v:,.0f}"
-    return f"{v:.1f}" if v >= 10 else f"{v:.2f}"
+    return f"{v:.2f}" if key.endswith("_ratio") or v < 10 else f"{v:.1f}"
 
 
 def table(figures: dict[str, dict[str, list[float]]], engines: list[str]) -> tuple[str, list[str]]:
@@ -570,8 +558,6 @@ def checks(med: dict[str, dict[str, float]], engines: list[str]) -> list[str]:
 
 
 def machine() -> str:
-    import os
-
     cpu = "unknown cpu"
     with contextlib.suppress(OSError, StopIteration):
         cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
