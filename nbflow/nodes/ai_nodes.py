@@ -38,7 +38,7 @@ IMAGE_TOKENS = 1600
 
 class ProviderParams(Params):
     provider: str = Field(default="offline", description="offline, openai, anthropic, gemini, ollama, "
-                          "openrouter, openai-compatible, ...")
+                          "openrouter, openai-compatible, elevenlabs, recraft, bfl, kling, replicate, fal, ...")
     model: str = Field(default="offline-chat", description="Model name as the provider spells it.")
     base_url: str | None = Field(default=None, description="Override the provider's API base URL "
                                  "(e.g. a self-hosted OpenAI-compatible server).")
@@ -175,6 +175,10 @@ class ImageParams(ProviderParams):
     size: str = Field(default="1024x1024", pattern=r"^\d+x\d+$", description="WIDTHxHEIGHT.")
     n: int = Field(default=1, ge=1, le=10, description="How many images.")
     quality: str | None = Field(default=None, description="Provider quality setting (e.g. standard, hd).")
+    style: str | None = Field(default=None, description="Recraft style (realistic_image, digital_illustration, "
+                              "vector_illustration for SVG, ...).")
+    options: dict[str, Any] = Field(default_factory=dict, description="More model inputs, sent as given "
+                                    "(Recraft substyle, Flux seed, a Replicate or fal model's own inputs).")
 
 
 class ImageGen(ProviderNode[ImageParams]):
@@ -188,7 +192,10 @@ class ImageGen(ProviderNode[ImageParams]):
 
     async def run(self, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
         p = self.params
-        extra = {"quality": p.quality} if p.quality else {}
+        extra: dict[str, Any] = {"quality": p.quality} if p.quality else {}
+        if p.style:
+            extra["style"] = p.style
+        extra.update(p.options)
         req = ImageRequest(model=p.model, prompt=inputs["prompt"], size=p.size, n=p.n, extra=extra)
         resp = await self._provider(ctx).image(req)
         if not resp.images:
@@ -226,12 +233,16 @@ class SpeechGen(ProviderNode[SpeechParams]):
 
 
 class VideoParams(ProviderParams):
-    provider: str = Field(default="runway", description="Video provider (runway).")
-    model: str = Field(default="gen4_turbo", description="Video model (gen4_turbo needs an image; veo3 "
-                       "also works from text alone).")
+    provider: str = Field(default="runway", description="Video provider (runway, kling, gemini for Veo, "
+                          "replicate, fal).")
+    model: str = Field(default="gen4_turbo", description="Video model (gen4_turbo needs an image; veo3, "
+                       "kling-v2-1-master, veo-3.0-generate-001 also work from text alone).")
     duration: int = Field(default=5, ge=1, le=60, description="Seconds of video.")
     ratio: str = Field(default="1280:720", description="Output size as the provider spells it.")
     poll_interval: float = Field(default=5.0, gt=0, description="Seconds between job status checks.")
+    options: dict[str, Any] = Field(default_factory=dict, description="More model inputs, sent as given "
+                                    "(Kling mode or negative_prompt, Veo negativePrompt, a marketplace "
+                                    "model's own inputs).")
 
 
 #: Seconds a video job may take when the node's policy sets no per-attempt timeout.
@@ -250,7 +261,7 @@ class VideoGen(ProviderNode[VideoParams]):
         p = self.params
         req = VideoRequest(model=p.model, prompt=inputs["prompt"], image=inputs.get("image"),
                            duration=p.duration, ratio=p.ratio, poll_interval=p.poll_interval,
-                           timeout=ctx.attempt_timeout or _VIDEO_JOB_TIMEOUT)
+                           timeout=ctx.attempt_timeout or _VIDEO_JOB_TIMEOUT, extra=dict(p.options))
         resp = await self._provider(ctx).video(req, on_progress=lambda f, m: ctx.progress(f, m))
         ctx.add_usage(provider=resp.provider, model=resp.model, video_seconds=resp.usage.video_seconds)
         return {"video": resp.video}

@@ -13,6 +13,11 @@ provider                key variable(s)                     base URL variable, d
 ``gemini``              GEMINI_API_KEY, GOOGLE_API_KEY      GEMINI_BASE_URL, generativelanguage...
 ``elevenlabs``          ELEVENLABS_API_KEY                  ELEVENLABS_BASE_URL, api.elevenlabs.io
 ``runway``              RUNWAYML_API_SECRET                 RUNWAYML_BASE_URL, api.dev.runwayml.com
+``recraft``             RECRAFT_API_TOKEN, RECRAFT_API_KEY  RECRAFT_BASE_URL, external.api.recraft.ai
+``bfl``                 BFL_API_KEY                         BFL_BASE_URL, api.bfl.ai
+``kling``               KLING_ACCESS_KEY + KLING_SECRET_KEY KLING_BASE_URL, api-singapore.klingai.com
+``replicate``           REPLICATE_API_TOKEN                 REPLICATE_BASE_URL, api.replicate.com
+``fal``                 FAL_KEY                             FAL_BASE_URL, queue.fal.run
 ``openrouter``          OPENROUTER_API_KEY                  openrouter.ai/api/v1
 ``ollama``              none                                OLLAMA_HOST, localhost:11434
 ``vllm``/``llamacpp``   none (or ``api_key_env``)           localhost:8000/v1, localhost:8080/v1
@@ -46,6 +51,7 @@ class ProviderSpec:
     default_base: str = ""
     key_required: bool = True
     base_suffix: str = ""  # appended to a base URL read from the environment (OLLAMA_HOST has no /v1)
+    more_keys: tuple[tuple[str, str], ...] = ()  # (client argument, variable): second secrets (Kling's)
 
     def __call__(self, config: dict[str, Any], secrets: Secrets, node_id: str) -> Provider:
         base = config.get("base_url")
@@ -62,8 +68,9 @@ class ProviderSpec:
             key = secrets.secret(*self.key_envs, node=node_id)
         limit = RateLimit(rpm=config.get("rpm"), tpm=config.get("tpm"),
                           concurrency=config.get("max_concurrency"))
+        more = {arg: secrets.secret(env, node=node_id) for arg, env in self.more_keys}
         return self.make(base_url=base, api_key=key, limit=limit, timeout=config.get("timeout"),
-                         clients=config.get("clients"))
+                         clients=config.get("clients"), **more)
 
 
 def _openai(**kw: Any) -> Provider:
@@ -105,6 +112,15 @@ def _runway(**kw: Any) -> Provider:
     return RunwayProvider(**kw)
 
 
+def _media(module: str, cls: str) -> Callable[..., Provider]:
+    def make(**kw: Any) -> Provider:
+        import importlib
+
+        return getattr(importlib.import_module(f"nbflow.providers.{module}"), cls)(**kw)
+
+    return make
+
+
 def _http(**kw: Any) -> Provider:
     from nbflow.providers.generic import GenericHttpProvider
 
@@ -121,6 +137,14 @@ PROVIDER_SPECS: tuple[ProviderSpec, ...] = (
                  "https://api.elevenlabs.io"),
     ProviderSpec("runway", _runway, ("RUNWAYML_API_SECRET",), ("RUNWAYML_BASE_URL",),
                  "https://api.dev.runwayml.com"),
+    ProviderSpec("recraft", _media("recraft", "RecraftProvider"), ("RECRAFT_API_TOKEN", "RECRAFT_API_KEY"),
+                 ("RECRAFT_BASE_URL",), "https://external.api.recraft.ai"),
+    ProviderSpec("bfl", _media("bfl", "BflProvider"), ("BFL_API_KEY",), ("BFL_BASE_URL",), "https://api.bfl.ai"),
+    ProviderSpec("kling", _media("kling", "KlingProvider"), ("KLING_ACCESS_KEY",), ("KLING_BASE_URL",),
+                 "https://api-singapore.klingai.com", more_keys=(("secret_key", "KLING_SECRET_KEY"),)),
+    ProviderSpec("replicate", _media("replicate", "ReplicateProvider"), ("REPLICATE_API_TOKEN",),
+                 ("REPLICATE_BASE_URL",), "https://api.replicate.com"),
+    ProviderSpec("fal", _media("fal", "FalProvider"), ("FAL_KEY",), ("FAL_BASE_URL",), "https://queue.fal.run"),
     ProviderSpec("openrouter", _compatible("openrouter"), ("OPENROUTER_API_KEY",), (),
                  "https://openrouter.ai/api/v1"),
     ProviderSpec("ollama", _compatible("ollama"), (), ("OLLAMA_HOST",), "http://localhost:11434/v1",

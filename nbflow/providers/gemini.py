@@ -3,7 +3,8 @@
 Wire format: ``POST {base}/v1beta/models/{model}:generateContent`` (and ``:streamGenerateContent?alt=sse``)
 with the key in the ``x-goog-api-key`` header, never in the URL, so it cannot leak into logs. Images
 travel as ``inlineData`` parts; a URL-only image is downloaded first. Structured output sets
-``responseMimeType: application/json`` and ``responseJsonSchema``.
+``responseMimeType: application/json`` and ``responseJsonSchema``. Video (Veo) goes through the
+long-running operations in :mod:`nbflow.providers.veo`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,16 @@ from urllib.parse import quote
 
 from nbflow.exceptions import ProviderError
 from nbflow.providers.http import HttpProvider
-from nbflow.providers.provider import ChatRequest, ChatResponse, Message, OnDelta, Usage
+from nbflow.providers.provider import (
+    ChatRequest,
+    ChatResponse,
+    Message,
+    OnDelta,
+    OnProgress,
+    Usage,
+    VideoRequest,
+    VideoResponse,
+)
 from nbflow.providers.tokens import count_tokens
 
 __all__ = ["API_VERSION", "GeminiProvider", "generate_body"]
@@ -134,3 +144,9 @@ class GeminiProvider(HttpProvider):
             raise ProviderError("the stream ended before a finishReason", provider=self.name, retryable=True)
         return ChatResponse(text="".join(texts), model=model, provider=self.name, usage=usage,
                             finish_reason=finish)
+
+    async def video(self, req: VideoRequest, *, on_progress: OnProgress | None = None) -> VideoResponse:
+        """Veo (``veo-3.0-generate-001``...) through ``predictLongRunning``; see :mod:`nbflow.providers.veo`."""
+        from nbflow.providers.veo import veo_video
+
+        return await veo_video(self, req, on_progress=on_progress)

@@ -3,6 +3,11 @@
 :func:`submit_and_poll` owns the waiting: a poll interval that grows gently, progress callbacks and
 one overall timeout covering submit, polling and the caller's download. Provider modules supply
 only the two calls that speak their wire format.
+
+A poll that fails with a retryable error (429 with ``Retry-After``, a 5xx, a dropped connection) is
+waited out and repeated inside the loop rather than raised: raising would make the engine retry the
+node, which submits (and pays for) the job again. Only :data:`MAX_POLL_FAILURES` failures in a row
+give up.
 """
 
 from __future__ import annotations
@@ -16,7 +21,10 @@ from nbflow.clock import Clock, MonotonicClock
 from nbflow.exceptions import ProviderError
 from nbflow.providers.provider import OnProgress
 
-__all__ = ["JobState", "submit_and_poll"]
+__all__ = ["MAX_POLL_FAILURES", "JobState", "submit_and_poll"]
+
+#: Retryable poll failures in a row after which the job is given up.
+MAX_POLL_FAILURES = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,20 +63,32 @@ async def submit_and_poll(provider: str, submit: Callable[[], Awaitable[str]],
         clock: where time comes from (default: :class:`~nbflow.clock.MonotonicClock`; tests pass a fake).
 
     Raises:
-        ProviderError: the job failed (retryable as the provider's state says), or did not finish in
-            ``timeout`` seconds (not retryable: submitting again would pay again).
+        ProviderError: the job failed (retryable as the provider's state says), a poll failed for
+            good (not retryable, or :data:`MAX_POLL_FAILURES` times in a row), or the job did not
+            finish in ``timeout`` seconds (not retryable: submitting again would pay again).
     """
     clock = clock or MonotonicClock()
     deadline = clock.now() + timeout
     job_id = await asyncio.wait_for(submit(), timeout)
     if on_progress is not None:
         on_progress(0.0, f"submitted job {job_id}")
-    wait = interval
+    wait, failures = interval, 0
     while True:
         left = deadline - clock.now()
         if left <= 0:
             raise ProviderError(f"job {job_id} did not finish within {timeout:g}s", provider=provider)
-        state = await asyncio.wait_for(poll(job_id), left)
+        try:
+            state = await asyncio.wait_for(poll(job_id), left)
+        except ProviderError as exc:
+            failures += 1
+            if not exc.retryable or failures >= MAX_POLL_FAILURES:
+                raise
+            pause = max(wait, exc.retry_after or 0.0)
+            if on_progress is not None:
+                on_progress(None, f"job {job_id}: polling again in {pause:g}s ({exc.message})")
+            await asyncio.sleep(max(0.0, min(pause, deadline - time.monotonic())))
+            continue
+        failures = 0
         if state.done:
             if state.error is not None:
                 raise ProviderError(f"job {job_id} failed: {state.error}", provider=provider,

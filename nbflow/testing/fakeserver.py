@@ -13,8 +13,9 @@ or from a shell: ``python -m nbflow.testing.fakeserver --port 8765``.
 Routes (the provider is told by the path): OpenAI ``/v1/chat/completions``, ``/v1/images/generations``,
 ``/v1/audio/speech``; Anthropic ``/v1/messages``; Gemini ``/v1beta/models/{m}:generateContent`` and
 ``:streamGenerateContent?alt=sse``; ElevenLabs ``/v1/text-to-speech/{voice}``; Runway
-``/v1/image_to_video``, ``/v1/text_to_video``, ``/v1/tasks/{id}``; ``/files/{name}`` serves generated
-media; any other path echoes the request as JSON (for the ``http`` node).
+``/v1/image_to_video``, ``/v1/text_to_video``, ``/v1/tasks/{id}``; Recraft, Flux, Kling, Veo, Replicate
+and fal jobs (:mod:`nbflow.testing.fakemedia`); ``/files/{name}`` serves generated media (expiring after
+``result_ttl`` seconds when set); any other path echoes the request as JSON (for the ``http`` node).
 
 Fault kinds: ``status`` (any code, with ``retry_after``, ``retry_after_ms``, ``retry_after_date`` or
 Gemini's ``retry_delay``), ``slow`` (``delay`` seconds, then the normal reply), ``disconnect`` (drop
@@ -39,6 +40,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from nbflow.providers.offline import _from_schema, _keywords, png_bytes
 from nbflow.testing import fakewire as wire
+from nbflow.testing.fakemedia import MEDIA_PROVIDERS, MediaJobs, media_provider_of
 
 __all__ = ["FakeServer", "Fault", "RecordedRequest", "Script", "main"]
 
@@ -114,9 +116,13 @@ class Fault:
     after: int = 2
     retry_delay: str | None = None
     message: str | None = None
+    path: str | None = None  # only requests whose path contains this
 
 
 def _provider_of(path: str) -> str:
+    media = media_provider_of(path)
+    if media is not None:
+        return media
     if path.endswith(("/chat/completions", "/images/generations", "/audio/speech")):
         return "openai"
     if path.endswith("/v1/messages"):
@@ -146,7 +152,9 @@ class FakeServer:
         self._requests: list[RecordedRequest] = []
         self._scripts: list[Script] = []
         self._faults: list[tuple[Fault, list[int]]] = []
-        self._files: dict[str, tuple[bytes, str]] = {}
+        self._files: dict[str, tuple[bytes, str, float | None]] = {}
+        self.result_ttl: float | None = None  # seconds a media job's result URL stays readable
+        self.media = MediaJobs(self)
         self._tasks: dict[str, int] = {}
         self._ids = itertools.count(1)
         self._rate: tuple[float, float] | None = None
@@ -228,6 +236,8 @@ class FakeServer:
             self._rate = None
             self.rejected = 0
             self.video_polls = 2
+            self.result_ttl = None
+            self.media.reset()
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -248,12 +258,13 @@ class FakeServer:
     def fault(self, kind: str, *, provider: str | None = None, times: int = 1, status: int | None = None,
               retry_after: str | None = None, retry_after_ms: int | None = None,
               retry_after_date: float | None = None, retry_delay: str | None = None, delay: float = 0.0,
-              after: int = 2, message: str | None = None) -> Fault:
+              after: int = 2, message: str | None = None, path: str | None = None) -> Fault:
         """Queue a fault for the next ``times`` matching requests (faults are consumed in order).
 
         Args:
             retry_after_date: seconds from now, sent as an HTTP date in ``Retry-After``.
             retry_delay: Gemini ``RetryInfo.retryDelay`` (e.g. ``"2s"``) in the error body.
+            path: only requests whose path contains this (e.g. a job's poll route).
         """
         if kind not in ("status", "slow", "disconnect", "malformed", "empty", "html"):
             raise ValueError(f"unknown fault kind {kind!r}")
@@ -266,7 +277,7 @@ class FakeServer:
             headers["retry-after"] = email.utils.formatdate(time.time() + retry_after_date, usegmt=True)
         default = 502 if kind == "html" else 500
         f = Fault(kind=kind, provider=provider, status=status or default, headers=headers, delay=delay,
-                  after=after, retry_delay=retry_delay, message=message)
+                  after=after, retry_delay=retry_delay, message=message, path=path)
         with self._lock:
             self._faults.append((f, [times]))
         return f
@@ -278,16 +289,21 @@ class FakeServer:
             self._bucket = (self._rate[1] if self._rate else 0.0, self._clock())
             self.rejected = 0
 
-    def add_file(self, name: str, data: bytes, mime: str) -> str:
-        """Serve ``data`` at ``/files/{name}``; returns its URL."""
+    def add_file(self, name: str, data: bytes, mime: str, ttl: float | None = None) -> str:
+        """Serve ``data`` at ``/files/{name}`` (for ``ttl`` seconds when given); returns its URL."""
         with self._lock:
-            self._files[name] = (data, mime)
+            self._files[name] = (data, mime, None if ttl is None else time.monotonic() + ttl)
         return f"{self.url}/files/{name}"
 
-    def _take_fault(self, provider: str) -> Fault | None:
+    def fail_next_job(self, provider: str, message: str = "generation failed") -> None:
+        """Make the next media job of ``provider`` (bfl, kling, veo, replicate, fal) fail with ``message``."""
+        with self._lock:
+            self.media.failures.append((provider, message))
+
+    def _take_fault(self, provider: str, path: str = "") -> Fault | None:
         with self._lock:
             for i, (f, left) in enumerate(self._faults):
-                if f.provider in (None, provider):
+                if f.provider in (None, provider) and (f.path is None or f.path in path):
                     left[0] -= 1
                     if left[0] <= 0:
                         del self._faults[i]
@@ -393,9 +409,12 @@ class FakeServer:
     async def _respond(self, req: RecordedRequest, writer: asyncio.StreamWriter) -> bool:
         p = req.provider
         if p == "files":
-            data, mime = self._files.get(req.path[len("/files/"):], (b"", ""))
+            data, mime, until = self._files.get(req.path[len("/files/"):], (b"", "", None))
             if not data:
                 return await self._json(writer, {"error": "no such file"}, 404)
+            if until is not None and time.monotonic() >= until:
+                return await self._send(writer, 403, b"<Error><Code>AccessDenied</Code><Message>Request has "
+                                        b"expired</Message></Error>", "application/xml")
             return await self._send(writer, 200, data, mime)
         if self._over_rate():
             return await self._json(writer, wire.error_body(p, 429, "rate limit exceeded (fake server)"), 429,
@@ -404,7 +423,7 @@ class FakeServer:
         if want is not None and want not in " ".join(req.headers.values()):
             return await self._json(writer, wire.error_body(p, 401, "invalid api key"), 401)
         stream = self._is_stream(req)
-        fault = self._take_fault(p)
+        fault = self._take_fault(p, req.path)
         if fault is not None:
             if fault.kind == "slow":
                 await asyncio.sleep(fault.delay)
@@ -492,6 +511,8 @@ class FakeServer:
             return await self._send(writer, 200, data, "audio/mpeg", headers)
         if p == "runway":
             return await self._runway(req, writer, body)
+        if p in MEDIA_PROVIDERS:
+            return await self.media.route(req, writer, p)
         return await self._json(writer, {"method": req.method, "path": path, "query": req.query,
                                          "json": req.json, "ok": True})
 
@@ -537,7 +558,10 @@ def env_for(url: str, key: str = "fake-key") -> dict[str, str]:
     return {"OPENAI_BASE_URL": f"{url}/v1", "ANTHROPIC_BASE_URL": url, "GEMINI_BASE_URL": url,
             "ELEVENLABS_BASE_URL": url, "RUNWAYML_BASE_URL": url, "OPENAI_API_KEY": key,
             "ANTHROPIC_API_KEY": key, "GEMINI_API_KEY": key, "ELEVENLABS_API_KEY": key,
-            "RUNWAYML_API_SECRET": key}
+            "RUNWAYML_API_SECRET": key, "RECRAFT_BASE_URL": f"{url}/recraft", "RECRAFT_API_TOKEN": key,
+            "BFL_BASE_URL": f"{url}/bfl", "BFL_API_KEY": key, "KLING_BASE_URL": f"{url}/kling",
+            "KLING_ACCESS_KEY": key, "KLING_SECRET_KEY": f"{key}-secret", "REPLICATE_BASE_URL": f"{url}/replicate",
+            "REPLICATE_API_TOKEN": key, "FAL_BASE_URL": f"{url}/fal", "FAL_KEY": key}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -221,4 +221,15 @@ def error_body(provider: str, status: int, message: str, retry_delay: str | None
         return {"error": err}
     if provider == "elevenlabs":
         return {"detail": {"status": "error", "message": message}}
+    if provider == "kling":
+        return {"code": 1303 if status == 429 else 5000 if status >= 500 else 1200, "message": message,
+                "request_id": "req-fault"}
+    if provider == "replicate":
+        return {"title": message, "detail": message, "status": status}
+    if provider in ("bfl", "fal"):
+        return {"detail": message}
+    if provider == "recraft":
+        return {"code": "rate_limit" if status == 429 else "error", "message": message}
+    if provider == "veo":
+        return error_body("gemini", status, message, retry_delay)
     return {"error": message}
