@@ -47,11 +47,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(prog="nbflow", description="Build AI workflows in notebooks; run them anywhere.")
     parser.add_argument("--version", action="version", version=f"nbflow {__version__}")
+    _env_option(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:
         importlib.import_module(name).add_parser(sub)
     for name in STORE_COMMANDS:
         _add_store_option(sub.choices[name])
+    for cmd in sub.choices.values():
+        _env_option(cmd)
     return parser
 
 
@@ -71,6 +74,13 @@ def _add_store_option(p: argparse.ArgumentParser) -> None:
                 _add_store_option(child)
 
 
+def _env_option(parser: argparse.ArgumentParser) -> None:
+    # SUPPRESS: a sub-command's unset option must not overwrite one given before the sub-command.
+    parser.add_argument("--env", metavar="PROFILE", default=argparse.SUPPRESS,
+                        help="environment profile (dev, prod...): keys and base URLs resolve as NAME_<PROFILE> "
+                             "first, then NAME (default: $NBFLOW_ENV)")
+
+
 def error(message: str) -> None:
     """Print a one-line error on stderr (newlines inside the message are escaped)."""
     one_line = message.replace("\r", "\\r").replace("\n", "\\n")
@@ -87,6 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "store", None):
         os.environ["NBFLOW_STORE"] = args.store  # every store this command opens is that one
     try:
+        if getattr(args, "env", None):
+            from nbflow.providers.profiles import set_active_env
+
+            set_active_env(args.env)
         return int(args.func(args))
     except NbflowError as exc:
         error(str(exc))

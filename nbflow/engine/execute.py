@@ -152,6 +152,10 @@ class Execution:
 
     async def run(self) -> RunResult:
         """Run to the end (succeeded, failed, paused or cancelled) and return the record."""
+        with self.providers.secrets.run_scope():  # secrets managers' answers are kept for the run only
+            return await self._run()
+
+    async def _run(self) -> RunResult:
         loop = asyncio.get_running_loop()
         self._finished = loop.create_future()
         self._select()

@@ -1,17 +1,22 @@
-"""Provider clients (offline built in, OpenAI, Anthropic, Gemini, OpenAI-compatible servers, ElevenLabs,
-Runway, generic HTTP), secrets by reference, rate limits, pricing, and provider lookup.
+"""Provider clients (offline built in, OpenAI, Anthropic, Gemini and Veo, OpenAI-compatible servers,
+ElevenLabs, Runway, Recraft, Flux, Kling, Replicate, fal, generic HTTP), secrets by reference (with Vault
+and AWS Secrets Manager stores and environment profiles), rate limits, pricing, and provider lookup.
 
 Provider modules import httpx lazily through :mod:`nbflow.providers.builtin`, so importing this
 package stays cheap.
 """
 
+from nbflow.providers.awssecrets import AwsSecrets
 from nbflow.providers.catalog import Providers, register_provider
 from nbflow.providers.pricing import cost_of, price_for, set_price
+from nbflow.providers.profiles import active_env, set_active_env
 from nbflow.providers.provider import Provider
 from nbflow.providers.ratelimit import RateLimit, set_rate_limit
 from nbflow.providers.secrets import DictSecrets, DotenvSecrets, EnvSecrets, Secret, Secrets, SecretStore
+from nbflow.providers.vault import VaultSecrets
 
 __all__ = [
+    "AwsSecrets",
     "DictSecrets",
     "DotenvSecrets",
     "EnvSecrets",
@@ -21,9 +26,12 @@ __all__ = [
     "Secret",
     "SecretStore",
     "Secrets",
+    "VaultSecrets",
+    "active_env",
     "cost_of",
     "price_for",
     "register_provider",
+    "set_active_env",
     "set_price",
     "set_rate_limit",
 ]
