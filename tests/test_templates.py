@@ -14,7 +14,8 @@ from nbflow.templates import list_templates, load_template
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = [t.name for t in list_templates()]
 EXPECTED = {"product-copy", "classify-and-route", "generate-score-regenerate", "approval-before-publish",
-            "batch-image-generation", "summarize-document", "extract-structured-data", "translate", "caption-image"}
+            "batch-image-generation", "summarize-document", "extract-structured-data", "translate", "caption-image",
+            "story-picture-voice"}
 
 
 def test_the_expected_templates_ship():
@@ -66,6 +67,7 @@ def test_unknown_template_suggests(capsys, tmp_path: Path):
 @pytest.mark.parametrize(("example", "template"), [
     ("product_copy", "product-copy"), ("classify_and_route", "classify-and-route"),
     ("generate_score_regenerate", "generate-score-regenerate"), ("approval_before_publish", "approval-before-publish"),
+    ("story_picture_voice", "story-picture-voice"),
 ])
 def test_examples_and_templates_do_not_drift(example: str, template: str):
     ex = json.loads((ROOT / "examples" / f"{example}.json").read_text())

@@ -20,6 +20,7 @@ from nbflow.exceptions import FlowError, NbflowError, SecretError
 from nbflow.flow import Flow
 from nbflow.model.events import Event
 from nbflow.model.record import NodeRecord, RunResult
+from nbflow.providers.profiles import active_env
 from nbflow.templates import list_templates
 from nbflow.widget.bodies import Body
 from nbflow.widget.dom import make_helper
@@ -125,6 +126,7 @@ class Editor(BodyNavigation, FileActions, w.VBox):
         self.download = w.HTML()
         # a fixed height, so the first message does not push the canvas down
         self.message = w.HTML(layout=w.Layout(height="22px", overflow="hidden"))
+        self.env_label = w.HTML(_profile_html())
         self.crumbs = w.HTML()
         self.up_button = _button("Up", "level-up", "back to the enclosing flow (Escape with nothing selected)")
         self.up_button.on_click(lambda _: self.close_body())
@@ -150,7 +152,8 @@ class Editor(BodyNavigation, FileActions, w.VBox):
         legend = " ".join(f"<span style='white-space:nowrap'><span style='color:{c}'>●</span> {t}</span>"
                           for t, c in PORT_COLORS.items())
         tools = w.HBox([self.search, self.palette, self.add_button, self.run_button,
-                        self.run_selected_button, self.stop_button], layout=w.Layout(flex_flow="row wrap"))
+                        self.run_selected_button, self.stop_button, self.env_label],
+                       layout=w.Layout(flex_flow="row wrap", align_items="center"))
         tools2 = w.HBox([self.undo_button, self.redo_button, self.delete_button, self.zoom_out_button,
                          self.zoom_in_button, self.fit_button, self.layout_button, self.snap_button, self.path,
                          self.export_button, self.import_button, self.upload, self.templates, self.download],
@@ -245,6 +248,7 @@ class Editor(BodyNavigation, FileActions, w.VBox):
         self._show_message()
 
     def _sync_buttons(self) -> None:
+        self.env_label.value = _profile_html()  # the profile can change between runs (NBFLOW_ENV)
         running = self.handle is not None and not self.handle.done()
         self.run_button.disabled = running
         self.run_selected_button.disabled = running or self.vm.selected is None
@@ -560,3 +564,14 @@ class Editor(BodyNavigation, FileActions, w.VBox):
         """Stop following the flow and close the widgets."""
         self._unobserve()
         super().close()
+
+
+def _profile_html() -> str:
+    """The toolbar's label naming the environment profile whose keys and base URLs runs use."""
+    try:
+        env = active_env() or "none"
+    except NbflowError:
+        env = "invalid NBFLOW_ENV"
+    return ("<span class='nbflow-env' style='margin-left:8px;color:#3c4043' title='environment profile "
+            "(NBFLOW_ENV): keys and base URLs resolve as NAME_&lt;PROFILE&gt; first, then NAME'>"
+            f"env: <b>{html.escape(env)}</b></span>")
