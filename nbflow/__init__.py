@@ -42,13 +42,17 @@ from nbflow.model.record import NodeRecord, RunResult
 from nbflow.model.values import Media
 from nbflow.nodes.nodetype import NodeContext, NodeType, Params, Pause, Port
 from nbflow.nodes.registry import registry
+from nbflow.providers.awssecrets import AwsSecrets
 from nbflow.providers.pricing import set_price
+from nbflow.providers.profiles import set_active_env
 from nbflow.providers.ratelimit import set_rate_limit
 from nbflow.providers.secrets import Secrets
+from nbflow.providers.vault import VaultSecrets
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AwsSecrets",
     "CassetteError",
     "CassetteMiss",
     "ClaimError",
@@ -85,6 +89,7 @@ __all__ = [
     "TestReport",
     "UnknownNodeTypeError",
     "UsageError",
+    "VaultSecrets",
     "WiringError",
     "__version__",
     "cassette",
@@ -97,6 +102,7 @@ __all__ = [
     "resume",
     "resume_expired",
     "run",
+    "set_active_env",
     "set_price",
     "set_rate_limit",
     "use_store",

@@ -147,9 +147,23 @@ class Secrets:
     """A chain of secret stores; the first that knows a name answers (see the module docstring)."""
 
     def __init__(self, *stores: SecretStore) -> None:
-        self.stores: list[SecretStore] = list(stores) or [EnvSecrets(), DotenvSecrets(), *stores_from_env()]
+        self.stores: list[SecretStore] = list(stores) or [EnvSecrets(), DotenvSecrets()]
+        # The default chain also asks the managers NBFLOW_SECRETS names, read when a lookup happens
+        # (not when the flow was loaded), so setting it in a notebook cell takes effect at the next run.
+        self._follow_env = not stores
+        self._env_stores: tuple[str, list[SecretStore]] = ("", [])
         self._runs = 0
         self._lock = threading.Lock()
+
+    def chain(self) -> list[SecretStore]:
+        """Every store asked, in order: ``stores`` then, for the default chain, ``NBFLOW_SECRETS``'s."""
+        if not self._follow_env:
+            return self.stores
+        spec = os.environ.get(STORES_VAR, "")
+        with self._lock:
+            if spec != self._env_stores[0]:
+                self._env_stores = (spec, stores_from_env(spec))
+            return [*self.stores, *self._env_stores[1]]
 
     def add(self, store: SecretStore) -> None:
         """Append a store (e.g. a Vault client wrapper) to the chain."""
@@ -171,7 +185,7 @@ class Secrets:
 
     def forget(self) -> None:
         """Tell every store to drop what it fetched (secrets managers refetch on next use)."""
-        for store in self.stores:
+        for store in self.chain():
             forget = getattr(store, "forget", None)
             if forget is not None:
                 forget()
@@ -183,8 +197,9 @@ class Secrets:
 
     def _lookup(self, name: str) -> tuple[str, str] | None:
         try:
+            stores = self.chain()
             for candidate in profile_names(name):
-                for store in self.stores:
+                for store in stores:
                     value = store.get(candidate)
                     if value:
                         return candidate, value
@@ -210,7 +225,7 @@ class Secrets:
         raise _missing(list(names), node)
 
     def __repr__(self) -> str:
-        return f"Secrets({', '.join(type(s).__name__ for s in self.stores)})"
+        return f"Secrets({', '.join(type(s).__name__ for s in self.chain())})"
 
 
 def _missing(names: list[str], node: str | None) -> SecretError:

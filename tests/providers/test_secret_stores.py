@@ -109,14 +109,14 @@ def test_vault_kv2_keys_per_profile_resolved_at_run_time(vault_env: Any, monkeyp
     reads: list[str] = []
     real_read = VaultSecrets._read
     monkeypatch.setattr(VaultSecrets, "_read", lambda self, path: reads.append(path) or real_read(self, path))
+    flow = two_llm_flow()  # loaded before the profile and the store are chosen: both are read at run time
     monkeypatch.setenv("NBFLOW_ENV", "prod")
-    flow = two_llm_flow()
     caplog.set_level(logging.DEBUG)
     res = flow.run()
     assert res.ok, res.error
     assert [r.headers["authorization"] for r in vault_env.requests] == [f"Bearer {PROD_KEY}"] * 2
     assert reads == ["nbflow/prod"]  # read once for the run, shared by both nodes
-    (store,) = [s for s in flow.providers.secrets.stores if isinstance(s, VaultSecrets)]
+    (store,) = [s for s in flow.providers.secrets.chain() if isinstance(s, VaultSecrets)]
     assert store._cache == {}  # forgotten when the run ended
     # never logged, never in the record
     assert PROD_KEY not in caplog.text and PROD_KEY not in json.dumps(res.to_json())
@@ -209,7 +209,7 @@ def test_aws_secrets_manager_json_secret_per_profile(aws_env: Any, monkeypatch: 
     assert res.ok, res.error
     assert [r.headers["authorization"] for r in aws_env.requests] == [f"Bearer {PROD_KEY}"] * 2
     assert PROD_KEY not in caplog.text and PROD_KEY not in json.dumps(res.to_json())
-    (store,) = [s for s in flow.providers.secrets.stores if isinstance(s, AwsSecrets)]
+    (store,) = [s for s in flow.providers.secrets.chain() if isinstance(s, AwsSecrets)]
     assert store._cache == {}
     # under a profile with no secret in AWS, the key is simply not found, with a message naming the profile
     monkeypatch.setenv("NBFLOW_ENV", "staging")
@@ -258,3 +258,13 @@ def test_bad_secrets_spec_is_a_config_error() -> None:
         stores_from_env("gcp:x")
     assert [repr(s) for s in stores_from_env("vault:kv/a/{env}, aws:b/{env}")] == ["VaultSecrets(kv/a/{env})",
                                                                                    "AwsSecrets(b/{env})"]
+
+
+def test_nbflow_secrets_is_read_when_keys_are_looked_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    secrets = Secrets()  # made before the variable is set, as a flow loaded early in a notebook
+    assert not any(isinstance(s, VaultSecrets) for s in secrets.chain())
+    monkeypatch.setenv("NBFLOW_SECRETS", "vault:secret/nbflow/{env}")
+    (store,) = [s for s in secrets.chain() if isinstance(s, VaultSecrets)]
+    assert secrets.chain()[-1] is store  # the same store object while the variable is unchanged
+    explicit = Secrets(DictSecrets({}))
+    assert len(explicit.chain()) == 1  # an explicit chain is left as given
