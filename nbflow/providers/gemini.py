@@ -26,6 +26,7 @@ from nbflow.providers.provider import (
     VideoResponse,
 )
 from nbflow.providers.tokens import count_tokens
+from nbflow.providers.veo import veo_video
 
 __all__ = ["API_VERSION", "GeminiProvider", "generate_body"]
 
@@ -147,6 +148,4 @@ class GeminiProvider(HttpProvider):
 
     async def video(self, req: VideoRequest, *, on_progress: OnProgress | None = None) -> VideoResponse:
         """Veo (``veo-3.0-generate-001``...) through ``predictLongRunning``; see :mod:`nbflow.providers.veo`."""
-        from nbflow.providers.veo import veo_video
-
-        return await veo_video(self, req, on_progress=on_progress)
+        return await veo_video(self, self._path(req.model, "predictLongRunning"), req, on_progress=on_progress)

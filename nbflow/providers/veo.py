@@ -14,16 +14,14 @@ origin only, never to the storage host.
 from __future__ import annotations
 
 import base64
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nbflow.exceptions import ProviderError
 from nbflow.providers.fetch import fetch_media, same_origin
+from nbflow.providers.http import HttpProvider
 from nbflow.providers.media import as_media, aspect_ratio
 from nbflow.providers.polling import JobState, submit_and_poll
 from nbflow.providers.provider import OnProgress, Usage, VideoRequest, VideoResponse
-
-if TYPE_CHECKING:
-    from nbflow.providers.gemini import GeminiProvider
 
 __all__ = ["veo_body", "veo_video"]
 
@@ -67,13 +65,16 @@ def _read_operation(op: Any) -> JobState:
     return JobState(True, result=str(uri))
 
 
-async def veo_video(provider: GeminiProvider, req: VideoRequest, *,
+async def veo_video(provider: HttpProvider, submit_path: str, req: VideoRequest, *,
                     on_progress: OnProgress | None = None) -> VideoResponse:
-    """Generate one video with Veo ``req.model`` through ``provider``'s key and base URL."""
+    """Generate one video with Veo ``req.model`` through ``provider``'s key and base URL.
+
+    ``submit_path`` is the model's ``...:predictLongRunning`` path (the Gemini client spells model names).
+    """
     body = veo_body(req)
 
     async def submit() -> str:
-        op = await provider.send_json("POST", provider._path(req.model, "predictLongRunning"), json=body)
+        op = await provider.send_json("POST", submit_path, json=body)
         if not isinstance(op, dict) or not op.get("name"):
             raise ProviderError("the response has no operation name", provider=provider.name, retryable=True)
         return str(op["name"])

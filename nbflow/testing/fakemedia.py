@@ -21,7 +21,7 @@ import itertools
 import json
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from nbflow.providers.offline import png_bytes
@@ -29,9 +29,26 @@ from nbflow.providers.offline import png_bytes
 if TYPE_CHECKING:
     import asyncio
 
-    from nbflow.testing.fakeserver import FakeServer, RecordedRequest
 
-__all__ = ["MEDIA_PROVIDERS", "SVG", "MediaJobs", "media_provider_of"]
+class Server(Protocol):
+    """What the media jobs use of the fake server (kept apart so the two modules do not import each other)."""
+
+    @property
+    def url(self) -> str: ...
+
+    video_polls: int
+    result_ttl: float | None
+    _files: dict[str, tuple[bytes, str, float | None]]
+
+    def add_file(self, name: str, data: bytes, mime: str, ttl: float | None = None) -> str: ...
+
+    async def _send(self, writer: asyncio.StreamWriter, status: int, body: bytes = b"",
+                    ctype: str = "application/json", headers: dict[str, str] | None = None) -> bool: ...
+
+    async def _json(self, writer: asyncio.StreamWriter, obj: Any, status: int = 200,
+                    headers: dict[str, str] | None = None) -> bool: ...
+
+__all__ = ["MEDIA_PROVIDERS", "SVG", "MediaJobs", "Server", "media_provider_of"]
 
 MEDIA_PROVIDERS = frozenset({"recraft", "bfl", "kling", "replicate", "fal", "veo"})
 SVG = (b'<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64" '
@@ -86,7 +103,7 @@ class Job:
 class MediaJobs:
     """Submit/poll state machines for the media providers; owned by a :class:`FakeServer`."""
 
-    def __init__(self, server: FakeServer) -> None:
+    def __init__(self, server: Server) -> None:
         self.server = server
         self.jobs: dict[str, Job] = {}
         self.failures: list[tuple[str, str]] = []
@@ -137,14 +154,14 @@ class MediaJobs:
 
     # -- routing ------------------------------------------------------------------------------
 
-    async def route(self, req: RecordedRequest, writer: asyncio.StreamWriter, provider: str) -> bool:
+    async def route(self, req: Any, writer: asyncio.StreamWriter, provider: str) -> bool:
         handler = getattr(self, f"_{provider}")
         status, obj, headers = handler(req, req.json if isinstance(req.json, dict) else {})
         if status in (301, 302, 303, 307, 308):
             return await self.server._send(writer, status, b"", "text/plain", headers)
         return await self.server._json(writer, obj, status, headers)
 
-    def _recraft(self, req: RecordedRequest, body: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+    def _recraft(self, req: Any, body: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
         if req.method != "POST" or not req.path.endswith("/v1/images/generations"):
             return 404, {"code": "not_found", "message": "no such route"}, {}
         model = str(body.get("model") or "recraftv3")
@@ -160,7 +177,7 @@ class MediaJobs:
             items.append(item)
         return 200, {"created": int(time.time()), "credits": 40 * len(items), "data": items}, {}
 
-    def _bfl(self, req: RecordedRequest, body: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+    def _bfl(self, req: Any, body: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
         if req.method == "POST":
             model = req.path.rsplit("/", 1)[1]
             job_id, _ = self._submit("bfl", model, body)
@@ -178,7 +195,7 @@ class MediaJobs:
         return 200, {"id": job_id, "status": "Ready",
                      "result": {"sample": url, "prompt": job.body.get("prompt"), "seed": 42}}, {}
 
-    def _kling(self, req: RecordedRequest, body: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+    def _kling(self, req: Any, body: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
         rid = f"req-{next(self._ids)}"
         if self.kling_keys is not None:
             token = req.headers.get("authorization", "").removeprefix("Bearer ")
@@ -205,7 +222,7 @@ class MediaJobs:
                                                "duration": str(job.body.get("duration", "5"))}]}
         return 200, {"code": 0, "message": "SUCCEED", "request_id": rid, "data": data}, {}
 
-    def _veo(self, req: RecordedRequest, body: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+    def _veo(self, req: Any, body: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
         if req.path.startswith("/v1beta/files/"):
             name = req.path.split("/")[3].split(":")[0]
             job = self.jobs.get(name)
@@ -247,7 +264,7 @@ class MediaJobs:
             pred["metrics"] = {"predict_time": 1.25}
         return pred
 
-    def _replicate(self, req: RecordedRequest, body: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+    def _replicate(self, req: Any, body: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
         if req.method == "POST":
             if "input" not in body:
                 return 422, {"title": "Invalid input", "detail": "input is required", "status": 422}, {}
@@ -265,7 +282,7 @@ class MediaJobs:
         status = "processing" if polled.left >= 0 else "failed" if polled.fail else "succeeded"
         return 200, self._prediction(job_id, polled, status), {}
 
-    def _fal(self, req: RecordedRequest, body: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+    def _fal(self, req: Any, body: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
         path = req.path.removeprefix("/fal")
         if req.method == "POST":
             model = path.strip("/")
