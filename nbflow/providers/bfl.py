@@ -91,7 +91,8 @@ class BflProvider(HttpProvider):
         sample = await submit_and_poll(self.name, lambda: self._submit(req, polls),
                                        lambda job: self._poll(job, polls), interval=self.poll_interval,
                                        max_interval=5.0, timeout=self.timeout)
-        raw, ctype = await fetch_media(self.name, sample, what="image", timeout=self.timeout)
+        raw, ctype = await fetch_media(self.name, sample, what="image", timeout=self.timeout,
+                                       clients=self.clients)
         meta = {"provider": self.name, "model": req.model, "size": req.size}
         image = as_media(raw, ctype, default="image/jpeg", stem="image_0", meta=meta)
         return ImageResponse(images=[image], model=req.model, provider=self.name, usage=Usage(images=1))

@@ -21,8 +21,8 @@ from urllib.parse import unquote_to_bytes, urljoin, urlsplit
 import httpx
 
 from nbflow.exceptions import ProviderError
+from nbflow.providers.clients import DEFAULT_CLIENTS, HttpClients
 from nbflow.providers.errors import error_from_response, error_from_transport
-from nbflow.providers.http import pooled_client
 from nbflow.providers.secrets import redact
 
 __all__ = ["EXPIRED_STATUSES", "MAX_REDIRECTS", "fetch_media", "origin", "same_origin"]
@@ -55,11 +55,12 @@ def _data_url(url: str, provider: str) -> tuple[bytes, str]:
 
 
 async def fetch_media(provider: str, url: str, *, what: str = "file", auth: dict[str, str] | None = None,
-                      timeout: float = 300.0) -> tuple[bytes, str]:
+                      timeout: float = 300.0, clients: HttpClients | None = None) -> tuple[bytes, str]:
     """GET ``url`` and return (bytes, content type); ``auth`` goes only to ``url``'s own origin.
 
     Redirects are followed by hand (at most :data:`MAX_REDIRECTS`); once one leaves the first origin
-    no auth header is sent again, even if a later hop comes back. ``data:`` URLs are decoded.
+    no auth header is sent again, even if a later hop comes back. ``data:`` URLs are decoded. The
+    requests go through ``clients`` (the calling provider's, so an injected transport sees them too).
 
     Raises:
         ProviderError: the URL has expired (retryable: running the job again gives a fresh one), the
@@ -70,7 +71,7 @@ async def fetch_media(provider: str, url: str, *, what: str = "file", auth: dict
     first, current, trusted = url, url, True
     for _ in range(MAX_REDIRECTS + 1):
         headers = dict(auth or {}) if trusted else {}
-        client = pooled_client("download", origin(current))
+        client = (clients or DEFAULT_CLIENTS).client("download", origin(current))
         try:
             resp = await client.get(current, headers=headers, follow_redirects=False,
                                     timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)))

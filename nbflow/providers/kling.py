@@ -108,7 +108,8 @@ class KlingProvider(HttpProvider):
         kind = "image2video" if req.image is not None else "text2video"
         video = await submit_and_poll(self.name, lambda: self._submit(kind, req), lambda t: self._poll(kind, t),
                                       interval=req.poll_interval, timeout=req.timeout, on_progress=on_progress)
-        raw, ctype = await fetch_media(self.name, str(video["url"]), what="video", timeout=req.timeout)
+        raw, ctype = await fetch_media(self.name, str(video["url"]), what="video", timeout=req.timeout,
+                                       clients=self.clients)
         try:
             seconds = float(video.get("duration") or req.duration)
         except (TypeError, ValueError):

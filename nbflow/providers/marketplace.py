@@ -52,7 +52,7 @@ class MarketplaceProvider(HttpProvider):
             raise ProviderError(f"the model's output has no {kind} URL", provider=self.name, retryable=False)
         found: list[Media] = []
         for url in urls:
-            raw, ctype = await fetch_media(self.name, url, what=kind, timeout=timeout)
+            raw, ctype = await fetch_media(self.name, url, what=kind, timeout=timeout, clients=self.clients)
             media = as_media(raw, ctype, default=_DEFAULT_MIME[kind], stem=f"{kind}_{len(found)}",
                              meta={"provider": self.name, "model": model, **facts})
             if media.mime.startswith(f"{kind}/"):

@@ -60,7 +60,8 @@ class RecraftProvider(HttpProvider):
                     raise ProviderError("returned malformed base64 image data", provider=self.name,
                                         retryable=True) from None
             elif item.get("url"):
-                raw, ctype = await fetch_media(self.name, item["url"], what="image", timeout=self.timeout)
+                raw, ctype = await fetch_media(self.name, item["url"], what="image", timeout=self.timeout,
+                                               clients=self.clients)
             else:
                 raise ProviderError("an image in the response has neither url nor b64_json", provider=self.name,
                                     status=200, retryable=True)

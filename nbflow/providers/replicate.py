@@ -73,7 +73,8 @@ class ReplicateProvider(MarketplaceProvider):
         links: dict[str, dict[str, Any]] = {}
 
         async def submit() -> str:
-            pred = await self.send_json("POST", path, json=body, headers={"prefer": f"wait={self.wait}"})
+            wait = max(1, min(self.wait, int(self.timeout) - 5))  # the held request must end before our timeout
+            pred = await self.send_json("POST", path, json=body, headers={"prefer": f"wait={wait}"})
             if not isinstance(pred, dict) or not pred.get("id"):
                 raise ProviderError("the response has no prediction id", provider=self.name, retryable=True)
             seen[str(pred["id"])] = pred

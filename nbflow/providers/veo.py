@@ -85,7 +85,8 @@ async def veo_video(provider: HttpProvider, submit_path: str, req: VideoRequest,
     uri = await submit_and_poll(provider.name, submit, poll, interval=req.poll_interval, timeout=req.timeout,
                                 on_progress=on_progress)
     auth = provider.auth_headers() if same_origin(uri, provider.base_url) else None
-    raw, ctype = await fetch_media(provider.name, uri, what="video", auth=auth, timeout=req.timeout)
+    raw, ctype = await fetch_media(provider.name, uri, what="video", auth=auth, timeout=req.timeout,
+                                   clients=provider.clients)
     meta = {"provider": provider.name, "model": req.model, "seconds": float(req.duration)}
     video = as_media(raw, ctype, default="video/mp4", stem="video", meta=meta)
     return VideoResponse(video=video, model=req.model, provider=provider.name,

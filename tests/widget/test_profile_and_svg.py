@@ -6,7 +6,7 @@ import pytest
 
 from nbflow.widget import Editor
 
-from .flows import product_flow
+from .builders import product_flow
 
 
 def test_toolbar_shows_the_active_profile(monkeypatch: pytest.MonkeyPatch) -> None:
