@@ -86,7 +86,8 @@ async def submit_and_poll(provider: str, submit: Callable[[], Awaitable[str]],
             pause = max(wait, exc.retry_after or 0.0)
             if on_progress is not None:
                 on_progress(None, f"job {job_id}: polling again in {pause:g}s ({exc.message})")
-            await asyncio.sleep(max(0.0, min(pause, deadline - time.monotonic())))
+            now = clock.now()
+            await clock.sleep_until(now + max(0.0, min(pause, deadline - now)))
             continue
         failures = 0
         if state.done:
