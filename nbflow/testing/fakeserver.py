@@ -20,7 +20,8 @@ and fal jobs (:mod:`nbflow.testing.fakemedia`); ``/files/{name}`` serves generat
 Fault kinds: ``status`` (any code, with ``retry_after``, ``retry_after_ms``, ``retry_after_date`` or
 Gemini's ``retry_delay``), ``slow`` (``delay`` seconds, then the normal reply), ``disconnect`` (drop
 the connection; mid-stream after ``after`` frames for streams), ``malformed`` (200 with broken JSON),
-``empty`` (200 with no body) and ``html`` (an HTML error page).
+``empty`` (200 with no body), ``html`` (an HTML error page) and ``body`` (200 with the given raw
+``body`` and ``content_type``: JSON ``null``, a list, wrong types, a stream of odd events...).
 """
 
 from __future__ import annotations
@@ -117,6 +118,8 @@ class Fault:
     retry_delay: str | None = None
     message: str | None = None
     path: str | None = None  # only requests whose path contains this
+    body: bytes = b""
+    content_type: str = "application/json"
 
 
 def _provider_of(path: str) -> str:
@@ -147,6 +150,7 @@ class FakeServer:
         self.host = host
         self.port = port
         self.video_polls = 2
+        self._generation = 0  # bumped by reset(): a slow answer from before a reset is dropped
         self.keys: dict[str, str] = {}  # provider -> key it insists on (401 otherwise)
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
@@ -229,6 +233,7 @@ class FakeServer:
     def reset(self) -> None:
         """Forget requests, scripts, faults, keys and the rate limit."""
         with self._lock:
+            self._generation += 1
             self._requests.clear()
             self._scripts.clear()
             self._faults.clear()
@@ -258,7 +263,8 @@ class FakeServer:
     def fault(self, kind: str, *, provider: str | None = None, times: int = 1, status: int | None = None,
               retry_after: str | None = None, retry_after_ms: int | None = None,
               retry_after_date: float | None = None, retry_delay: str | None = None, delay: float = 0.0,
-              after: int = 2, message: str | None = None, path: str | None = None) -> Fault:
+              after: int = 2, message: str | None = None, path: str | None = None, body: bytes | str = b"",
+              content_type: str = "application/json") -> Fault:
         """Queue a fault for the next ``times`` matching requests (faults are consumed in order).
 
         Args:
@@ -266,7 +272,7 @@ class FakeServer:
             retry_delay: Gemini ``RetryInfo.retryDelay`` (e.g. ``"2s"``) in the error body.
             path: only requests whose path contains this (e.g. a job's poll route).
         """
-        if kind not in ("status", "slow", "disconnect", "malformed", "empty", "html"):
+        if kind not in ("status", "slow", "disconnect", "malformed", "empty", "html", "body"):
             raise ValueError(f"unknown fault kind {kind!r}")
         headers: dict[str, str] = {}
         if retry_after is not None:
@@ -277,7 +283,8 @@ class FakeServer:
             headers["retry-after"] = email.utils.formatdate(time.time() + retry_after_date, usegmt=True)
         default = 502 if kind == "html" else 500
         f = Fault(kind=kind, provider=provider, status=status or default, headers=headers, delay=delay,
-                  after=after, retry_delay=retry_delay, message=message, path=path)
+                  after=after, retry_delay=retry_delay, message=message, path=path,
+                  body=body.encode() if isinstance(body, str) else body, content_type=content_type)
         with self._lock:
             self._faults.append((f, [times]))
         return f
@@ -426,7 +433,11 @@ class FakeServer:
         fault = self._take_fault(p, req.path)
         if fault is not None:
             if fault.kind == "slow":
+                generation = self._generation
                 await asyncio.sleep(fault.delay)
+                if generation != self._generation:  # reset since: its test is over, and a
+                    writer.transport.abort()                       # late answer must not take a new script
+                    return False
             elif fault.kind == "disconnect" and not stream:
                 writer.transport.abort()
                 return False
@@ -450,6 +461,8 @@ class FakeServer:
             return await self._send(writer, 200, b'{"choices": [{"message": {"content": "unterminated')
         if f.kind == "empty":
             return await self._send(writer, 200, b"")
+        if f.kind == "body":
+            return await self._send(writer, 200, f.body, f.content_type)
         page = f"<!DOCTYPE html><html><head><title>{f.status}</title></head><body><h1>{f.status} " \
                f"{_REASONS.get(f.status, 'Error')}</h1><p>nginx</p></body></html>"
         return await self._send(writer, f.status, page.encode(), "text/html; charset=utf-8", f.headers)
