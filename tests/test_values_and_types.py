@@ -14,6 +14,7 @@ from nbflow.exceptions import MediaError
 from nbflow.model.types import PORT_TYPES, can_connect, check_value, coerce
 from nbflow.model.values import Media, sniff_mime
 from nbflow.nodes.io_nodes import load_media
+from nbflow.providers.netguard import allowing
 from nbflow.providers.offline import png_bytes
 
 PNG = png_bytes(2, 2, [b"\xff\x00\x00" * 2, b"\x00\xff\x00" * 2])
@@ -144,11 +145,14 @@ def test_load_media_from_path_data_url_and_local_http(tmp_path: Path):
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     try:
         base = f"http://127.0.0.1:{srv.server_address[1]}"
-        m = asyncio.run(load_media(f"{base}/ok.png", expect="image"))
-        assert m.data == PNG and m.name == "ok.png"
-        with pytest.raises(MediaError, match="answered HTTP 404"):
-            asyncio.run(load_media(f"{base}/missing.png", expect="image"))
-        with pytest.raises(MediaError, match="over the 10-byte limit"):
-            asyncio.run(load_media(f"{base}/ok.png", expect="image", max_bytes=10))
+        with pytest.raises(MediaError, match="not allowed, could not be reached"):  # loopback: refused
+            asyncio.run(load_media(f"{base}/ok.png", expect="image"))
+        with allowing(["127.0.0.1"]):
+            m = asyncio.run(load_media(f"{base}/ok.png", expect="image"))
+            assert m.data == PNG and m.name == "ok.png"
+            with pytest.raises(MediaError, match="not allowed, could not be reached"):  # a 404: the same text
+                asyncio.run(load_media(f"{base}/missing.png", expect="image"))
+            with pytest.raises(MediaError, match="over the 10-byte limit"):
+                asyncio.run(load_media(f"{base}/ok.png", expect="image", max_bytes=10))
     finally:
         srv.shutdown()

@@ -81,6 +81,13 @@ def _env_option(parser: argparse.ArgumentParser) -> None:
                              "first, then NAME (default: $NBFLOW_ENV)")
 
 
+def add_allow_host_option(p: argparse.ArgumentParser) -> None:
+    """The ``--allow-host`` option of the commands that fetch image/file input URLs."""
+    p.add_argument("--allow-host", action="append", default=[], metavar="HOST",
+                   help="an internal host, host:port or network (10.0.0.0/8, or *) that image/file input URLs "
+                   "may name; repeatable (default: public addresses only; also NBFLOW_ALLOW_HOSTS)")
+
+
 def error(message: str) -> None:
     """Print a one-line error on stderr (newlines inside the message are escaped)."""
     one_line = message.replace("\r", "\\r").replace("\n", "\\n")
@@ -96,12 +103,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INVALID
     if getattr(args, "store", None):
         os.environ["NBFLOW_STORE"] = args.store  # every store this command opens is that one
+    from nbflow.providers.netguard import AllowList, allowing
+    from nbflow.redaction import install_log_redaction
+
+    install_log_redaction()
     try:
         if getattr(args, "env", None):
             from nbflow.providers.profiles import set_active_env
 
             set_active_env(args.env)
-        return int(args.func(args))
+        with allowing(AllowList.parse(getattr(args, "allow_host", None) or [], where="--allow-host")):
+            return int(args.func(args))
     except NbflowError as exc:
         error(str(exc))
         return exc.exit_code

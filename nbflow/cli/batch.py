@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
+
+from nbflow.cli import add_allow_host_option
 
 __all__ = ["add_parser", "main"]
 
@@ -28,6 +31,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--retry-failed", action="store_true", help="run again the items whose result failed")
     p.add_argument("--inline-media", action="store_true", help="write media outputs' bytes into the results "
                    "(base64) instead of a reference to the run store")
+    add_allow_host_option(p)
     p.add_argument("--no-store", action="store_true", help="do not record the runs in the run store")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
@@ -41,6 +45,10 @@ def main(args: argparse.Namespace) -> int:
     from .run import mark_interrupted, open_cli_store
 
     flow = Flow.load(args.flow)
+    if args.dask and args.allow_host:  # worker processes read the allow-list from their environment
+        from nbflow.providers.netguard import ALLOW_ENV
+
+        os.environ[ALLOW_ENV] = ",".join(filter(None, [os.environ.get(ALLOW_ENV, ""), *args.allow_host]))
     store: Any = False if args.no_store else open_cli_store()
     try:
         mark_interrupted(store or None, quiet=args.quiet)

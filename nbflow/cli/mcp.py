@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from nbflow.cli import add_allow_host_option
 from nbflow.exceptions import InputError
 
 __all__ = ["add_parser"]
@@ -28,6 +29,7 @@ def add_parser(sub: Any) -> None:
     s.add_argument("--path", default="/mcp", help="HTTP: endpoint path (default /mcp)")
     s.add_argument("--token-env", metavar="NAME", help="HTTP: require 'Authorization: Bearer <token>', the "
                    "token being the value of secret NAME (an environment variable or .env entry)")
+    add_allow_host_option(s)
     s.add_argument("--no-store", action="store_true", help="do not record the runs in the run store")
     s.set_defaults(func=serve_main)
 

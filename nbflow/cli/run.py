@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from nbflow.cli import add_allow_host_option
 from nbflow.exceptions import InputError, UsageError
 from nbflow.model.events import Event
 from nbflow.model.record import RunResult, result_json, save_media, value_to_json
@@ -30,6 +31,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--concurrency", type=int, metavar="N", help="most nodes running at once")
     p.add_argument("--estimate", action="store_true", help="make no provider calls: print the estimated "
                    "tokens and cost per node and in total (with --json as JSON)")
+    add_allow_host_option(p)
     p.add_argument("--no-store", action="store_true", help="do not record the run in the run store "
                    "(then a paused or interrupted run cannot be resumed)")
     add_cassette_args(p)

@@ -33,6 +33,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--resume-interrupted", action="store_true", default=None,
                    help="on start, resume the runs of served flows whose process died (they are marked "
                    "interrupted either way)")
+    p.add_argument("--allow-host", action="append", default=[], metavar="HOST",
+                   help="an internal host, host:port or network (10.0.0.0/8) that image/file input URLs may "
+                   "name; repeatable (default: public addresses only)")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     p.add_argument("--check", action="store_true", help="load and check everything, print the routes, and exit")
     p.set_defaults(func=main)
@@ -51,6 +54,8 @@ def config_from_args(args: argparse.Namespace) -> Any:
     for name in ("host", "port", "store", "max_body"):
         if getattr(args, name) is not None:
             update[name] = getattr(args, name)
+    if args.allow_host:
+        update["allow_hosts"] = [*config.allow_hosts, *args.allow_host]
     if args.max_runs is not None:
         update["max_concurrent_runs"] = args.max_runs
     if args.resume_interrupted:

@@ -172,7 +172,12 @@ MEDIA_FETCH_TIMEOUT = 30.0
 
 async def load_media(ref: Any, *, expect: str, max_bytes: int = MAX_MEDIA_BYTES,
                      timeout: float | None = None, clients: HttpClients | None = None) -> Media:
-    """Read media from a Media value, bytes, a local path, a ``data:`` URL or an http(s) URL."""
+    """Read media from a Media value, bytes, a local path, a ``data:`` URL or an http(s) URL.
+
+    URLs are fetched through :func:`nbflow.providers.netguard.fetch_url`: internal addresses are
+    refused unless allowed (``NBFLOW_ALLOW_HOSTS``, ``--allow-host``), every redirect hop is checked and
+    the body is capped at ``max_bytes``.
+    """
     if isinstance(ref, Media):
         if ref.data is not None:
             return Media.from_bytes(ref.data, mime=ref.mime, name=ref.name, expect=expect,
@@ -192,30 +197,12 @@ async def load_media(ref: Any, *, expect: str, max_bytes: int = MAX_MEDIA_BYTES,
             raise MediaError("malformed data: URL") from None
         return Media.from_bytes(data, expect=expect, max_bytes=max_bytes)
     if ref.startswith(("http://", "https://")):
-        import httpx
+        from nbflow.providers.netguard import fetch_url
 
-        name = ref.rsplit("/", 1)[-1].split("?")[0] or None
-        try:
-            parts = urlsplit(ref)
-            client = (clients or DEFAULT_CLIENTS).client("fetch", f"{parts.scheme}://{parts.netloc}")
-            async with client.stream("GET", ref, timeout=timeout or MEDIA_FETCH_TIMEOUT) as resp:
-                if resp.status_code >= 400:
-                    raise MediaError(f"GET {ref} answered HTTP {resp.status_code}")
-                chunks = []
-                total = 0
-                body = resp.aiter_bytes()
-                try:  # close the byte stream here, on this loop, even when we stop early
-                    async for chunk in body:
-                        total += len(chunk)
-                        if total > max_bytes:
-                            raise MediaError(f"{ref} is over the {max_bytes:,}-byte limit")
-                        chunks.append(chunk)
-                finally:
-                    await body.aclose()  # type: ignore[attr-defined]
-        except httpx.HTTPError as exc:
-            raise MediaError(f"cannot fetch {ref}: {type(exc).__name__}") from None
-        return Media.from_bytes(b"".join(chunks), name=name, expect=expect, max_bytes=max_bytes,
-                                mime=resp.headers.get("content-type", "").split(";")[0] or None)
+        parts = urlsplit(ref)
+        client = (clients or DEFAULT_CLIENTS).client("fetch", f"{parts.scheme}://{parts.netloc}")
+        got = await fetch_url(ref, max_bytes=max_bytes, timeout=timeout or MEDIA_FETCH_TIMEOUT, client=client)
+        return Media.from_bytes(got.data, name=got.name, expect=expect, max_bytes=max_bytes, mime=got.content_type)
     return Media.from_path(ref, expect=expect, max_bytes=max_bytes)
 
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import json as jsonlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,12 +25,17 @@ from nbflow.providers.clients import DEFAULT_CLIENTS, DEFAULT_TIMEOUT, HttpClien
 from nbflow.providers.errors import error_from_response, error_from_transport
 from nbflow.providers.provider import Provider
 from nbflow.providers.ratelimit import Limiter, Permit, RateLimit, key_fingerprint, limiter_for
+from nbflow.providers.redirects import send_following
 from nbflow.providers.secrets import Secret, redact
 from nbflow.providers.sse import SSEEvent, iter_sse
 
 __all__ = ["DEFAULT_TIMEOUT", "HttpProvider", "aclose_clients", "pooled_client"]
 
 log = logging.getLogger("nbflow.providers")
+
+
+def _kind(value: Any) -> str:
+    return {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(type(value), "a number")
 
 
 def _origin(url: str) -> str:
@@ -95,13 +100,16 @@ class HttpProvider(Provider):
                    usage: Callable[[httpx.Response], int] | None = None) -> httpx.Response:
         """One request under the rate limiter; raises ProviderError for errors and failed connections."""
         url = self.url(path)
-        hdrs = {**(self.auth_headers() if auth else {}), **(headers or {})}
+        creds = self.auth_headers() if auth else {}
+        hdrs = {**creds, **(headers or {})}
         client = self._client(url)  # made before the slot: making one costs time (SSL context)
         t0 = time.monotonic()
         async with self.limiter.slot(tokens) as permit:
             try:
-                resp = await client.request(method, url, json=json, params=params, headers=hdrs,
-                                                       timeout=self._timeout())
+                req = client.build_request(method, url, json=json, params=params, headers=hdrs,
+                                           timeout=self._timeout())
+                resp = await send_following(client, req, secret_headers=creds, provider=self.name)
+                await resp.aread()
             except httpx.TransportError as exc:
                 log.debug("%s %s failed: %s", method, redact(url), type(exc).__name__)
                 raise error_from_transport(self.name, exc) from None
@@ -116,47 +124,86 @@ class HttpProvider(Provider):
     def _settle(permit: Permit, usage: Callable[[httpx.Response], int], resp: httpx.Response) -> None:
         try:
             permit.settle(usage(resp))
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             return  # usage could not be read; the estimate stands
 
-    async def send_json(self, method: str, path: str, **kw: Any) -> Any:
-        """``send`` and parse a JSON body; an empty or malformed body is a retryable ProviderError."""
+    async def send_json(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
+        """``send`` and parse a JSON object; an empty, malformed or non-object body is a retryable ProviderError."""
         resp = await self.send(method, path, **kw)
         return self.parse_json(resp.text, resp.status_code)
 
-    def parse_json(self, text: str, status: int | None = None) -> Any:
+    def parse_json(self, text: str, status: int | None = None) -> dict[str, Any]:
+        """A JSON object from a response body or a stream event; anything else is a retryable ProviderError."""
         if not text.strip():
             raise ProviderError("returned an empty response body", provider=self.name, status=status,
                                 retryable=True)
         try:
-            return jsonlib.loads(text)
-        except ValueError:
+            data = jsonlib.loads(text)
+        except (ValueError, RecursionError):
             snippet = "an HTML page" if text.lstrip().startswith("<") else "malformed JSON"
             raise ProviderError(f"returned {snippet} instead of a JSON response", provider=self.name,
                                 status=status, retryable=True) from None
+        if not isinstance(data, dict):
+            raise ProviderError(f"returned JSON {_kind(data)} where an object was expected", provider=self.name,
+                                status=status, retryable=True)
+        return data
+
+    @contextmanager
+    def reading(self, what: str = "response") -> Iterator[None]:
+        """Read a provider's answer inside this block: a field of the wrong type or shape (a list where an
+        object belongs, text where a number belongs) becomes one retryable ProviderError line, not a
+        Python exception from deep inside the parser."""
+        try:
+            yield
+        except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
+            if isinstance(exc, ProviderError):
+                raise
+            raise ProviderError(f"returned a malformed {what} (a field has an unexpected type or shape)",
+                                provider=self.name, status=200, retryable=True) from None
+
+    def expect_media(self, content: bytes, content_type: str, what: str) -> None:
+        """Refuse a body that is a page or a JSON document where ``what`` (audio, a video...) was expected."""
+        ctype = content_type.split(";")[0].strip().lower()
+        head = content.lstrip()[:1]
+        if ctype.startswith("text/") or ctype.endswith("json") or (not ctype and head in (b"<", b"{", b"[")):
+            found = "an HTML page" if head == b"<" else "JSON" if head in (b"{", b"[") else ctype or "text"
+            raise ProviderError(f"returned {found} instead of {what}", provider=self.name, status=200,
+                                retryable=True)
 
     @asynccontextmanager
     async def sse(self, path: str, *, json: Any, params: dict[str, Any] | None = None,
                   tokens: int = 0) -> AsyncIterator[AsyncIterator[SSEEvent]]:
         """POST ``json`` and yield the response's server-sent events; the slot is held while streaming."""
         url = self.url(path)
-        hdrs = {**self.auth_headers(), "accept": "text/event-stream"}
+        creds = self.auth_headers()
+        hdrs = {**creds, "accept": "text/event-stream"}
         client = self._client(url)
         async with self.limiter.slot(tokens):
             try:
-                async with client.stream("POST", url, json=json, params=params, headers=hdrs,
-                                                    timeout=self._timeout()) as resp:
+                req = client.build_request("POST", url, json=json, params=params, headers=hdrs,
+                                           timeout=self._timeout())
+                resp = await send_following(client, req, stream=True, secret_headers=creds,
+                                            provider=self.name)
+                try:
                     if resp.status_code >= 400:
                         await resp.aread()
                         raise self._fail(resp)
                     yield iter_sse(resp.aiter_lines())
+                finally:
+                    await resp.aclose()
             except httpx.TransportError as exc:
                 raise error_from_transport(self.name, exc) from None
 
     async def download(self, url: str, *, what: str = "file") -> tuple[bytes, str]:
         """GET a URL a provider returned (signed, so no auth header). Returns (bytes, content type)."""
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise ProviderError(f"returned a {what} URL that is not http(s)", provider=self.name, status=200,
+                                retryable=True)
+        client = self.clients.client("download", _origin(url))
         try:
-            resp = await self.clients.client("download", _origin(url)).get(url, timeout=self._timeout())
+            resp = await send_following(client, client.build_request("GET", url, timeout=self._timeout()),
+                                        provider=self.name)
+            await resp.aread()
         except httpx.TransportError as exc:
             raise error_from_transport(self.name, exc) from None
         if resp.status_code >= 400:

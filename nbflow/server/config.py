@@ -6,7 +6,7 @@ From the command line, or from a JSON file (``nbflow serve --config serve.json``
       "flows": ["flows/product_copy.json"],
       "host": "127.0.0.1", "port": 8000,
       "auth": {"token_env": "NBFLOW_SERVE_TOKEN", "hmac_env": "NBFLOW_SERVE_HMAC_SECRET", "hmac_window": 300},
-      "max_body": 1048576, "max_concurrent_runs": 32,
+      "max_body": 1048576, "max_concurrent_runs": 32, "allow_hosts": ["files.internal", "10.1.0.0/16"],
       "schedules": [{"flow": "product-copy", "cron": "0 9 * * *", "tz": "Europe/Berlin",
                      "inputs": {"product": "a teapot"}, "overlap": "skip", "missed": "run_once"}],
       "alerts": [{"max_error_rate": 0.02, "window": "1h", "webhook": "https://hooks.example/nbflow"}]
@@ -22,12 +22,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from nbflow.cron.schedule import ScheduleSpec
 from nbflow.exceptions import ConfigError
 from nbflow.model.validation import parse_config
 from nbflow.ops.alerts import AlertRule
+from nbflow.providers.netguard import AllowList
 from nbflow.providers.secrets import Secrets
 from nbflow.server.auth import Auth
 
@@ -92,7 +93,19 @@ class ServeConfig(BaseModel):
                                      "whose process died (they are marked interrupted either way).")
     schedules: list[ScheduleSpec] = Field(default_factory=list)
     alerts: list[AlertRule] = Field(default_factory=list)
+    allow_hosts: list[str] = Field(default_factory=list, description="Internal hosts and networks that "
+                                   "image and file input URLs may point at (localhost, files.internal:8080, "
+                                   "10.0.0.0/8, *); all others must be public addresses.")
     base_dir: str | None = Field(default=None, description="Folder relative paths are read from.")
+
+    @field_validator("allow_hosts")
+    @classmethod
+    def _check_allow_hosts(cls, v: list[str]) -> list[str]:
+        try:
+            AllowList.parse(v, where="allow_hosts")
+        except ConfigError as exc:
+            raise ValueError(str(exc).removeprefix("allow_hosts: ")) from None
+        return v
 
     @classmethod
     def load(cls, path: str | Path) -> ServeConfig:

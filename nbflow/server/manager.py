@@ -27,6 +27,7 @@ from nbflow.flow import Flow, aresume
 from nbflow.model.events import Event
 from nbflow.model.record import RunResult, value_to_json
 from nbflow.model.types import MEDIA_TYPES
+from nbflow.providers.netguard import AllowList, allowing
 from nbflow.resuming import UNSET, pending_approvals
 from nbflow.server.metrics import Metrics
 from nbflow.server.streams import EventLogs
@@ -105,10 +106,12 @@ class RunManager:
         max_concurrent: runs executing at once.
         cache: reuse node results across runs.
         keep: finished runs kept in memory (older ones are read from the store).
+        allow_hosts: internal hosts that URL inputs may name (see :mod:`nbflow.providers.netguard`).
     """
 
     def __init__(self, flows: dict[str, Flow], store: RunStore, metrics: Metrics, *, max_concurrent: int = 32,
-                 cache: bool = False, keep: int = 1000) -> None:
+                 cache: bool = False, keep: int = 1000, allow_hosts: list[str] | None = None) -> None:
+        self.allow = AllowList.parse(allow_hosts or [], where="allow_hosts")
         self.flows = flows
         self.store = store
         self.metrics = metrics
@@ -244,8 +247,9 @@ class RunManager:
     async def _execute(self, live: LiveRun, flow: Flow, raw: dict[str, Any]) -> RunResult:
         try:
             async with self.sem:
-                result = await flow.arun(raw, store=self.store, source=live.source, run_id=live.run_id,
-                                         cache=self.cache, on_event=self._listeners(live))
+                with allowing(self.allow):
+                        result = await flow.arun(raw, store=self.store, source=live.source, run_id=live.run_id,
+                                             cache=self.cache, on_event=self._listeners(live))
         except asyncio.CancelledError:
             if live.status == "queued":  # never started: the engine recorded nothing beyond acceptance
                 self._fail(live, flow, "cancelled", "the server stopped before the run started")
