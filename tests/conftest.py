@@ -102,3 +102,12 @@ def pg_url(pg_server: Any) -> Any:
     url = pg_server.create_database(name)
     yield url
     pg_server.drop_database(name)
+
+
+@pytest.fixture(autouse=True)
+def _forget_secrets() -> Any:
+    """Secrets one test resolved are not scrubbed from the next test's texts."""
+    yield
+    from nbflow.redaction import forget_secrets
+
+    forget_secrets()

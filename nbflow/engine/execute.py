@@ -31,6 +31,7 @@ from nbflow.model.record import NodeRecord, RunResult, value_to_json
 from nbflow.model.types import check_value
 from nbflow.nodes.nodetype import Pause
 from nbflow.providers.catalog import Providers
+from nbflow.redaction import scrub
 
 __all__ = ["Execution", "Pause", "new_run_id"]  # Pause lives in nodes (raised by nodes); kept here too
 
@@ -83,7 +84,7 @@ class Execution:
     def emit(self, kind: EventKind, node_id: str | None = None, data: dict[str, Any] | None = None) -> None:
         if not self.listeners:
             return
-        ev = Event(kind, self.run_id, node_id, data or {})
+        ev = Event(kind, self.run_id, node_id, scrub(data) if data else {})
         for fn in self.listeners:
             fn(ev)
 
@@ -491,7 +492,7 @@ class Execution:
                 else:  # pragma: no cover - Python 3.10
                     outs = await asyncio.wait_for(coro, timeout)
                 self._check_outputs(cand, outs)
-                return outs, None
+                return scrub(outs), None  # nothing a node lets out carries a resolved secret
             except asyncio.CancelledError:
                 rec.status = "cancelled"
                 rec.ended_at = time.time()
@@ -499,7 +500,7 @@ class Execution:
             except Pause as p:
                 rec.status = "paused"
                 rec.reason = p.reason
-                rec.pause = p.data
+                rec.pause = scrub(p.data)
                 rec.ended_at = time.time()
                 self.emit("paused", pn.id, {"reason": p.reason, **value_to_json(p.data, inline_media=False)})
                 return None, None

@@ -7,6 +7,7 @@ from typing import Any
 
 from nbflow.engine.policies import Policy, retry_after_of
 from nbflow.exceptions import FlowError, NbflowError, NodeError, ProviderError
+from nbflow.redaction import redact
 
 __all__ = ["beyond_deadline", "error_info", "error_message", "timed_out"]
 
@@ -22,7 +23,11 @@ def error_info(exc: BaseException, attempts: int) -> dict[str, Any]:
 
 
 def error_message(exc: BaseException) -> str:
-    """The error's message without the node prefix (the record already names the node)."""
+    """The error's message without the node prefix (the record already names the node), redacted."""
+    return redact(_plain_message(exc))
+
+
+def _plain_message(exc: BaseException) -> str:
     if isinstance(exc, ProviderError):
         return str(exc) if exc.node is None else str(exc).split(": ", 1)[1]
     if isinstance(exc, (NodeError, FlowError)):

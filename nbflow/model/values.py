@@ -56,6 +56,10 @@ def sniff_mime(data: bytes) -> str | None:
     return None
 
 
+def _is_text(mime: str) -> bool:
+    return mime.startswith("text/") or mime.split(";")[0].endswith(("/json", "+json", "/xml", "+xml"))
+
+
 @dataclass(frozen=True, slots=True)
 class Media:
     """An image, audio clip, video or file.
@@ -102,6 +106,29 @@ class Media:
         if self.data is None:
             return self.url or ""
         return f"data:{self.mime};base64,{base64.b64encode(self.data).decode()}"
+
+    def scrubbed(self) -> Media:
+        """This value without resolved secrets in its name, URL, meta or (for text types) bytes.
+
+        Returns ``self`` when there is nothing to scrub (see :func:`nbflow.redaction.scrub`).
+        """
+        from dataclasses import replace
+
+        from nbflow.redaction import contains_secret, scrub, scrub_text
+
+        changes: dict[str, Any] = {}
+        for name in ("name", "url"):
+            v = getattr(self, name)
+            if v is not None and contains_secret(v):
+                changes[name] = scrub_text(v)
+        meta = scrub(self.meta)
+        if meta is not self.meta:
+            changes["meta"] = meta
+        if self.data is not None and _is_text(self.mime):
+            text = self.data.decode("utf-8", errors="replace")
+            if contains_secret(text):
+                changes["data"] = scrub_text(text).encode()
+        return replace(self, **changes) if changes else self
 
     def __repr__(self) -> str:
         where = f"{self.size} bytes" if self.data is not None else f"url={self.url!r}"

@@ -88,7 +88,7 @@ class _AnySecret:
     """An estimate makes no call, so it needs no key: every secret reads as a placeholder."""
 
     def get(self, name: str) -> str:
-        return "estimate-placeholder"
+        return "none"  # under 6 characters: not remembered as a secret to scrub
 
 
 def estimating_providers(base: Providers) -> Providers:
