@@ -62,6 +62,12 @@ def messages_body(req: ChatRequest) -> dict[str, Any]:
     return body
 
 
+def _str(v: Any) -> str:
+    if not isinstance(v, str):
+        raise TypeError("not a string")
+    return v
+
+
 def _usage(u: Any, into: Usage | None = None) -> Usage:
     usage = into or Usage()
     if isinstance(u, dict):
@@ -97,56 +103,68 @@ class AnthropicProvider(HttpProvider):
         if req.stream:
             return await self._stream(req, body, tokens, on_delta)
         data = await self.send_json("POST", "/v1/messages", json=body, tokens=tokens)
-        if not isinstance(data, dict) or data.get("type") == "error":
-            raise self._stream_error(data if isinstance(data, dict) else {})
-        texts: list[str] = []
-        for block in data.get("content") or []:
-            if block.get("type") == "text":
-                texts.append(block.get("text", ""))
-            elif block.get("type") == "tool_use" and block.get("name") == _TOOL:
-                texts.append(json.dumps(block.get("input"), ensure_ascii=False))
-        return ChatResponse(text="".join(texts), model=data.get("model") or req.model, provider=self.name,
-                            usage=_usage(data.get("usage")), finish_reason=data.get("stop_reason"))
+        with self.reading():
+            if data.get("type") == "error":
+                raise self._stream_error(data)
+            blocks = data.get("content")
+            if not isinstance(blocks, list):
+                raise ProviderError("response has no content", provider=self.name, status=200, retryable=True)
+            texts: list[str] = []
+            for block in blocks:
+                if block.get("type") == "text":
+                    texts.append(block.get("text", ""))
+                elif block.get("type") == "tool_use" and block.get("name") == _TOOL:
+                    texts.append(json.dumps(block.get("input"), ensure_ascii=False))
+            return ChatResponse(text="".join(texts), model=_str(data.get("model") or req.model), provider=self.name,
+                                usage=_usage(data.get("usage")), finish_reason=data.get("stop_reason"))
 
     async def _stream(self, req: ChatRequest, body: dict[str, Any], tokens: int,
                       on_delta: OnDelta | None) -> ChatResponse:
         text: list[str] = []
         tool_json: list[str] = []
-        usage, model, stop, finished = Usage(), req.model, None, False
-        async with self.sse("/v1/messages", json=body, tokens=tokens) as events:
-            async for ev in events:
-                kind = ev.event
-                if kind == "ping":
-                    continue
-                data = self.parse_json(ev.data, 200)
-                kind = data.get("type", kind)
-                if kind == "error":
-                    raise self._stream_error(data)
-                if kind == "message_start":
-                    msg = data.get("message") or {}
-                    model = msg.get("model") or model
-                    _usage(msg.get("usage"), usage)
-                elif kind == "content_block_delta":
-                    delta = data.get("delta") or {}
-                    if delta.get("type") == "text_delta" and delta.get("text"):
-                        text.append(delta["text"])
-                        if on_delta is not None and (res := on_delta(delta["text"])) is not None:
-                            await res
-                    elif delta.get("type") == "input_json_delta":
-                        tool_json.append(delta.get("partial_json", ""))
-                    # thinking_delta and signature_delta carry reasoning, not the answer
-                elif kind == "content_block_start":
-                    block = data.get("content_block") or {}
-                    if block.get("type") == "text" and block.get("text"):
-                        text.append(block["text"])
-                elif kind == "message_delta":
-                    stop = (data.get("delta") or {}).get("stop_reason") or stop
-                    _usage(data.get("usage"), usage)
-                elif kind == "message_stop":
-                    finished = True
-                    break
-                # content_block_stop and unknown future event types need no action
+        usage, model = Usage(), req.model
+        with self.reading("stream event"):
+            async with self.sse("/v1/messages", json=body, tokens=tokens) as events:
+                model, stop, finished = await self._read_stream(events, text, tool_json, usage, on_delta, model)
         if not finished:
             raise ProviderError("the stream ended before message_stop", provider=self.name, retryable=True)
         out = "".join(tool_json) if req.json_schema is not None and tool_json else "".join(text)
         return ChatResponse(text=out, model=model, provider=self.name, usage=usage, finish_reason=stop)
+
+    async def _read_stream(self, events: Any, text: list[str], tool_json: list[str], usage: Usage,
+                           on_delta: OnDelta | None, model: str) -> tuple[str, str | None, bool]:
+        """Read the events into ``text``/``tool_json``/``usage``; returns (model, stop reason, finished)."""
+        stop, finished = None, False
+        async for ev in events:
+            kind = ev.event
+            if kind == "ping":
+                continue
+            data = self.parse_json(ev.data, 200)
+            kind = data.get("type", kind)
+            if kind == "error":
+                raise self._stream_error(data)
+            if kind == "message_start":
+                msg = data.get("message") or {}
+                model = msg.get("model") or model
+                _usage(msg.get("usage"), usage)
+            elif kind == "content_block_delta":
+                delta = data.get("delta") or {}
+                if delta.get("type") == "text_delta" and delta.get("text"):
+                    text.append(_str(delta["text"]))
+                    if on_delta is not None and (res := on_delta(delta["text"])) is not None:
+                        await res
+                elif delta.get("type") == "input_json_delta":
+                    tool_json.append(delta.get("partial_json", ""))
+                # thinking_delta and signature_delta carry reasoning, not the answer
+            elif kind == "content_block_start":
+                block = data.get("content_block") or {}
+                if block.get("type") == "text" and block.get("text"):
+                    text.append(block["text"])
+            elif kind == "message_delta":
+                stop = (data.get("delta") or {}).get("stop_reason") or stop
+                _usage(data.get("usage"), usage)
+            elif kind == "message_stop":
+                finished = True
+                break
+            # content_block_stop and unknown future event types need no action
+        return _str(model), stop, finished

@@ -43,6 +43,7 @@ class ElevenLabsProvider(HttpProvider):
         body.update(req.extra)
         resp = await self.send("POST", f"/v1/text-to-speech/{quote(voice, safe='')}",
                                params={"output_format": fmt}, json=body, headers={"accept": "audio/*"})
+        self.expect_media(resp.content, resp.headers.get("content-type", ""), "audio")
         if not resp.content:
             raise ProviderError("returned empty audio", provider=self.name, status=resp.status_code,
                                 retryable=True)
@@ -53,6 +54,7 @@ class ElevenLabsProvider(HttpProvider):
             kbps = int(fmt.rsplit("_", 1)[1])  # constant bit rate: duration follows from the size
             meta["seconds"] = round(len(resp.content) * 8 / (kbps * 1000), 2)
         audio = Media(mime=mime, data=resp.content, name=f"speech.{short}", meta=meta)
-        chars = int(resp.headers.get("character-cost") or len(req.text))
+        cost = resp.headers.get("character-cost", "")
+        chars = int(cost) if cost.isdigit() else len(req.text)
         return SpeechResponse(audio=audio, model=req.model, provider=self.name,
                               usage=Usage(characters=chars, audio_seconds=meta.get("seconds", 0.0)))

@@ -66,6 +66,12 @@ def generate_body(req: ChatRequest,
     return body
 
 
+def _str(v: Any) -> str:
+    if not isinstance(v, str):
+        raise TypeError("not a string")
+    return v
+
+
 def _usage(meta: Any) -> Usage:
     if not isinstance(meta, dict):
         return Usage()
@@ -102,7 +108,7 @@ class GeminiProvider(HttpProvider):
         for cand in (data.get("candidates") or [])[:1]:
             for part in (cand.get("content") or {}).get("parts") or []:
                 if "text" in part and not part.get("thought"):
-                    texts.append(part["text"])
+                    texts.append(_str(part["text"]))
             finish = cand.get("finishReason") or None
         if finish in _BLOCKING and not texts:
             raise ProviderError(f"the answer was blocked ({finish})", provider=self.name, status=200)
@@ -125,22 +131,24 @@ class GeminiProvider(HttpProvider):
         if not req.stream:
             data = await self.send_json("POST", self._path(req.model, "generateContent"), json=body,
                                         tokens=tokens)
-            finish, usage = self._read(data, texts)
-            return ChatResponse(text="".join(texts), model=data.get("modelVersion") or req.model,
-                                provider=self.name, usage=usage or Usage(), finish_reason=finish)
+            with self.reading():
+                finish, usage = self._read(data, texts)
+                return ChatResponse(text="".join(texts), model=_str(data.get("modelVersion") or req.model),
+                                    provider=self.name, usage=usage or Usage(), finish_reason=finish)
         usage, finish, model = Usage(), None, req.model
-        async with self.sse(self._path(req.model, "streamGenerateContent"), json=body, params={"alt": "sse"},
-                            tokens=tokens) as events:
-            async for ev in events:
-                data = self.parse_json(ev.data, 200)
-                before = len(texts)
-                f, u = self._read(data, texts)
-                finish, usage = f or finish, u or usage
-                model = data.get("modelVersion") or model
-                if on_delta is not None:
-                    for piece in texts[before:]:
-                        if piece and (res := on_delta(piece)) is not None:
-                            await res
+        with self.reading("stream event"):
+            async with self.sse(self._path(req.model, "streamGenerateContent"), json=body,
+                                params={"alt": "sse"}, tokens=tokens) as events:
+                async for ev in events:
+                    data = self.parse_json(ev.data, 200)
+                    before = len(texts)
+                    f, u = self._read(data, texts)
+                    finish, usage = f or finish, u or usage
+                    model = _str(data.get("modelVersion") or model)
+                    if on_delta is not None:
+                        for piece in texts[before:]:
+                            if piece and (res := on_delta(piece)) is not None:
+                                await res
         if finish is None:
             raise ProviderError("the stream ended before a finishReason", provider=self.name, retryable=True)
         return ChatResponse(text="".join(texts), model=model, provider=self.name, usage=usage,

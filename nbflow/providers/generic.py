@@ -122,6 +122,6 @@ class GenericHttpProvider(HttpProvider):
         resp = await self.send(method.upper(), url, json=json_body, headers=headers, auth=False)
         try:
             data = resp.json() if resp.content else None
-        except ValueError:
+        except (ValueError, RecursionError):
             data = None
         return HttpReply(resp.status_code, data, resp.text)

@@ -83,8 +83,26 @@ def chat_body(req: ChatRequest, *, max_tokens_field: str = "max_completion_token
 def _usage(u: Any) -> Usage:
     if not isinstance(u, dict):
         return Usage()
-    return Usage(input_tokens=int(u.get("prompt_tokens") or 0),
-                 output_tokens=int(u.get("completion_tokens") or 0))
+    return Usage(input_tokens=_int(u.get("prompt_tokens")), output_tokens=_int(u.get("completion_tokens")))
+
+
+def _int(v: Any) -> int:
+    """A token count; anything but a whole number is a malformed answer (read inside ``reading()``)."""
+    if v is None:
+        return 0
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise TypeError("not a number")
+    return int(v)
+
+
+def _str(v: Any) -> str:
+    if not isinstance(v, str):
+        raise TypeError("not a string")
+    return v
+
+
+def _opt_str(v: Any) -> str | None:
+    return None if v is None else _str(v)
 
 
 def _estimate(req: ChatRequest) -> int:
@@ -110,46 +128,53 @@ class OpenAIProvider(HttpProvider):
         data = await self.send_json("POST", "/chat/completions", json=body, tokens=_estimate(req),
                                     usage=lambda r: sum(json.loads(r.text).get("usage", {}).get(k, 0)
                                                         for k in ("prompt_tokens", "completion_tokens")))
-        choices = data.get("choices") if isinstance(data, dict) else None
-        if not choices:
-            raise ProviderError("response has no choices", provider=self.name, status=200, retryable=True)
-        msg = choices[0].get("message") or {}
-        if msg.get("refusal"):
-            raise ProviderError(f"the model refused: {msg['refusal']}", provider=self.name, status=200)
-        return ChatResponse(text=msg.get("content") or "", model=data.get("model") or req.model,
-                            provider=self.name, usage=_usage(data.get("usage")),
-                            finish_reason=choices[0].get("finish_reason"))
+        with self.reading():
+            choices = data.get("choices")
+            if not choices:
+                raise ProviderError("response has no choices", provider=self.name, status=200, retryable=True)
+            msg = choices[0].get("message") or {}
+            if msg.get("refusal"):
+                raise ProviderError(f"the model refused: {msg['refusal']}", provider=self.name, status=200)
+            return ChatResponse(text=_str(msg.get("content") or ""), model=_str(data.get("model") or req.model),
+                                provider=self.name, usage=_usage(data.get("usage")),
+                                finish_reason=_opt_str(choices[0].get("finish_reason")))
 
     async def _stream_chat(self, req: ChatRequest, body: dict[str, Any],
                            on_delta: OnDelta | None) -> ChatResponse:
         pieces: list[str] = []
-        usage, finish, model, done = Usage(), None, req.model, False
-        async with self.sse("/chat/completions", json=body, tokens=_estimate(req)) as events:
-            async for ev in events:
-                if ev.data.strip() == "[DONE]":
-                    done = True
-                    break
-                chunk = self.parse_json(ev.data, 200)
-                if "error" in chunk:
-                    err = chunk["error"] or {}
-                    raise ProviderError(f"stream error: {err.get('message', 'unknown')}", provider=self.name,
-                                        retryable=True)
-                model = chunk.get("model") or model
-                if chunk.get("usage"):
-                    usage = _usage(chunk["usage"])
-                for choice in chunk.get("choices") or []:
-                    delta = (choice.get("delta") or {}).get("content")
-                    if delta:
-                        pieces.append(delta)
-                        if on_delta is not None and (res := on_delta(delta)) is not None:
-                            await res
-                    if choice.get("finish_reason"):
-                        finish = choice["finish_reason"]
+        with self.reading("stream event"):
+            async with self.sse("/chat/completions", json=body, tokens=_estimate(req)) as events:
+                done, finish, model, usage = await self._read_stream(events, pieces, on_delta, req.model)
         if not done and finish is None:
             raise ProviderError("the stream ended before the answer was complete", provider=self.name,
                                 retryable=True)
         return ChatResponse(text="".join(pieces), model=model, provider=self.name, usage=usage,
                             finish_reason=finish)
+
+    async def _read_stream(self, events: Any, pieces: list[str], on_delta: OnDelta | None,
+                           model: str) -> tuple[bool, str | None, str, Usage]:
+        usage, finish, done = Usage(), None, False
+        async for ev in events:
+            if ev.data.strip() == "[DONE]":
+                done = True
+                break
+            chunk = self.parse_json(ev.data, 200)
+            if "error" in chunk:
+                err = chunk["error"] or {}
+                raise ProviderError(f"stream error: {err.get('message', 'unknown')}", provider=self.name,
+                                    retryable=True)
+            model = _str(chunk.get("model") or model)
+            if chunk.get("usage"):
+                usage = _usage(chunk["usage"])
+            for choice in chunk.get("choices") or []:
+                delta = (choice.get("delta") or {}).get("content")
+                if delta:
+                    pieces.append(_str(delta))
+                    if on_delta is not None and (res := on_delta(delta)) is not None:
+                        await res
+                if choice.get("finish_reason"):
+                    finish = _str(choice["finish_reason"])
+        return done, finish, model, usage
 
     async def image(self, req: ImageRequest) -> ImageResponse:
         body: dict[str, Any] = {"model": req.model, "prompt": req.prompt, "n": req.n, "size": req.size}
@@ -157,6 +182,16 @@ class OpenAIProvider(HttpProvider):
             body["response_format"] = "b64_json"  # gpt-image-* always answer base64 and reject the field
         body.update(req.extra)
         data = await self.send_json("POST", "/images/generations", json=body, tokens=count_tokens(req.prompt))
+        with self.reading():
+            images = await self._images(data, req)
+            u = data.get("usage") or {}
+            usage = Usage(images=len(images), input_tokens=_int(u.get("input_tokens")),
+                          output_tokens=_int(u.get("output_tokens")))
+        if not images:
+            raise ProviderError("response has no images", provider=self.name, status=200, retryable=True)
+        return ImageResponse(images=images, model=req.model, provider=self.name, usage=usage)
+
+    async def _images(self, data: dict[str, Any], req: ImageRequest) -> list[Media]:
         images = []
         for i, item in enumerate(data.get("data") or []):
             if item.get("b64_json"):
@@ -170,16 +205,14 @@ class OpenAIProvider(HttpProvider):
                 meta["revised_prompt"] = item["revised_prompt"]
             mime = sniff_mime(raw) or "image/png"
             images.append(Media(mime=mime, data=raw, name=f"image_{i}.{mime.split('/')[1]}", meta=meta))
-        u = data.get("usage") or {}
-        usage = Usage(images=len(images), input_tokens=int(u.get("input_tokens") or 0),
-                      output_tokens=int(u.get("output_tokens") or 0))
-        return ImageResponse(images=images, model=req.model, provider=self.name, usage=usage)
+        return images
 
     async def speech(self, req: SpeechRequest) -> SpeechResponse:
         body: dict[str, Any] = {"model": req.model, "input": req.text, "voice": req.voice,
                                 "response_format": req.format}
         body.update(req.extra)
         resp = await self.send("POST", "/audio/speech", json=body)
+        self.expect_media(resp.content, resp.headers.get("content-type", ""), "audio")
         if not resp.content:
             raise ProviderError("returned empty audio", provider=self.name, status=resp.status_code,
                                 retryable=True)

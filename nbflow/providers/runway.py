@@ -48,11 +48,18 @@ class RunwayProvider(HttpProvider):
 
     async def _poll(self, task_id: str) -> JobState:
         data = await self.send_json("GET", f"/v1/tasks/{task_id}")
+        with self.reading():
+            return self._state(data)
+
+    @staticmethod
+    def _state(data: dict[str, Any]) -> JobState:
         status = str(data.get("status", "")).upper()
         if status == "SUCCEEDED":
             out = data.get("output") or []
             if not out:
                 return JobState(True, error="succeeded without an output URL", retryable=True)
+            if not isinstance(out, list) or not all(isinstance(u, str) for u in out):
+                raise TypeError("output is not a list of URLs")
             return JobState(True, result=out)
         if status in ("FAILED", "CANCELLED"):
             code = str(data.get("failureCode") or "")
@@ -67,6 +74,7 @@ class RunwayProvider(HttpProvider):
         urls = await submit_and_poll(self.name, lambda: self._submit(req), self._poll,
                                      interval=req.poll_interval, timeout=req.timeout, on_progress=on_progress)
         raw, ctype = await self.download(urls[0], what="video")
+        self.expect_media(raw, ctype, "video")
         mime = sniff_mime(raw) or ctype or "video/mp4"
         video = Media(mime=mime, data=raw, name="video.mp4",
                       meta={"provider": self.name, "model": req.model, "seconds": req.duration})

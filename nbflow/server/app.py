@@ -37,6 +37,7 @@ from starlette.routing import Route
 
 from nbflow.exceptions import ConfigError, InputError, NbflowError, ResumeError, StoreError
 from nbflow.flow import Flow
+from nbflow.model.io import too_deep
 from nbflow.resuming import UNSET
 from nbflow.server.auth import Auth
 from nbflow.server.manager import ApiError, RunManager
@@ -125,6 +126,10 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+#: Deepest nesting a request body may have (a graph input's JSON value included).
+MAX_JSON_DEPTH = 64
+
+
 def _json_object(body: bytes, what: str) -> dict[str, Any]:
     if not body.strip():
         return {}
@@ -132,6 +137,13 @@ def _json_object(body: bytes, what: str) -> dict[str, Any]:
         obj = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ApiError(400, f"request body is not valid JSON: {getattr(exc, 'msg', exc)}") from None
+    except RecursionError:  # the parser's own stack guard: deeper than Python can parse
+        obj = None
+        deep = True
+    else:
+        deep = too_deep(obj, MAX_JSON_DEPTH)
+    if deep:
+        raise ApiError(400, f"request body is nested deeper than {MAX_JSON_DEPTH} levels")
     if not isinstance(obj, dict):
         raise ApiError(422, f"request body must be a JSON object of {what}")
     return obj

@@ -57,7 +57,9 @@ def test_not_found_is_not_retried_and_server_errors_are(fake_env: Any) -> None:
 def test_bad_response_path_names_the_missing_step(fake_env: Any) -> None:
     res = _flow(f"{fake_env.url}/api", response_path="json.items[0]").run()
     assert res.status == "failed"
-    assert res.nodes["call"].error["message"] == "response_path 'json.items[0]': no key 'items' at json"
+    # an answer without what the path names is a retryable provider error (it may be a passing fault)
+    assert res.nodes["call"].error["message"] == \
+        "http (HTTP 200): response_path 'json.items[0]': no key 'items' at json"
 
 
 def test_template_placeholders_must_have_values(fake_env: Any) -> None:
