@@ -280,11 +280,16 @@ class Flow:
         self._changed("disconnect", dst=dst, src=src)
 
     def set_params(self, node_id: str, **params: Any) -> None:
-        """Change some params of a node (validated now; a value of None removes the param)."""
+        """Change some params of a node (validated now; a value of None removes the param).
+
+        Params that depend on a changed one follow it: a new ``provider`` whose model does not fit it
+        (and no ``model`` given with it) gets that provider's default model.
+        """
         node = self.node(node_id)
         new = {**node.params, **params}
         new = {k: v for k, v in new.items() if v is not None}
         with self._compiling():
+            new = self.registry.get(node.type).adjust_params(dict(node.params), new)
             make_node(node.model_copy(update={"params": new}), self.registry)
         node.params = new
         self._index().forget(node_id)  # its ports may depend on its params

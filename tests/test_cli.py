@@ -130,7 +130,7 @@ def test_no_command_is_a_usage_error(capsys):
 
 BAD = {
     "not_json": ("{nope", "flow.json: not valid JSON: Expecting property name enclosed in double quotes at line 1 column 2"),
-    "wrong_shape_array": ("[1, 2]", "flow.json: a flow file must be a JSON object, got list"),
+    "wrong_shape_array": ("[1, 2]", "flow.json: not a flow: a flow file is a JSON object, got an array"),
     "wrong_shape_field": ({"nbflow": 1, "nodes": 5}, "flow.json: nodes: Input should be a valid list"),
     "unknown_field": ({"nbflow": 1, "nodez": []}, "flow.json: nodez: Extra inputs are not permitted"),
     "newer_version": ({"nbflow": 99}, "flow.json: field 'nbflow': format version 99 is newer than this nbflow supports (2); upgrade nbflow"),

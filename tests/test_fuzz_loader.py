@@ -1,4 +1,9 @@
-"""Random mutations of valid flows: the loader, compiler and CLI only ever raise NbflowError."""
+"""Random mutations of valid flows of every format version: the loader, compiler and CLI only ever raise
+NbflowError (one line, exit 2), and JSON that is not a flow is refused.
+
+Seeds: the examples (the current format version) and one file of each older version kept in
+``tests/data`` (``v0_*.json`` pre-release, ``v1_*.json``, ...), so every migration is fuzzed too.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +21,14 @@ from nbflow.cli import main
 from nbflow.exceptions import NbflowError
 
 ROOT = Path(__file__).resolve().parent.parent
-SEEDS = [json.loads(p.read_text()) for p in sorted((ROOT / "examples").glob("*.json"))]
+SEEDS = [json.loads(p.read_text()) for p in sorted((ROOT / "examples").glob("*.json"))] + \
+    [json.loads(p.read_text()) for p in sorted((ROOT / "tests" / "data").glob("v[0-9]*_*.json"))]
+
+
+def test_seeds_cover_every_format_version() -> None:
+    from nbflow.model.spec import FORMAT_VERSION
+
+    assert {s.get("nbflow", 0) for s in SEEDS} == set(range(FORMAT_VERSION + 1))
 
 JUNK = st.one_of(st.none(), st.booleans(), st.integers(-3, 10**12), st.floats(allow_nan=False),
                  st.text(max_size=12), st.lists(st.integers(), max_size=3),
@@ -91,3 +103,24 @@ def test_cli_gives_exit_codes_not_tracebacks(tmp_path_factory: Any, doc: Any, no
     raw = d / "raw.json"
     raw.write_bytes(noise)
     assert main(["validate", str(raw)]) == 2
+
+
+NOT_FLOWS = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
+              st.text(max_size=8)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3),
+                            st.dictionaries(st.text(max_size=6).filter(lambda k: k != "nodes"), inner, max_size=3)),
+    max_leaves=8)
+
+
+@settings(max_examples=200, deadline=None, derandomize=not os.environ.get("NBFLOW_FUZZ_RANDOM"))
+@given(NOT_FLOWS)
+def test_json_that_is_not_a_flow_is_refused(doc: Any) -> None:
+    try:
+        nbflow.Flow.loads(json.dumps(doc), source="fuzz.json")
+    except NbflowError as exc:
+        assert "\n" not in str(exc)
+        newer = isinstance(doc, dict) and isinstance(doc.get("nbflow"), int) and doc["nbflow"] > 1
+        assert "not a flow" in str(exc) or newer or "format version" in str(exc), str(exc)
+    else:
+        raise AssertionError(f"{doc!r} was taken for a flow")

@@ -42,10 +42,14 @@ def item_id(inputs: dict[str, Any]) -> str:
 
 
 def read_inputs(path: str | Path) -> tuple[list[Item], int]:
-    """The items of an inputs file, in order, and how many duplicate ids were dropped.
+    """The items of an inputs file, in order, and how many duplicate lines were dropped.
+
+    A line repeating an earlier one (same id, same inputs) is dropped; an explicit id reused with other
+    inputs is an error naming both lines, since one of them would otherwise be silently lost.
 
     Raises:
-        ConfigError: naming the file and line of anything that is not a JSON object.
+        ConfigError: naming the file and line of anything that is not a JSON object, or both lines of a
+            reused id.
     """
     p = Path(path)
     try:
@@ -55,7 +59,7 @@ def read_inputs(path: str | Path) -> tuple[list[Item], int]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{p}: cannot read: {exc}") from None
     items: list[Item] = []
-    seen: set[str] = set()
+    seen: dict[str, Item] = {}
     dups = 0
     for n, raw in enumerate(text.splitlines(), 1):
         if not raw.strip():
@@ -64,6 +68,8 @@ def read_inputs(path: str | Path) -> tuple[list[Item], int]:
             obj = json.loads(raw)
         except json.JSONDecodeError as exc:
             raise ConfigError(f"{p}: line {n}: not valid JSON: {exc.msg} at column {exc.colno}") from None
+        except RecursionError:
+            raise ConfigError(f"{p}: line {n}: not valid JSON: nested too deeply") from None
         if not isinstance(obj, dict):
             raise ConfigError(f"{p}: line {n}: expected a JSON object of graph inputs")
         if set(obj) == {"id", "inputs"} and isinstance(obj["inputs"], dict):
@@ -72,11 +78,15 @@ def read_inputs(path: str | Path) -> tuple[list[Item], int]:
             iid, inputs = str(obj["id"]), obj["inputs"]
         else:
             iid, inputs = item_id(obj), obj
-        if iid in seen:
+        first = seen.get(iid)
+        if first is not None:
+            if item_id(first.inputs) != item_id(inputs):
+                raise ConfigError(f"{p}: line {n}: id {iid!r} is already used on line {first.line} with other "
+                                  "inputs; give each item its own id")
             dups += 1
             continue
-        seen.add(iid)
-        items.append(Item(iid, inputs, n))
+        seen[iid] = Item(iid, inputs, n)
+        items.append(seen[iid])
     return items, dups
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "move_run_settings",
     "read_spec",
     "spec_to_json",
+    "too_deep",
 ]
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
@@ -44,8 +45,11 @@ def _migrate_0_to_1(data: dict[str, Any]) -> dict[str, Any]:
         if x is not None or y is not None:
             layout[node_id] = {"x": x or 0, "y": y or 0}
         nodes.append({"id": node_id, **body})
+    edges_in = data.get("edges", [])
+    if not isinstance(edges_in, list):
+        raise FlowFormatError("unversioned file: 'edges' must be a list of [src, src_port, dst, dst_port]")
     edges = []
-    for i, e in enumerate(data.get("edges", [])):
+    for i, e in enumerate(edges_in):
         if not (isinstance(e, list) and len(e) == 4 and all(isinstance(p, str) for p in e)):
             raise FlowFormatError(f"unversioned file: edge {i} must be [src, src_port, dst, dst_port]")
         edges.append({"from": f"{e[0]}.{e[1]}", "to": f"{e[2]}.{e[3]}"})
@@ -174,22 +178,60 @@ def loads_spec(text: str | bytes, *, source: str | None = None) -> FlowSpec:
     return spec_from_obj(data, source=source)
 
 
+_NOT_A_FLOW = "not a flow: a flow file has 'nodes' (and 'nbflow', its format version)"
+
+#: Deepest nesting of objects and arrays a flow file may have (params included).
+MAX_DEPTH = 100
+
+
+def too_deep(data: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether ``data`` (parsed JSON) nests objects and arrays deeper than ``limit``."""
+    stack = [(data, 1)]
+    while stack:  # iterative: a deep value must not exhaust the stack of the check itself
+        v, d = stack.pop()
+        if d > limit:
+            return True
+        if isinstance(v, dict):
+            stack.extend((x, d + 1) for x in v.values() if isinstance(x, (dict, list)))
+        elif isinstance(v, list):
+            stack.extend((x, d + 1) for x in v if isinstance(x, (dict, list)))
+    return False
+
+
 def spec_from_obj(data: Any, *, source: str | None = None) -> FlowSpec:
-    """Migrate and validate a parsed JSON object as a flow."""
+    """Migrate and validate a parsed JSON object as a flow.
+
+    JSON that is not a flow (a list, a string, an object without ``nodes``) is refused, and so is a
+    file nested deeper than :data:`MAX_DEPTH`.
+    """
     if not isinstance(data, dict):
-        raise FlowFormatError(f"a flow file must be a JSON object, got {type(data).__name__}",
-                              source=source)
+        raise FlowFormatError(f"not a flow: a flow file is a JSON object, got {_json_kind(data)}", source=source)
+    if "nodes" not in data and "nbflow" not in data:
+        raise FlowFormatError(_NOT_A_FLOW, source=source)
+    if too_deep(data):
+        raise FlowFormatError(f"nested deeper than {MAX_DEPTH} levels", source=source)
     try:
         data = migrate(data)
-        return FlowSpec.model_validate(data)
+        spec = FlowSpec.model_validate(data)  # first: a misspelt "nodes" is told as such
+        if "nodes" not in data:
+            raise FlowFormatError(_NOT_A_FLOW)
+        return spec
     except FlowFormatError as exc:
         raise exc.with_source(source or "<flow>") from None
+    except (TypeError, KeyError, AttributeError, IndexError) as exc:  # a migration met a shape it cannot read
+        raise FlowFormatError(f"format version {data.get('nbflow', 0)!r}: malformed file ({type(exc).__name__})",
+                              source=source) from None
     except ValidationError as exc:
         err = exc.errors()[0]
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         where = _loc(tuple(err["loc"]), data)
         msg = err["msg"].removeprefix("Value error, ")
         raise FlowFormatError(f"{where}: {msg}{more}", source=source) from None
+
+
+def _json_kind(value: Any) -> str:
+    return {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number")
 
 
 def read_spec(path: str | Path) -> FlowSpec:

@@ -9,12 +9,12 @@ key fails before any call is made. How a call runs (request timeout, ``rpm``, ``
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from nbflow.exceptions import NodeError, ProviderError
+from nbflow.exceptions import NodeError, ParamError, ProviderError
 from nbflow.model.values import Media
 from nbflow.nodes.nodetype import NodeContext, NodeType, Params, Port
 from nbflow.providers.generic import extract_path, fill_template, secret_refs, substitute_secrets
@@ -27,6 +27,8 @@ from nbflow.providers.provider import (
     SpeechRequest,
     VideoRequest,
 )
+from nbflow.providers.catalog import known_providers
+from nbflow.providers.models import did_you_mean, fitting_model, model_problem
 from nbflow.providers.structured import REPAIR_PROMPT, check_json, check_schema
 from nbflow.providers.tokens import OverflowPolicy, fit_prompt
 
@@ -39,6 +41,15 @@ IMAGE_TOKENS = 1600
 class ProviderParams(Params):
     provider: str = Field(default="offline", description="offline, openai, anthropic, gemini, ollama, "
                           "openrouter, openai-compatible, elevenlabs, recraft, bfl, kling, replicate, fal, ...")
+
+    @field_validator("provider")
+    @classmethod
+    def _known_provider(cls, v: str) -> str:
+        known = known_providers()
+        if v not in known:
+            raise ValueError(f"unknown provider {v!r}{did_you_mean(v, known)}")
+        return v
+
     model: str = Field(default="offline-chat", description="Model name as the provider spells it.")
     base_url: str | None = Field(default=None, description="Override the provider's API base URL "
                                  "(e.g. a self-hosted OpenAI-compatible server).")
@@ -51,7 +62,30 @@ PP = TypeVar("PP", bound=ProviderParams)
 
 
 class ProviderNode(NodeType[PP]):
-    """Base of the provider nodes: the client config and the pre-run key check (not registered itself)."""
+    """Base of the provider nodes: the client config and the pre-run key check (not registered itself).
+
+    Class attributes:
+        model_kind: what the node asks of a model (chat, image, speech, video): picks the default model.
+    """
+
+    model_kind: ClassVar[str] = "chat"
+
+    def validate_node(self) -> None:
+        why = model_problem(self.params.provider, self.params.model, self.model_kind)
+        if why:
+            raise ParamError(why, node=self.id, field="params.model")
+
+    @classmethod
+    def adjust_params(cls, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+        """A new provider with a model that does not fit it (and no model given with it): the provider's
+        documented default model instead (see :data:`nbflow.providers.models.DEFAULT_MODELS`)."""
+        fields = cls.Params.model_fields
+        provider = new.get("provider", fields["provider"].default)
+        if provider == old.get("provider", fields["provider"].default) or new.get("model") != old.get("model"):
+            return new
+        model = new.get("model", fields["model"].default)
+        fit = fitting_model(str(provider), str(model), cls.model_kind)
+        return new if fit == model else {**new, "model": fit}
 
     def _config(self) -> dict[str, Any]:
         p = self.params
@@ -100,6 +134,7 @@ class Llm(ProviderNode[LlmParams]):
         return ports
 
     def validate_node(self) -> None:
+        super().validate_node()
         if self.params.json_schema is not None:
             check_schema(self.params.json_schema)
 
@@ -183,6 +218,7 @@ class ImageParams(ProviderParams):
 
 class ImageGen(ProviderNode[ImageParams]):
     type = "image"
+    model_kind = "image"
     title = "Image generator"
     category = "AI"
     description = "Generate images from a text prompt."
@@ -214,6 +250,7 @@ class SpeechParams(ProviderParams):
 
 class SpeechGen(ProviderNode[SpeechParams]):
     type = "speech"
+    model_kind = "speech"
     title = "Text to speech"
     category = "AI"
     description = "Read text aloud with a speech model."
@@ -251,6 +288,7 @@ _VIDEO_JOB_TIMEOUT = 900.0
 
 class VideoGen(ProviderNode[VideoParams]):
     type = "video"
+    model_kind = "video"
     title = "Video generator"
     category = "AI"
     description = "Generate a video from a prompt (and optionally a first-frame image); waits for the job."
@@ -324,11 +362,16 @@ class HttpRequest(NodeType[HttpParams]):
         provider = ctx.provider("http", **self._config())
         reply = await provider.request(p.method, url, headers=headers, json_body=body)  # type: ignore[attr-defined]
         out: dict[str, Any] = {"text": reply.text, "status": reply.status}
+        # An answer without what the path names (null, a page from a proxy...) may be a passing fault of the
+        # other end: a retryable provider error, like a malformed answer of any provider.
         if reply.json is not None:
             try:
                 out["json"] = extract_path(reply.json, p.response_path)
             except KeyError as exc:
-                raise NodeError(f"response_path {p.response_path!r}: {exc.args[0]}") from None
+                raise ProviderError(f"response_path {p.response_path!r}: {exc.args[0]}", provider="http",
+                                    status=reply.status, retryable=True) from None
         elif p.response_path:
-            raise NodeError(f"response is not JSON, so response_path {p.response_path!r} cannot be read")
+            what = "an HTML page" if reply.text.lstrip().startswith("<") else "not JSON"
+            raise ProviderError(f"response is {what}, so response_path {p.response_path!r} cannot be read",
+                                provider="http", status=reply.status, retryable=True)
         return out

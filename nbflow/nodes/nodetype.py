@@ -203,6 +203,12 @@ class NodeType(ABC, Generic[P]):
     def validate_node(self) -> None:
         """Extra checks across params after field validation; raise ValueError with a message."""
 
+    @classmethod
+    def adjust_params(cls, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+        """Params after a change from ``old`` to ``new`` (``Flow.set_params``, the canvas): a node type may
+        fix params that depend on the one changed, e.g. a model that does not fit a new provider."""
+        return new
+
     @abstractmethod
     async def run(self, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
         """Compute the outputs from the inputs."""

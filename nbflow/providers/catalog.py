@@ -10,7 +10,7 @@ from nbflow.providers.clients import DEFAULT_CLIENTS, HttpClients
 from nbflow.providers.provider import Provider
 from nbflow.providers.secrets import Secrets
 
-__all__ = ["ProviderFactory", "Providers", "register_provider"]
+__all__ = ["ProviderFactory", "Providers", "known_providers", "register_provider"]
 
 #: ``factory(config, secrets, node_id) -> Provider``; config holds base_url, api_key_env, timeout, rpm,
 #: tpm, max_concurrency (each when set) and ``clients``: the run's
@@ -23,6 +23,11 @@ _FACTORIES: dict[str, ProviderFactory] = {}
 def register_provider(name: str, factory: ProviderFactory) -> None:
     """Make provider ``name`` available to node params."""
     _FACTORIES[name] = factory
+
+
+def known_providers() -> list[str]:
+    """The names of every registered provider, sorted."""
+    return sorted(_FACTORIES)
 
 
 def _offline(config: dict[str, Any], secrets: Secrets, node_id: str) -> Provider:
@@ -77,9 +82,10 @@ class Providers:
             return self.overrides[name]
         factory = _FACTORIES.get(name)
         if factory is None:
-            known = ", ".join(sorted(_FACTORIES))
-            raise ParamError(f"unknown provider {name!r} (known: {known})", node=node_id or None,
-                             field="params.provider")
+            from nbflow.providers.models import did_you_mean
+
+            raise ParamError(f"unknown provider {name!r}{did_you_mean(name, sorted(_FACTORIES))}",
+                             node=node_id or None, field="params.provider")
         given = {k: v for k, v in config.items() if v is not None}
         return factory({**given, "clients": self.clients}, self.secrets, node_id)
 

@@ -445,6 +445,9 @@ class Editor(BodyNavigation, FileActions, w.VBox):
             self.params.problem = None  # the user acted on it: the next run tells again if it still fails
             self.params.problem_box.children = []
         self._say(f"{node_id}: set {name}")
+        if name == "provider":  # the model may have followed the provider: show it and that provider's models
+            self._apply(ALL_LAYERS, panels=True)
+            return
         self.redraw()
         self._sync_buttons()
 

@@ -235,6 +235,21 @@ def test_editing_params_updates_the_flow_and_the_ports(ed: Editor) -> None:
     assert "temperature" not in ed.flow.node("copy").params
 
 
+def test_switching_provider_on_the_canvas_resets_a_model_that_does_not_fit(ed: Editor) -> None:
+    select(ed, "copy")
+    assert ed.flow.node("copy").params.get("model", "offline-chat") == "offline-chat"
+    ed.params.fields["provider"].value = "openai"
+    assert ed.flow.node("copy").params["model"] == "gpt-4o-mini"  # never offline-chat sent to OpenAI
+    assert ed.params.fields["model"].value == "gpt-4o-mini" and ed.params.error.value == ""
+    ed.params.fields["model"].value = "gpt-4o"
+    ed.params.fields["provider"].value = "openai-compatible"  # any server: a model it may serve is kept
+    assert ed.flow.node("copy").params["model"] == "gpt-4o"
+    ed.params.fields["provider"].value = "openrouter"  # OpenRouter spells models vendor/model
+    assert ed.params.fields["model"].value == "openai/gpt-4o-mini"
+    ed.undo_button.click()
+    assert ed.flow.node("copy").params["provider"] == "openai-compatible"
+
+
 def test_enum_params_are_dropdowns() -> None:
     ed = Editor(Flow())
     ed.add_node("convert")
