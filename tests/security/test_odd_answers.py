@@ -15,10 +15,10 @@ import pytest
 from nbflow.exceptions import ProviderError
 from nbflow.flow import Flow
 from nbflow.providers.anthropic import AnthropicProvider
-from nbflow.providers.base import ChatRequest, ImageRequest, Message, SpeechRequest, VideoRequest
 from nbflow.providers.elevenlabs import ElevenLabsProvider
 from nbflow.providers.gemini import GeminiProvider
 from nbflow.providers.openai import OpenAIProvider
+from nbflow.providers.provider import ChatRequest, ImageRequest, Message, SpeechRequest, VideoRequest
 from nbflow.providers.runway import RunwayProvider
 from nbflow.providers.secrets import Secret
 from nbflow.server import ServeConfig, build_app

@@ -15,11 +15,11 @@ from nbflow.exceptions import NbflowError
 from nbflow.flow import Flow
 from nbflow.model.values import Media
 from nbflow.providers.anthropic import AnthropicProvider
-from nbflow.providers.base import ChatRequest, Message, SpeechRequest, VideoRequest
+from nbflow.providers.catalog import Providers
 from nbflow.providers.elevenlabs import ElevenLabsProvider
 from nbflow.providers.gemini import GeminiProvider
 from nbflow.providers.openai import OpenAICompatibleProvider, OpenAIProvider
-from nbflow.providers.registry import Providers
+from nbflow.providers.provider import ChatRequest, Message, SpeechRequest, VideoRequest
 from nbflow.providers.runway import RunwayProvider
 from nbflow.providers.secrets import DictSecrets, Secret, Secrets
 
