@@ -165,7 +165,7 @@ def test_planted_keys_appear_nowhere(fake_env: Any, monkeypatch: Any, tmp_path: 
     texts += asyncio.run(client_reprs())
     for exc_source in ("openai", "anthropic"):
         monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # refused connection
-        g = llm_flow(exc_source, stream=False)
+        g = llm_flow(exc_source, {"openai": "gpt-4o", "anthropic": "claude-sonnet-4"}[exc_source], stream=False)
         texts.append(json.dumps(g.run().to_json()))
     try:
         llm_flow("openai", api_key_env=shaped).run()
