@@ -175,8 +175,12 @@ class _Refused(Exception):
     """Any reason a hop may not be fetched; reported with the one refusal text."""
 
 
-async def _pin(request: httpx.Request, allow: AllowList, resolve: Resolver) -> httpx.Request:
-    """A copy of ``request`` aimed at a checked address of its host; _Refused when none may be used."""
+async def _pin(request: httpx.Request, allow: AllowList, resolve: Resolver | None) -> httpx.Request:
+    """A copy of ``request`` aimed at a checked address of its host; _Refused when none may be used.
+
+    ``resolve`` None: the transport is not the network (a mock, a replayed recording), so a host name is
+    neither resolved nor pinned; an address written in the URL is still checked.
+    """
     url = request.url
     if url.scheme not in ("http", "https") or not url.host:
         raise _Refused
@@ -184,6 +188,8 @@ async def _pin(request: httpx.Request, allow: AllowList, resolve: Resolver) -> h
     try:
         addresses = [ipaddress.ip_address(url.host)]
     except ValueError:
+        if resolve is None:
+            return request
         try:
             found = await asyncio.wait_for(resolve(url.host, port), 10.0)
             addresses = [ipaddress.ip_address(a.split("%")[0]) for a in found]
@@ -210,7 +216,7 @@ def _refusal(url: str) -> MediaError:
 
 async def fetch_url(url: str, *, max_bytes: int, timeout: float = 30.0, allow: AllowList | None = None,
                     client: httpx.AsyncClient | None = None, transport: httpx.AsyncBaseTransport | None = None,
-                    resolve: Resolver | None = None) -> Fetched:
+                    resolve: Resolver | None = None, offline: bool = False) -> Fetched:
     """GET ``url`` the guarded way (see the module docstring).
 
     Args:
@@ -220,12 +226,14 @@ async def fetch_url(url: str, *, max_bytes: int, timeout: float = 30.0, allow: A
             fresh one over ``transport``. The address checks apply whatever the transport.
         transport: an httpx transport for the fresh client (tests).
         resolve: ``(host, port) -> [address, ...]`` (default: the system resolver).
+        offline: the client's transport is not the network (``HttpClients(transport=...)``: a mock or
+            a replay): host names are not resolved, addresses written in URLs are still checked.
 
     Raises:
         MediaError: the one refusal text for every failure to fetch, or the size cap.
     """
     allow = allow_list() if allow is None else allow
-    resolver = resolve or _resolve
+    resolver = None if offline else resolve or _resolve
 
     name = url.rsplit("/", 1)[-1].split("?")[0] or None
     try:

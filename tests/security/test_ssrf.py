@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import json
 from typing import Any
 
 import httpx
@@ -156,3 +157,18 @@ def test_allow_list_entries():
             AllowList.parse([bad])
     with pytest.raises(ConfigError, match="allow_hosts"):
         ServeConfig.parse({"allow_hosts": ["10.0.0.0/40"]})
+
+
+def test_an_injected_transport_resolves_no_names_but_still_refuses_internal_addresses():
+    from nbflow import Flow
+    from nbflow.providers.catalog import Providers
+
+    def app(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=PNG, headers={"content-type": "image/png"})
+
+    flow = Flow.loads(json.dumps(FILE_FLOW))
+    providers = Providers(transport=httpx.MockTransport(app))
+    assert flow.run({"doc": "https://files.example/a.png"}, providers=providers, cache=False).ok
+    for url in ("http://127.0.0.1/a.png", "http://169.254.169.254/latest", "http://[::1]/x"):
+        res = flow.run({"doc": url}, providers=providers, cache=False)
+        assert not res.ok and REFUSED in (res.error or "")
