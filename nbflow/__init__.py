@@ -12,6 +12,8 @@ each in docs/api.md (a test keeps the two equal).
 
 import typing as _typing
 
+from nbflow.caching import use_cache
+from nbflow.engine.diskcache import DiskCache
 from nbflow.engine.policies import Retry
 from nbflow.engine.sync import RunHandle
 from nbflow.exceptions import (
@@ -59,6 +61,7 @@ __all__ = [
     "Comparison",
     "ConfigError",
     "CycleError",
+    "DiskCache",
     "Editor",
     "Event",
     "Flow",
@@ -105,6 +108,7 @@ __all__ = [
     "set_active_env",
     "set_price",
     "set_rate_limit",
+    "use_cache",
     "use_store",
 ]
 

@@ -15,11 +15,12 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nbflow.caching import CacheChoice, resolve_cache
 from nbflow.engine.cache import Cache, MemoryCache
 from nbflow.engine.execute import Execution
 from nbflow.engine.plan import Plan, compile_flow, make_node
 from nbflow.engine.sync import RunHandle, run_sync
-from nbflow.exceptions import ClaimError, FlowError
+from nbflow.exceptions import ClaimError, FlowError, UsageError
 from nbflow.model.events import Listener
 from nbflow.model.io import dumps_spec, loads_spec, read_spec
 from nbflow.model.record import RunResult
@@ -68,6 +69,7 @@ class Flow:
         self.cache: Cache = MemoryCache()
         self.providers = Providers()
         self.last_result: RunResult | None = None
+        self._ran_plan: Plan | None = None
         self._version = 0
         self._plan: tuple[int, Plan] | None = None
         self._wiring: WiringIndex | None = None
@@ -168,6 +170,16 @@ class Flow:
                 exc.with_source(self.source)
             raise
         self._plan = (self._version, plan)
+        if self.spec.pins:
+            from nbflow.pins import check_pins
+
+            try:
+                check_pins(self)
+            except FlowError as exc:
+                self._plan = None
+                if self.source:
+                    exc.with_source(self.source)
+                raise
         return plan
 
     def _compiling(self) -> Any:
@@ -251,6 +263,7 @@ class Flow:
                            if parse_ref(e.from_)[0] != node_id and parse_ref(e.to)[0] != node_id]
         self.spec.layout.nodes.pop(node_id, None)
         self._wiring = None
+        self.spec.pins.pop(node_id, None)
         self._changed("remove", node=node_id)
 
     def connect(self, src: str, dst: str) -> None:
@@ -337,6 +350,8 @@ class Flow:
         if old in self.spec.layout.nodes:
             self.spec.layout.nodes[new] = self.spec.layout.nodes.pop(old)
         self._wiring = None
+        if old in self.spec.pins:
+            self.spec.pins[new] = self.spec.pins.pop(old)
         self._changed("rename", node=new, old=old)
 
     def replace(self, other: Flow | FlowSpec) -> None:
@@ -348,16 +363,25 @@ class Flow:
     # -- running ----------------------------------------------------------------------------------
 
     def _execution(self, inputs: dict[str, Any] | None, kw: dict[str, Any], *,
-                   on_event: Listener | Iterable[Listener] | None, cache: bool | Cache,
-                   concurrency: int | None, targets: list[str] | None, run_id: str | None,
+                   on_event: Listener | Iterable[Listener] | None, cache: CacheChoice,
+                   concurrency: int | None, targets: list[str] | str | None, run_id: str | None,
                    providers: Providers | None, store: Any = None, source: str = "python",
-                   restore: RunResult | None = None, resume: dict[str, Any] | None = None) -> Execution:
+                   restore: RunResult | None = None, resume: dict[str, Any] | None = None,
+                   use_pins: bool = False, start: list[str] | str | None = None,
+                   only: list[str] | str | None = None) -> Execution:
         plan = self.validate()
         listeners = [] if on_event is None else ([on_event] if callable(on_event) else list(on_event))
-        cache_obj = self.cache if cache is True else (None if cache is False else cache)
+        cache_obj = resolve_cache(cache, self.cache)
+        pins = None
+        if use_pins and self.spec.pins:
+            from nbflow.pins import pin_values
+
+            pins = pin_values(self, cache_obj)
         ex = Execution(plan, inputs={**(inputs or {}), **kw}, cache=cache_obj, listeners=listeners,
-                       concurrency=concurrency, providers=providers or self.providers, targets=targets,
-                       run_id=run_id, price=cost_of, restore=restore, resume=resume)
+                       concurrency=concurrency, providers=providers or self.providers,
+                       targets=_ids(targets, "targets"), run_id=run_id, price=cost_of, restore=restore,
+                       resume=resume, start=_ids(start, "start"), only=_ids(only, "only"), pins=pins)
+        self._ran_plan = plan
         if store is None and "nbflow.recording" not in sys.modules:
             return ex  # no store asked for, and none configured (``use_store`` lives in nbflow.recording)
         from nbflow.recording import attach_store, resolve_store
@@ -368,12 +392,20 @@ class Flow:
         return ex
 
     async def arun(self, inputs: dict[str, Any] | None = None, /, *, on_event: Any = None,
-                   cache: bool | Cache = True, concurrency: int | None = None,
-                   targets: list[str] | None = None, run_id: str | None = None,
+                   cache: CacheChoice = True, concurrency: int | None = None,
+                   targets: list[str] | str | None = None, run_id: str | None = None,
                    providers: Providers | None = None, store: Any = None, source: str = "python",
                    record: str | Path | None = None, replay: str | Path | None = None,
-                   record_missing: bool = False, **kw_inputs: Any) -> RunResult:
+                   record_missing: bool = False, use_pins: bool = False, start: list[str] | str | None = None,
+                   only: list[str] | str | None = None, **kw_inputs: Any) -> RunResult:
         """Run the flow and return its record. Graph inputs as a dict and/or keywords.
+
+        ``cache``: ``True`` this flow's cache (in memory, or the disk cache set by
+        :func:`nbflow.use_cache`), ``False`` none, a folder path or a :class:`nbflow.DiskCache` for a
+        persistent cache. ``targets``: run only what these nodes need ("up to here"). ``start``: run
+        these nodes and everything downstream ("run from here") fresh, taking what they need from
+        upstream out of the cache or pins; ``only``: run just these nodes that way. ``use_pins``: pinned
+        nodes give their pinned outputs instead of running (see :meth:`pin`).
 
         ``store`` records the run as it goes (``True``: the default SQLite store; a path or a
         :class:`~nbflow.store.RunStore`; default: the store set by ``nbflow.use_store``, if any), so a
@@ -395,7 +427,8 @@ class Flow:
             cache = False
             providers = session.providers(providers or self.providers)
         ex = self._execution(inputs, kw_inputs, on_event=on_event, cache=cache, concurrency=concurrency,
-                             targets=targets, run_id=run_id, providers=providers, store=store, source=source)
+                             targets=targets, run_id=run_id, providers=providers, store=store, source=source,
+                             use_pins=use_pins, start=start, only=only)
         try:
             result = await ex.run()
         finally:
@@ -405,23 +438,29 @@ class Flow:
         return result
 
     def run(self, inputs: dict[str, Any] | None = None, /, *, on_event: Any = None,
-            cache: bool | Cache = True, concurrency: int | None = None, targets: list[str] | None = None,
-            run_id: str | None = None, providers: Providers | None = None, store: Any = None,
-            source: str = "python", record: str | Path | None = None, replay: str | Path | None = None,
-            record_missing: bool = False, **kw_inputs: Any) -> RunResult:
+            cache: CacheChoice = True, concurrency: int | None = None,
+            targets: list[str] | str | None = None, run_id: str | None = None,
+            providers: Providers | None = None, store: Any = None, source: str = "python",
+            record: str | Path | None = None, replay: str | Path | None = None,
+            record_missing: bool = False, use_pins: bool = False, start: list[str] | str | None = None,
+            only: list[str] | str | None = None, **kw_inputs: Any) -> RunResult:
         """Run the flow synchronously (also inside Jupyter's running loop); takes the keywords of :meth:`arun`."""
         return run_sync(self.arun(inputs, on_event=on_event, cache=cache, concurrency=concurrency,
                                   targets=targets, run_id=run_id, providers=providers, store=store,
                                   source=source, record=record, replay=replay, record_missing=record_missing,
-                                  **kw_inputs))
+                                  use_pins=use_pins, start=start, only=only, **kw_inputs))
 
     def start(self, inputs: dict[str, Any] | None = None, /, *, on_event: Any = None,
-              cache: bool | Cache = True, concurrency: int | None = None, targets: list[str] | None = None,
-              run_id: str | None = None, providers: Providers | None = None, store: Any = None,
-              source: str = "python", **kw_inputs: Any) -> RunHandle:
-        """Start a run in the background on the running loop; returns a handle to cancel or await."""
+              cache: CacheChoice = True, concurrency: int | None = None,
+              targets: list[str] | str | None = None, run_id: str | None = None,
+              providers: Providers | None = None, store: Any = None, source: str = "python",
+              use_pins: bool = False, start: list[str] | str | None = None,
+              only: list[str] | str | None = None, **kw_inputs: Any) -> RunHandle:
+        """Start a run in the background on the running loop; returns a handle to cancel or await.
+        Keywords as :meth:`arun`."""
         ex = self._execution(inputs, kw_inputs, on_event=on_event, cache=cache, concurrency=concurrency,
-                             targets=targets, run_id=run_id, providers=providers, store=store, source=source)
+                             targets=targets, run_id=run_id, providers=providers, store=store, source=source,
+                             use_pins=use_pins, start=start, only=only)
         handle = RunHandle(ex)
 
         def _keep(task: Any) -> None:
@@ -463,6 +502,62 @@ class Flow:
         last run. Takes the keywords of :func:`nbflow.resume`."""
         return run_sync(self.aresume(run, **kwargs))
 
+    # -- iterating: pins and run previews ------------------------------------------------------
+
+    @property
+    def pins(self) -> dict[str, dict[str, Any]]:
+        """Node id -> pinned outputs as saved in the flow file (JSON)."""
+        return {k: dict(p.outputs) for k, p in self.spec.pins.items()}
+
+    def pin(self, node_id: str, value: Any = None, *, media: str = "inline", cache: CacheChoice = True) -> None:
+        """Pin a node's outputs: runs with ``use_pins=True`` (and the canvas) use them instead of
+        running the node, and the pin is saved in the flow file under ``"pins"``.
+
+        Args:
+            value: output port -> value, or a bare value for a node with one output; ``None`` pins
+                the node's outputs from this flow's last run.
+            media: ``"inline"`` keeps media bytes in the flow file (base64); ``"cache"`` stores them
+                once in the disk cache (``cache``) and keeps a reference.
+        """
+        from nbflow.pins import make_pin
+
+        self.node(node_id)
+        self.spec.pins[node_id] = make_pin(self, node_id, value, media=media,  # type: ignore[arg-type]
+                                           cache=resolve_cache(cache, self.cache))
+        self._changed("pin", node=node_id)
+
+    def unpin(self, node_id: str) -> None:
+        """Remove a node's pin (no error when it has none)."""
+        if self.spec.pins.pop(node_id, None) is not None:
+            self._changed("pin", node=node_id)
+
+    def pin_states(self) -> dict[str, str]:
+        """Node id -> ``"ok"`` or ``"stale"`` (its params or anything upstream changed since pinning)."""
+        from nbflow.pins import pin_states
+
+        return pin_states(self)
+
+    @property
+    def ran_keys(self) -> dict[str, str]:
+        """Node id -> structural key at this flow's last run (pinning a last output checks it)."""
+        from nbflow.engine.select import static_keys
+
+        plan = self._ran_plan
+        return {} if plan is None else {pn.id: k for pn, k in zip(plan.nodes, static_keys(plan), strict=True)}
+
+    def preview(self, inputs: dict[str, Any] | None = None, /, *, cache: CacheChoice = True,
+                use_pins: bool = False, targets: list[str] | str | None = None,
+                start: list[str] | str | None = None, only: list[str] | str | None = None,
+                **kw_inputs: Any) -> dict[str, str]:
+        """What a run with these arguments would do per node, without running anything:
+        ``"run"``, ``"cached"``, ``"pinned"``, ``"missing"`` (an upstream output a narrowed run needs
+        but neither the cache nor a pin holds) or ``"idle"`` (not part of the run)."""
+        from nbflow.pins import preview_run
+
+        return preview_run(self, {**(inputs or {}), **kw_inputs}, cache=resolve_cache(cache, self.cache),
+                           use_pins=use_pins, targets=_ids(targets, "targets"), start=_ids(start, "start"),
+                           only=_ids(only, "only"))
+
     def edit(self, **kwargs: Any) -> Any:
         """Open the canvas editor on this flow (needs ipywidgets and ipycanvas).
 
@@ -474,6 +569,17 @@ class Flow:
 
     def __repr__(self) -> str:
         return f"<Flow {self.name!r}: {len(self.spec.nodes)} nodes, {len(self.spec.edges)} edges>"
+
+
+def _ids(v: list[str] | str | None, what: str = "") -> list[str] | None:
+    """Node ids given as one id or a list; a clear error for anything else (e.g. a graph input of the
+    same name passed as a keyword)."""
+    if v is None or isinstance(v, str):
+        return None if not v else [v]
+    if isinstance(v, (list, tuple)) and all(isinstance(x, str) for x in v):
+        return list(v) or None
+    raise UsageError(f"{what}={v!r}: {what} takes node ids ('node' or ['a', 'b']); a graph input called "
+                     f"{what!r} goes in the inputs dict: flow.run({{{what!r}: ...}})")
 
 
 def load(path: str | Path, *, registry: Registry | None = None) -> Flow:

@@ -30,10 +30,19 @@ def _flow(text: str, source: str | None) -> Flow:
     return Flow.loads(text, source=source)
 
 
-def run_item(flow_text: str, source: str | None, inputs: dict[str, Any]) -> dict[str, Any]:
-    """Runs on a worker: one item; returns ``{"result": <run JSON>}`` or ``{"error": "<one line>"}``."""
+def run_item(flow_text: str, source: str | None, inputs: dict[str, Any],
+             cache: str | None = None) -> dict[str, Any]:
+    """Runs on a worker: one item; returns ``{"result": <run JSON>}`` or ``{"error": "<one line>"}``.
+
+    ``cache``: a persistent cache folder the worker can see (``""``: its default), or None.
+    """
     try:
-        result = _flow(flow_text, source).run(inputs, store=False, cache=False, source="batch")
+        disk: Any = False
+        if cache is not None:
+            from nbflow.caching import open_cache
+
+            disk = open_cache(cache or None)
+        result = _flow(flow_text, source).run(inputs, store=False, cache=disk, source="batch")
     except NbflowError as exc:
         return {"error": str(exc)}
     return {"result": result.to_json(inline_media=True)}
@@ -57,7 +66,8 @@ def connect(address: str, *, workers: int = 2) -> tuple[Any, Any]:
 
 
 def run_on_dask(flow: Flow, todo: list[Item], address: str, *, concurrency: int, workers: int,
-                store: RunStore | None, inline_media: bool, emit: Callable[[dict[str, Any]], None]) -> None:
+                store: RunStore | None, inline_media: bool, emit: Callable[[dict[str, Any]], None],
+                cache: str | None = None) -> None:
     """Submit the items, ``concurrency`` in flight at a time, and emit each line as it comes back."""
     from distributed import as_completed
 
@@ -71,7 +81,8 @@ def run_on_dask(flow: Flow, todo: list[Item], address: str, *, concurrency: int,
             item = next(pending, None)
             if item is None:
                 return None
-            fut = client.submit(run_item, text, source, item.inputs, pure=False, key=f"nbflow-{item.id}-{id(item)}")
+            fut = client.submit(run_item, text, source, item.inputs, cache, pure=False,
+                                key=f"nbflow-{item.id}-{id(item)}")
             by_key[fut.key] = item
             return fut
 

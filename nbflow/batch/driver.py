@@ -57,7 +57,7 @@ def plan_batch(inputs: str | Path, out: str | Path, *, retry_failed: bool = Fals
 def run_batch(flow: Flow, inputs: str | Path, out: str | Path, *, concurrency: int = 4, dask: str | None = None,
               workers: int = 2, retry_failed: bool = False, store: RunStore | None = None,
               progress: bool = True, inline_media: bool = False,
-              on_line: Callable[[dict[str, Any]], Any] | None = None) -> BatchSummary:
+              on_line: Callable[[dict[str, Any]], Any] | None = None, cache: str | None = None) -> BatchSummary:
     """Run ``flow`` for every item of ``inputs`` not yet in ``out``; append a line per item to ``out``.
 
     Args:
@@ -69,6 +69,8 @@ def run_batch(flow: Flow, inputs: str | Path, out: str | Path, *, concurrency: i
         progress: draw a progress bar on stderr.
         inline_media: put media outputs' bytes in the results (base64) instead of a reference.
         on_line: called with each results line as it is written.
+        cache: a persistent cache folder shared by the items (``""``: ``<nbflow home>/cache``;
+            ``None``: no cache). On a Dask cluster every worker must see the same folder.
     """
     if concurrency < 1:
         raise ConfigError(f"--concurrency must be at least 1 (got {concurrency})")
@@ -95,14 +97,16 @@ def run_batch(flow: Flow, inputs: str | Path, out: str | Path, *, concurrency: i
 
         if todo:
             if dask is None:
+                from nbflow.caching import open_cache
                 from nbflow.engine.sync import run_sync
 
-                run_sync(_run_local(flow, todo, concurrency, store, inline_media, emit))
+                disk = open_cache(cache or None) if cache is not None else None
+                run_sync(_run_local(flow, todo, concurrency, store, inline_media, emit, disk))
             else:
                 from nbflow.batch.cluster import run_on_dask
 
                 run_on_dask(flow, todo, dask, concurrency=concurrency, workers=workers, store=store,
-                            inline_media=inline_media, emit=emit)
+                            inline_media=inline_media, emit=emit, cache=cache)
     summary.elapsed = round(time.monotonic() - started, 6)
     summary.cost = round(summary.cost, 8)
     summary.failed_total = sum(1 for line in done.values() if line.get("status") != "succeeded")
@@ -110,14 +114,14 @@ def run_batch(flow: Flow, inputs: str | Path, out: str | Path, *, concurrency: i
 
 
 async def _run_local(flow: Flow, todo: list[Item], concurrency: int, store: RunStore | None,
-                     inline_media: bool, emit: Callable[[dict[str, Any]], None]) -> None:
+                     inline_media: bool, emit: Callable[[dict[str, Any]], None], disk: Any = None) -> None:
     queue: Iterator[Item] = iter(todo)
 
     async def worker() -> None:
         for item in queue:  # one shared iterator: each item is taken by exactly one worker
             try:
                 result = await flow.arun(item.inputs, store=store if store is not None else False,
-                                         source="batch", cache=False)
+                                         source="batch", cache=disk if disk is not None else False)
             except NbflowError as exc:  # refused before running: bad inputs, a missing key
                 record_refused(store, flow, item, str(exc))
                 emit(result_line(item, None, error=str(exc)))

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "nbflow.cli.run",
     "nbflow.cli.resume",
     "nbflow.cli.info",
+    "nbflow.cli.cache",
     "nbflow.cli.templates",
     "nbflow.cli.mcp",
     "nbflow.cli.serve",

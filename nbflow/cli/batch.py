@@ -32,6 +32,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--inline-media", action="store_true", help="write media outputs' bytes into the results "
                    "(base64) instead of a reference to the run store")
     add_allow_host_option(p)
+    from nbflow.cli.cache import cache_arg
+
+    cache_arg(p, "items share node outputs; on Dask every worker must see the folder")
     p.add_argument("--no-store", action="store_true", help="do not record the runs in the run store")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
@@ -55,7 +58,7 @@ def main(args: argparse.Namespace) -> int:
         summary = run_batch(flow, args.inputs, args.out, concurrency=args.concurrency, dask=args.dask,
                             workers=args.workers, retry_failed=args.retry_failed,
                             store=None if store is False else store, progress=not args.quiet,
-                            inline_media=args.inline_media)
+                            inline_media=args.inline_media, cache=args.cache)
     finally:
         if store is not False:
             store.close()

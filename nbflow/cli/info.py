@@ -33,6 +33,15 @@ def validate_main(args: argparse.Namespace) -> int:
     outs = ", ".join(plan.outputs) or "none"
     sys.stdout.write(f"{args.flow}: valid: {len(plan.nodes)} nodes, {len(flow.spec.edges)} edges; "
                      f"inputs: {ins}; outputs: {outs}\n")
+    states = flow.pin_states()
+    if states:
+        stale = sorted(n for n, st in states.items() if st == "stale")
+        sys.stdout.write(f"pins: {len(states)} ({len(stale)} stale)\n")
+        for node_id in sorted(states):
+            ports = ", ".join(sorted(flow.spec.pins[node_id].outputs)) or "no outputs"
+            note = "  STALE: its params or something upstream changed since pinning" \
+                if states[node_id] == "stale" else ""
+            sys.stdout.write(f"  {node_id} ({ports}){note}\n")
     return 0
 
 

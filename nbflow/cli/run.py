@@ -32,6 +32,18 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--estimate", action="store_true", help="make no provider calls: print the estimated "
                    "tokens and cost per node and in total (with --json as JSON)")
     add_allow_host_option(p)
+    from nbflow.cli.cache import cache_arg
+
+    cache_arg(p, "a second identical run makes no provider call")
+    p.add_argument("--use-pins", action="store_true", help="pinned nodes give their pinned outputs "
+                   "instead of running (pins are in the flow file's \"pins\")")
+    p.add_argument("--from", dest="start", action="append", metavar="NODE",
+                   help="run NODE and everything downstream of it, taking upstream outputs from the "
+                        "cache or pins (repeatable; needs --cache or --use-pins)")
+    p.add_argument("--only", action="append", metavar="NODE",
+                   help="run only NODE, taking its inputs from the cache or pins (repeatable)")
+    p.add_argument("--to", dest="targets", action="append", metavar="NODE",
+                   help="run only what NODE needs, NODE included (repeatable)")
     p.add_argument("--no-store", action="store_true", help="do not record the run in the run store "
                    "(then a paused or interrupted run cannot be resumed)")
     add_cassette_args(p)
@@ -89,7 +101,7 @@ def parse_inputs(pairs: list[str], inputs_file: str | None) -> dict[str, Any]:
 class Progress:
     """Readable progress lines on stderr."""
 
-    SYMBOLS = {"done": "ok", "cached": "cached", "failed": "FAILED", "skipped": "skipped",
+    SYMBOLS = {"done": "ok", "cached": "cached", "pinned": "pinned", "failed": "FAILED", "skipped": "skipped",
                "paused": "PAUSED", "cancelled": "cancelled"}
 
     def __init__(self, stream: Any = None) -> None:
@@ -103,6 +115,8 @@ class Progress:
             w(f"  ok       {ev.node_id} ({dur:.2f}s)\n")
         elif ev.kind == "cached":
             w(f"  cached   {ev.node_id}\n")
+        elif ev.kind == "pinned":
+            w(f"  pinned   {ev.node_id}\n")
         elif ev.kind == "skipped":
             w(f"  skipped  {ev.node_id}: {ev.data.get('reason', '')}\n")
         elif ev.kind == "retry":
@@ -187,17 +201,22 @@ def exit_code(result: RunResult) -> int:
 
 
 def main(args: argparse.Namespace) -> int:
+    from nbflow.cli.cache import open_cli_cache
     from nbflow.flow import Flow
 
     flow = Flow.load(args.flow)
     inputs = parse_inputs(args.input, args.inputs)
     cassette = cassette_options(args)
+    cache = open_cli_cache(args.cache)
+    narrow: dict[str, Any] = {"use_pins": args.use_pins, "start": args.start, "only": args.only,
+                              "targets": args.targets}
     if args.estimate:
         if args.record or args.replay:
             raise UsageError("--estimate makes no calls, so there is nothing to --record or --replay")
         from nbflow.providers.estimate import estimate_flow, print_estimate
 
-        print_estimate(estimate_flow(flow, inputs), as_json=args.json)
+        plan = flow.preview(inputs, cache=cache if cache is not None else False, **narrow)
+        print_estimate(estimate_flow(flow, inputs, plan=plan), as_json=args.json)
         return 0
     out_dir = Path(args.out_dir) if args.out_dir else None
     if out_dir is not None:
@@ -207,8 +226,9 @@ def main(args: argparse.Namespace) -> int:
     if store is not None and listeners:
         listeners.append(_announce)
     try:
-        result = flow.run(inputs, on_event=listeners, cache=False, concurrency=args.concurrency,
-                          store=store or False, source="cli", **cassette)
+        result = flow.run(inputs, on_event=listeners, cache=cache if cache is not None else False,
+                          concurrency=args.concurrency, store=store or False, source="cli", **narrow,
+                          **cassette)
     finally:
         if store is not None:
             store.close()

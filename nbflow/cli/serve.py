@@ -36,6 +36,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--allow-host", action="append", default=[], metavar="HOST",
                    help="an internal host, host:port or network (10.0.0.0/8) that image/file input URLs may "
                    "name; repeatable (default: public addresses only)")
+    from nbflow.cli.cache import cache_arg
+
+    cache_arg(p, "shared by every served run, and with nbflow run --cache")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     p.add_argument("--check", action="store_true", help="load and check everything, print the routes, and exit")
     p.set_defaults(func=main)
@@ -60,6 +63,8 @@ def config_from_args(args: argparse.Namespace) -> Any:
         update["max_concurrent_runs"] = args.max_runs
     if args.resume_interrupted:
         update["resume_interrupted"] = True
+    if args.cache is not None:
+        update["cache"] = args.cache or True
     auth = config.auth.model_dump()
     if args.token_env:
         auth["token_env"] = args.token_env

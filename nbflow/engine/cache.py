@@ -48,9 +48,11 @@ def combine_key(node_part: str, inputs: list[tuple[str, str]]) -> str:
 class Cache(Protocol):
     """Where node outputs are kept by key."""
 
-    def get(self, key: str) -> dict[str, Any] | None: ...
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The outputs kept under ``key``, or None."""
 
-    def put(self, key: str, outputs: dict[str, Any]) -> None: ...
+    def put(self, key: str, outputs: dict[str, Any], *, flow: str = "", node: str = "") -> None:
+        """Keep ``outputs`` under ``key``; ``flow`` and ``node`` say who made them (for clearing)."""
 
 
 class MemoryCache:
@@ -66,11 +68,14 @@ class MemoryCache:
             self._data.move_to_end(key)
         return v
 
-    def put(self, key: str, outputs: dict[str, Any]) -> None:
+    def put(self, key: str, outputs: dict[str, Any], *, flow: str = "", node: str = "") -> None:
         self._data[key] = outputs
         self._data.move_to_end(key)
         while len(self._data) > self.max_entries:
             self._data.popitem(last=False)
+
+    def contains(self, key: str) -> bool:
+        return key in self._data
 
     def clear(self) -> None:
         self._data.clear()

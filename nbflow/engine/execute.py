@@ -25,6 +25,7 @@ from nbflow.engine.context import NodeRunContext
 from nbflow.engine.failures import beyond_deadline, error_info, error_message, timed_out
 from nbflow.engine.plan import Plan, PlanNode
 from nbflow.engine.policies import is_retryable, retry_after_of
+from nbflow.engine.select import Selection, choose, seed
 from nbflow.exceptions import InputError, NodeError
 from nbflow.model.events import Event, EventKind, Listener
 from nbflow.model.record import NodeRecord, RunResult, value_to_json
@@ -34,6 +35,10 @@ from nbflow.providers.catalog import Providers
 from nbflow.redaction import scrub
 
 __all__ = ["Execution", "Pause", "new_run_id"]  # Pause lives in nodes (raised by nodes); kept here too
+
+#: Statuses of a node that finished with outputs (a resumed or narrowed run does not run it again).
+_FINISHED = ("done", "cached", "pinned")
+
 
 def new_run_id() -> str:
     """A sortable, unique run id: time prefix plus randomness."""
@@ -48,7 +53,8 @@ class Execution:
                  concurrency: int | None = None, providers: Providers | None = None,
                  targets: list[str] | None = None, restore: RunResult | None = None,
                  resume: dict[str, dict[str, Any]] | None = None,
-                 price: Any = None) -> None:
+                 price: Any = None, start: list[str] | None = None, only: list[str] | None = None,
+                 pins: dict[str, dict[str, Any]] | None = None) -> None:
         self.plan = plan
         self.run_id = run_id or (restore.run_id if restore else new_run_id())
         self.cache = cache
@@ -65,6 +71,9 @@ class Execution:
         self._remaining = [0] * n
         self._active = [False] * n
         self._targets = targets
+        self._start, self._only, self._pins = start, only, pins or {}
+        self._sel = Selection(active=set())
+        self._seeds: dict[str, NodeRecord] = {}
         self._restore = restore
         self._resume = resume or {}
         cap = concurrency or plan.concurrency
@@ -110,23 +119,27 @@ class Execution:
         self.result.inputs = dict(self.given)
 
     def _restored(self, i: int) -> bool:
+        nid = self.plan.nodes[i].id
+        if nid in self._seeds or nid in self._pins:
+            return True
         r = self._restore
         if r is None:
             return False
-        rec = r.nodes.get(self.plan.nodes[i].id)
-        return rec is not None and rec.status in ("done", "cached")
+        rec = r.nodes.get(nid)
+        return rec is not None and rec.status in _FINISHED
 
     def _select(self) -> None:
         plan = self.plan
-        if not self._targets:
+        if not (self._targets or self._start or self._only or self._pins):
             # Every node but the fallbacks runs, and fallbacks have no wired outputs, so each node
             # waits for all its predecessors: the plan's counts, with no per-run walk over bindings.
             self._active = [not pn.standby for pn in plan.nodes]
             self._remaining = [pn.npreds for pn in plan.nodes]
             return
-        wanted = plan.ancestors(self._targets)
+        self._sel = sel = choose(plan, targets=self._targets, start=self._start, only=self._only,
+                                 pinned=set(self._pins))
         for pn in plan.nodes:
-            self._active[pn.idx] = not pn.standby and pn.idx in wanted
+            self._active[pn.idx] = not pn.standby and pn.idx in sel.active
         for pn in plan.nodes:
             if self._active[pn.idx]:
                 self._remaining[pn.idx] = sum(1 for p in {b.src for b in pn.bindings} if self._active[p])
@@ -161,12 +174,13 @@ class Execution:
         self._finished = loop.create_future()
         self._select()
         self._parse_inputs()
+        self._seeds = seed(self.plan, self._sel, pins=self._pins, cache=self.cache, given=self.given)
         self._preflight()
         res = self.result
         res.started_at = time.time()
         self.emit("run_started", None, {"flow": self.plan.name, "inputs": sorted(self.given)})
         ready: list[int] = []
-        if self._restore is not None:
+        if self._restore is not None or self._seeds:
             ready = self._apply_restore()
         else:
             ready = [pn.idx for pn in self.plan.nodes if self._active[pn.idx] and self._remaining[pn.idx] == 0]
@@ -353,18 +367,24 @@ class Execution:
         self.emit("skipped", pn.id, {"reason": why})
 
     def _apply_restore(self) -> list[int]:
-        """Mark nodes finished in the restored record as done; return the nodes ready to run."""
-        assert self._restore is not None
-        old = self._restore.nodes
+        """Mark nodes finished in the restored record, pinned nodes and seeded upstream nodes as
+        finished; return the nodes ready to run."""
+        old: dict[str, NodeRecord] = {}
+        if self._restore is not None:
+            old.update(self._restore.nodes)
+            self.result.started_at = self._restore.started_at
+            self.result.inputs = {**self._restore.inputs, **self.result.inputs}
+            self.given = {**self._restore.inputs, **self.given}
+        old.update(self._seeds)
         nodes = self.plan.nodes
-        self.result.started_at = self._restore.started_at
-        self.result.inputs = {**self._restore.inputs, **self.result.inputs}
-        self.given = {**self._restore.inputs, **self.given}
         self.result.outputs = {}
         done: list[int] = []
         for pn in nodes:
             rec = old.get(pn.id)
-            if rec is not None and rec.status in ("done", "cached") and self._active[pn.idx]:
+            if pn.id in self._seeds and self.listeners:
+                self.emit(rec.status, pn.id, {})  # type: ignore[union-attr, arg-type]
+                self.emit("output", pn.id, {"outputs": value_to_json(rec.outputs, inline_media=False)})  # type: ignore[union-attr]
+            if rec is not None and rec.status in _FINISHED and self._active[pn.idx]:
                 self._recs[pn.idx] = rec
                 self._outs[pn.idx] = rec.outputs or {}
                 self._keys[pn.idx] = rec.key
@@ -425,7 +445,7 @@ class Execution:
         rec.key = key
         cache = self.cache
         use_cache = cache is not None and pn.policy.cache and pn.impl.cacheable and pn.id not in self._resume
-        if use_cache:
+        if use_cache and i not in self._sel.fresh:
             hit = cache.get(key)  # type: ignore[union-attr]
             if hit is not None:
                 self._outs[i] = hit
@@ -446,7 +466,7 @@ class Execution:
             return
         self._outs[i] = outs
         if use_cache:
-            cache.put(key, outs)  # type: ignore[union-attr]
+            cache.put(key, outs, flow=self.plan.name, node=pn.id)  # type: ignore[union-attr]
         self._on_output(pn, outs, inputs)
 
     def _on_output(self, pn: PlanNode, outs: dict[str, Any], inputs: dict[str, Any]) -> None:

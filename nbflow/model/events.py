@@ -21,6 +21,7 @@ EventKind = Literal[
     "partial",         # data: port, value (e.g. streamed text so far)
     "output",          # data: outputs (JSON-safe summary)
     "cached",          # the node's outputs came from the cache
+    "pinned",          # the node's outputs came from its pin (use_pins)
     "skipped",         # data: reason (branch not taken, upstream failed)
     "retry",           # data: attempt, delay, error
     "fallback",        # data: to (node id), error

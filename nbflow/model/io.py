@@ -275,6 +275,8 @@ def spec_to_json(spec: FlowSpec) -> dict[str, Any]:
         out["defaults"] = defaults
     out["nodes"] = [_node_obj(n) for n in spec.nodes]
     out["edges"] = [_edge_obj(e) for e in spec.edges]
+    if spec.pins:
+        out["pins"] = {k: p.model_dump(exclude_none=True) for k, p in sorted(spec.pins.items())}
     positions = {k: {"x": _num(p.x), "y": _num(p.y)} for k, p in sorted(spec.layout.nodes.items())}
     if positions:
         out["layout"] = {"nodes": positions}

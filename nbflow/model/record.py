@@ -21,7 +21,7 @@ __all__ = [
     "value_to_json",
 ]
 
-NodeStatus = Literal["pending", "queued", "running", "done", "cached", "skipped", "failed", "paused",
+NodeStatus = Literal["pending", "queued", "running", "done", "cached", "pinned", "skipped", "failed", "paused",
                      "cancelled"]
 RunStatus = Literal["running", "succeeded", "failed", "cancelled", "paused", "interrupted"]
 

@@ -12,6 +12,7 @@ A flow file looks like this (keys in this order; 2-space indent; trailing newlin
         {"id": "copy", "type": "llm", "params": {"model": "offline"}, "policy": {"request_timeout": 30, "rpm": 60}}
       ],
       "edges": [{"from": "product.value", "to": "copy.prompt"}],
+      "pins": {"copy": {"key": "5f0c...", "outputs": {"text": "pinned copy"}}},
       "layout": {"nodes": {"product": {"x": 40, "y": 80}}}
     }
 
@@ -36,6 +37,7 @@ __all__ = [
     "FlowSpec",
     "LayoutSpec",
     "NodeSpec",
+    "PinSpec",
     "PolicySpec",
     "Position",
     "RetrySpec",
@@ -152,6 +154,19 @@ class LayoutSpec(_Strict):
     nodes: dict[str, Position] = Field(default_factory=dict)
 
 
+class PinSpec(_Strict):
+    """A node's pinned outputs: used instead of running the node when a run asks for pins.
+
+    Media values are inline (``data_base64``) or a reference to a blob in the cache (``blob``).
+    """
+
+    key: str = Field(description="The node's key (type, params, upstream) when pinned; a different key "
+                                 "now means the pin is stale.")
+    outputs: dict[str, Any] = Field(description="Output port -> pinned value (JSON; media as $media objects).")
+    output_key: str | None = Field(default=None, description="The cache key of the run output that was "
+                                   "pinned (absent for a value given by hand); its dependents keep their keys.")
+
+
 class FlowSpec(_Strict):
     """A whole flow file."""
 
@@ -161,4 +176,5 @@ class FlowSpec(_Strict):
     defaults: DefaultsSpec = Field(default_factory=DefaultsSpec)
     nodes: list[NodeSpec] = Field(default_factory=list)
     edges: list[EdgeSpec] = Field(default_factory=list)
+    pins: dict[str, PinSpec] = Field(default_factory=dict, description="Node id -> pinned outputs.")
     layout: LayoutSpec = Field(default_factory=LayoutSpec)

@@ -35,7 +35,7 @@ from nbflow.providers.provider import (
 from nbflow.providers.secrets import Secrets
 from nbflow.providers.tokens import count_tokens
 
-__all__ = ["DEFAULT_OUTPUT_TOKENS", "EstimatingProvider", "estimate_flow", "estimating_providers",
+__all__ = ["DEFAULT_OUTPUT_TOKENS", "EstimatingProvider", "aestimate_flow", "estimate_flow", "estimating_providers",
            "print_estimate"]
 
 #: Output tokens assumed for a chat node without ``max_tokens``.
@@ -98,27 +98,67 @@ def estimating_providers(base: Providers) -> Providers:
     return est
 
 
-def estimate_flow(flow: Any, inputs: dict[str, Any] | None = None) -> dict[str, Any]:
+def _dry(flow: Any) -> Any:
+    # A copy, so the dry run is not taken for the flow's last run (a canvas would show it, and
+    # pinning would pin its made-up outputs).
+    dry = flow.copy()
+    dry.source = flow.source
+    return dry
+
+
+def estimate_flow(flow: Any, inputs: dict[str, Any] | None = None, *,
+                  plan: dict[str, str] | None = None) -> dict[str, Any]:
     """Dry-run ``flow`` with estimating providers; returns per-node and total usage and cost.
+
+    ``plan`` (from ``flow.preview(...)``: node id -> run/cached/pinned/idle) leaves out the nodes a
+    real run would not call: their outputs come from the cache or a pin, or they are not part of it.
 
     Returns:
         ``{"estimate": True, "status", "nodes": {id: {"usage": [...], "cost"}}, "usage", "cost",
-        "unpriced": ["provider/model", ...]}``.
+        "unpriced": ["provider/model", ...], "saved": {"cached": [...], "pinned": [...], "cost"}}``.
     """
     # store=False: a dry run is not a run to keep in the history.
-    result = flow.run(inputs or {}, cache=False, providers=estimating_providers(flow.providers),
-                      store=False)
+    result = _dry(flow).run(inputs or {}, cache=False, providers=estimating_providers(flow.providers),
+                            store=False)
+    return _summary(result, plan)
+
+
+async def aestimate_flow(flow: Any, inputs: dict[str, Any] | None = None, *,
+                         plan: dict[str, str] | None = None) -> dict[str, Any]:
+    """:func:`estimate_flow` as a coroutine (the canvas runs it as a task on the kernel's loop)."""
+    result = await _dry(flow).arun(inputs or {}, cache=False, providers=estimating_providers(flow.providers),
+                                   store=False)
+    return _summary(result, plan)
+
+
+def _summary(result: Any, plan: dict[str, str] | None) -> dict[str, Any]:
     nodes: dict[str, Any] = {}
     unpriced: set[str] = set()
+    saved: dict[str, Any] = {"cached": [], "pinned": [], "cost": 0.0}
+    usage: dict[str, int | float] = {}
     for nid, rec in result.nodes.items():
         if not rec.usage:
             continue
+        state = (plan or {}).get(nid, "run")
+        if state in ("cached", "pinned"):
+            saved[state].append(nid)
+            saved["cost"] = round(saved["cost"] + rec.cost, 8)
+            continue
+        if state != "run":
+            continue
+        for u in rec.usage:
+            for k, v in u.items():
+                if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "cost":
+                    usage[k] = usage.get(k, 0) + v
         nodes[nid] = {"type": rec.type, "usage": rec.usage, "cost": round(rec.cost, 8)}
         for u in rec.usage:
             if price_for(u["provider"], u["model"]) is None:
                 unpriced.add(f"{u['provider']}/{u['model']}")
+    cost = round(sum(n["cost"] for n in nodes.values()), 8)
     out: dict[str, Any] = {"estimate": True, "status": result.status, "nodes": nodes,
-                           "usage": result.usage, "cost": result.cost, "unpriced": sorted(unpriced)}
+                           "usage": usage, "cost": cost, "unpriced": sorted(unpriced)}
+    if plan is not None:
+        out["saved"] = saved
     if result.error:
         out["error"] = result.error
     return out
@@ -145,6 +185,10 @@ def print_estimate(est: dict[str, Any], *, as_json: bool, stream: Any = None) ->
                             for i, (c, w) in enumerate(zip(r, widths, strict=True))).rstrip() + "\n")
     out.write(f"estimated total: ${est['cost']:.6f} (output at max_tokens, or {DEFAULT_OUTPUT_TOKENS} tokens "
               "where unset; no calls were made)\n")
+    saved = est.get("saved")
+    if saved and (saved["cached"] or saved["pinned"]):
+        parts = [f"{len(saved[k])} {k} ({', '.join(saved[k])})" for k in ("cached", "pinned") if saved[k]]
+        out.write(f"not called: {'; '.join(parts)}, saving ${saved['cost']:.6f}\n")
     if est["unpriced"]:
         out.write(f"no price known for: {', '.join(est['unpriced'])} (counted as $0)\n")
     if est.get("error"):

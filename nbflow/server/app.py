@@ -339,7 +339,7 @@ async def _sweep_orphans(manager: RunManager, resume: bool) -> None:
 
 def create_app(flows: dict[str, Flow], store: RunStore, auth: Auth, *, metrics: Metrics | None = None,
                max_body: int = 1 << 20, max_concurrent_runs: int = 32, wait_timeout: float = 300.0,
-               cache: bool = False, public_metrics: bool = False, resume_interrupted: bool = False,
+               cache: Any = False, public_metrics: bool = False, resume_interrupted: bool = False,
                allow_hosts: list[str] | None = None) -> Starlette:
     """The ASGI app serving ``flows`` (name -> flow). Schedules and alert rules are added with
     :func:`nbflow.server.build_app`, which also reads a :class:`~nbflow.server.config.ServeConfig`."""

@@ -86,7 +86,8 @@ class ServeConfig(BaseModel):
     wait_timeout: float = Field(default=300.0, gt=0, description="Longest a ?wait=true request waits.")
     store: str | None = Field(default=None, description="Run store: a postgresql:// URL or a SQLite file; default: "
                                 "$NBFLOW_STORE, else the nbflow home.")
-    cache: bool = Field(default=False, description="Reuse node results across runs with equal inputs.")
+    cache: bool | str = Field(default=False, description="Reuse node results across runs with equal inputs "
+                              "from the persistent cache: true for <nbflow home>/cache, or a folder.")
     public_metrics: bool = Field(default=False, description="Serve GET /metrics without credentials (for a "
                                  "scraper on a private network).")
     resume_interrupted: bool = Field(default=False, description="On start, resume the runs of served flows "

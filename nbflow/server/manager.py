@@ -104,17 +104,22 @@ class RunManager:
         store: where every run is recorded.
         metrics: the server's metrics.
         max_concurrent: runs executing at once.
-        cache: reuse node results across runs.
+        cache: reuse node results across runs from the persistent cache (True: the default folder;
+            a path: that folder; a cache object: itself).
         keep: finished runs kept in memory (older ones are read from the store).
         allow_hosts: internal hosts that URL inputs may name (see :mod:`nbflow.providers.netguard`).
     """
 
     def __init__(self, flows: dict[str, Flow], store: RunStore, metrics: Metrics, *, max_concurrent: int = 32,
-                 cache: bool = False, keep: int = 1000, allow_hosts: list[str] | None = None) -> None:
+                 cache: Any = False, keep: int = 1000, allow_hosts: list[str] | None = None) -> None:
         self.allow = AllowList.parse(allow_hosts or [], where="allow_hosts")
         self.flows = flows
         self.store = store
         self.metrics = metrics
+        if cache is True or isinstance(cache, str):
+            from nbflow.caching import open_cache
+
+            cache = open_cache(None if cache is True or cache == "" else cache)
         self.cache = cache
         self.keep = keep
         self.logs = EventLogs(keep)

@@ -54,7 +54,7 @@ def test_loop_until_condition_feeds_outputs_back_and_keeps_every_iteration():
 
 
 def test_loop_stops_at_the_bound():
-    res = loop_flow(max_iterations=4, until=[{"path": "$.n", "op": ">=", "value": 100}]).run(start=10)
+    res = loop_flow(max_iterations=4, until=[{"path": "$.n", "op": ">=", "value": 100}]).run({"start": 10})  # a graph input named like a run keyword
     assert res.outputs["count"] == 4 and res.outputs["converged"] is False and res.outputs["n"] == 14
 
 
