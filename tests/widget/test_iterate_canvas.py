@@ -9,7 +9,7 @@ import json
 from nbflow.widget import Editor
 
 from .conftest import CanvasWire, key
-from .flows import product_flow
+from .builders import product_flow
 from .test_editor import click, screen
 from .test_run_and_files import settle
 
