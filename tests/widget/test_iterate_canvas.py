@@ -8,8 +8,8 @@ import json
 
 from nbflow.widget import Editor
 
-from .conftest import CanvasWire, key
 from .builders import product_flow
+from .conftest import CanvasWire, key
 from .test_editor import click, screen
 from .test_run_and_files import settle
 
