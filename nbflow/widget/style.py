@@ -83,26 +83,11 @@ STATUS_COLORS: dict[str, str] = {
     "running": "#f1c40f",
     "done": "#27ae60",
     "cached": "#1abc9c",
-    "pinned": "#e67e22",
     "failed": "#e74c3c",
     "skipped": "#bdc3c7",
     "paused": "#8e44ad",
     "cancelled": "#7f8c8d",
     "pending": "#dfe4ea",
-}
-
-
-#: The tag above a node saying where its output came from: (text, colour) per status.
-SOURCE_BADGES: dict[str, tuple[str, str]] = {
-    "done": ("fresh", "#27ae60"),
-    "cached": ("cache", "#16a085"),
-    "pinned": ("pin", "#e67e22"),
-}
-
-#: The pin mark above a pinned node: (text, colour) per pin state.
-PIN_MARKS: dict[str, tuple[str, str]] = {
-    "ok": ("PINNED", "#e67e22"),
-    "stale": ("PINNED (stale)", "#c0392b"),
 }
 
 
