@@ -13,7 +13,6 @@ each in docs/api.md (a test keeps the two equal).
 import typing as _typing
 
 from nbflow.caching import use_cache
-from nbflow.engine.diskcache import DiskCache
 from nbflow.engine.policies import Retry
 from nbflow.engine.sync import RunHandle
 from nbflow.exceptions import (
@@ -38,7 +37,7 @@ from nbflow.exceptions import (
     UsageError,
     WiringError,
 )
-from nbflow.flow import Flow, load, resume, resume_expired
+from nbflow.flow import Flow, load
 from nbflow.model.events import Event
 from nbflow.model.record import NodeRecord, RunResult
 from nbflow.model.values import Media
@@ -50,6 +49,7 @@ from nbflow.providers.profiles import set_active_env
 from nbflow.providers.ratelimit import set_rate_limit
 from nbflow.providers.secrets import Secrets
 from nbflow.providers.vault import VaultSecrets
+from nbflow.resume_runs import resume, resume_expired
 
 __version__ = "0.1.0"
 
@@ -123,7 +123,8 @@ def run(flow: "str | Flow", inputs: "dict[str, _typing.Any] | None" = None, /, *
 #: (SQLite and its models) waits until someone asks for it, and cassettes need httpx.
 _LAZY = {"RunStore": "nbflow.store", "open_store": "nbflow.store", "pending_approvals": "nbflow.resuming",
          "use_store": "nbflow.recording", "cassette": "nbflow.providers.cassette", "compare": "nbflow.evaluate",
-         "evaluate": "nbflow.evaluate", "Comparison": "nbflow.evaluate", "TestReport": "nbflow.evaluate"}
+         "evaluate": "nbflow.evaluate", "Comparison": "nbflow.evaluate", "TestReport": "nbflow.evaluate",
+         "DiskCache": "nbflow.engine.diskcache"}
 
 
 def __getattr__(name: str) -> _typing.Any:
@@ -147,6 +148,7 @@ def __dir__() -> list[str]:
 
 
 if _typing.TYPE_CHECKING:
+    from nbflow.engine.diskcache import DiskCache
     from nbflow.recording import use_store
     from nbflow.resuming import pending_approvals
     from nbflow.store import RunStore, open_store

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbflow.engine.cache import Cache
-from nbflow.engine.diskcache import DEFAULT_MAX_BYTES, DiskCache, default_cache_dir
+
+if TYPE_CHECKING:  # the disk cache (sqlite3) loads when a run first asks for it, not on import
+    from nbflow.engine.diskcache import DiskCache
 
 __all__ = ["CacheChoice", "configured_cache", "open_cache", "resolve_cache", "use_cache"]
 
@@ -24,6 +26,8 @@ _open: dict[str, DiskCache] = {}
 
 def open_cache(path: str | os.PathLike[str] | None = None, *, max_bytes: int | None = None) -> DiskCache:
     """The disk cache in ``path`` (default ``<nbflow home>/cache``), opened once per process."""
+    from nbflow.engine.diskcache import DiskCache, default_cache_dir
+
     where = str((Path(path).expanduser() if path is not None else default_cache_dir()).resolve())
     if where not in _open:
         _open[where] = DiskCache(where)
@@ -34,7 +38,7 @@ def open_cache(path: str | os.PathLike[str] | None = None, *, max_bytes: int | N
 
 
 def use_cache(where: bool | str | os.PathLike[str] | DiskCache | None = True, *,
-              max_bytes: int = DEFAULT_MAX_BYTES) -> DiskCache | None:
+              max_bytes: int | None = None) -> DiskCache | None:
     """Use a persistent disk cache for every run of this process that uses its flow's cache.
 
     ``True``: ``<nbflow home>/cache``; a path: that folder; ``False``/``None``: back to each flow's
@@ -42,6 +46,9 @@ def use_cache(where: bool | str | os.PathLike[str] | DiskCache | None = True, *,
     other and with ``nbflow run FLOW --cache`` in a terminal. Returns the cache.
     """
     global _configured
+    from nbflow.engine.diskcache import DEFAULT_MAX_BYTES, DiskCache
+
+    max_bytes = DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
     if where is None or where is False:
         _configured = None
     elif isinstance(where, DiskCache):

@@ -98,7 +98,7 @@ def main(args: argparse.Namespace) -> int:
 
 def _main(args: argparse.Namespace, store: Any) -> int:
     from nbflow.engine.sync import run_sync
-    from nbflow.flow import aresume, resume_expired
+    from nbflow.resume_runs import aresume, resume_expired
     from nbflow.resuming import UNSET
 
     if args.expired:

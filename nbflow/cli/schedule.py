@@ -78,7 +78,7 @@ def main(args: argparse.Namespace) -> int:
 
 def _resume_interrupted(store: Any, flow: Any, run_ids: list[str], *, quiet: bool) -> None:
     from nbflow.exceptions import NbflowError
-    from nbflow.flow import resume
+    from nbflow.resume_runs import resume
 
     for run_id in run_ids:
         if store.summary(run_id).flow != flow.name:

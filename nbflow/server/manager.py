@@ -23,11 +23,12 @@ from typing import Any
 
 from nbflow.engine.execute import new_run_id
 from nbflow.exceptions import InputError, NbflowError, StoreError
-from nbflow.flow import Flow, aresume
+from nbflow.flow import Flow
 from nbflow.model.events import Event
 from nbflow.model.record import RunResult, value_to_json
 from nbflow.model.types import MEDIA_TYPES
 from nbflow.providers.netguard import AllowList, allowing
+from nbflow.resume_runs import aresume
 from nbflow.resuming import UNSET, pending_approvals
 from nbflow.server.metrics import Metrics
 from nbflow.server.streams import EventLogs
