@@ -68,10 +68,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
-def _nbflow_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _nbflow_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Any:
     """Each test gets its own NBFLOW_HOME: runs the CLI records never land in the user's data directory."""
     monkeypatch.setenv("NBFLOW_HOME", str(tmp_path_factory.mktemp("nbflow_home")))
     monkeypatch.delenv("NBFLOW_STORE", raising=False)
+    yield
+    os.environ.pop("NBFLOW_STORE", None)  # `--store URL` sets it for the command; no later test inherits it
 
 
 @pytest.fixture(scope="session")
