@@ -203,7 +203,7 @@ async def load_media(ref: Any, *, expect: str, max_bytes: int = MAX_MEDIA_BYTES,
         source = clients or DEFAULT_CLIENTS
         client = source.client("fetch", f"{parts.scheme}://{parts.netloc}")
         got = await fetch_url(ref, max_bytes=max_bytes, timeout=timeout or MEDIA_FETCH_TIMEOUT, client=client,
-                              offline=source.transport is not None)
+                              offline=source.offline)
         return Media.from_bytes(got.data, name=got.name, expect=expect, max_bytes=max_bytes, mime=got.content_type)
     return Media.from_path(ref, expect=expect, max_bytes=max_bytes)
 

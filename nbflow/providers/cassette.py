@@ -383,8 +383,9 @@ class CassetteSession:
 
     def providers(self, base: Providers) -> Providers:
         """A copy of ``base`` whose HTTP goes through this session (and, in a pure replay, whose keys that
-        are not set resolve to a placeholder). One client factory per base, so the runs of a session
-        share their pooled clients."""
+        are not set resolve to a placeholder, and whose clients count as offline, so media URLs given as
+        inputs are replayed without resolving their host names). One client factory per base, so the
+        runs of a session share their pooled clients."""
         from nbflow.providers.catalog import Providers
         from nbflow.providers.clients import HttpClients
         from nbflow.providers.secrets import Secrets
@@ -393,7 +394,8 @@ class CassetteSession:
         if known is None or known[0] is not base.clients:
             below = base.clients.wrap
             wrap = self.transport if below is None else (lambda t: self.transport(below(t)))
-            known = self._clients[id(base.clients)] = (base.clients, HttpClients(base.clients.transport, wrap=wrap))
+            clients = HttpClients(base.clients.transport, wrap=wrap, offline=self.offline or base.clients.offline)
+            known = self._clients[id(base.clients)] = (base.clients, clients)
         secrets = Secrets(*base.secrets.stores, _Placeholder()) if self.offline else base.secrets
         out = Providers(secrets, clients=known[1])
         out.overrides = dict(base.overrides)

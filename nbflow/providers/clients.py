@@ -48,12 +48,18 @@ class HttpClients:
         transport: the transport every client sends through (e.g. ``httpx.MockTransport``); default:
             the real network.
         wrap: applied to the transport (the real one when ``transport`` is None), e.g. a cassette.
+        offline: ``wrap`` answers every request itself (a replaying cassette): nothing reaches the network.
+
+    Attributes:
+        offline: no request of these clients reaches the network (an injected ``transport``, or
+            ``offline=True``): the URL guard of media inputs then resolves no host names.
     """
 
     def __init__(self, transport: httpx.AsyncBaseTransport | None = None, *,
-                 wrap: TransportWrapper | None = None) -> None:
+                 wrap: TransportWrapper | None = None, offline: bool = False) -> None:
         self.transport = transport
         self.wrap = wrap
+        self.offline = offline or transport is not None
 
     def __repr__(self) -> str:
         what = type(self.transport).__name__ if self.transport is not None else "network"

@@ -226,8 +226,8 @@ async def fetch_url(url: str, *, max_bytes: int, timeout: float = 30.0, allow: A
             fresh one over ``transport``. The address checks apply whatever the transport.
         transport: an httpx transport for the fresh client (tests).
         resolve: ``(host, port) -> [address, ...]`` (default: the system resolver).
-        offline: the client's transport is not the network (``HttpClients(transport=...)``: a mock or
-            a replay): host names are not resolved, addresses written in URLs are still checked.
+        offline: the client's transport is not the network (``HttpClients.offline``: a mock, or
+            a replaying cassette): host names are not resolved, addresses written in URLs are still checked.
 
     Raises:
         MediaError: the one refusal text for every failure to fetch, or the size cap.

@@ -214,3 +214,47 @@ def test_with_block_covers_every_run_inside(fake_env: Any, tmp_path: Path) -> No
         assert session.mode == "replay"
         assert _media_flow().run().ok
     assert len(fake_env.requests) == n and session.hits == 3
+
+
+def test_replayed_media_url_input_needs_no_name_resolution(tmp_path: Path, monkeypatch: Any) -> None:
+    """An image input given as an http URL is recorded, then replayed with its host unresolvable and its
+    server gone: the replay is offline, so the URL guard resolves nothing and no request is made."""
+    import socket
+
+    from nbflow.providers import netguard
+
+    from ..security.helpers import PNG, Recorder
+
+    f = Flow("pic")
+    f.add("input.image", id="photo")
+    f.add("output", id="out")
+    f.connect("photo.value", "out.value")
+    path = tmp_path / "media-url.json"
+    looked_up: list[str] = []
+
+    async def local(host: str, port: int) -> list[str]:
+        looked_up.append(host)
+        return ["127.0.0.1"]
+
+    with Recorder() as srv:
+        url = f"http://media.test:{srv.port}/img.png"
+        monkeypatch.setattr(netguard, "_resolve", local)
+        with netguard.allowing(["media.test"]):
+            first = f.run({"photo": url}, record=path)
+        assert first.ok, first.error
+        assert first.outputs["out"].data == PNG and looked_up == ["media.test"]
+        (got,) = srv.requests
+        assert got["headers"]["host"] == f"media.test:{srv.port}"
+    sent = len(srv.requests)
+
+    async def no_network(host: str, port: int) -> list[str]:
+        raise socket.gaierror(socket.EAI_NONAME, "no network")
+
+    monkeypatch.setattr(netguard, "_resolve", no_network)
+    again = f.run({"photo": url}, replay=path)  # no allow-list either: nothing is fetched
+    assert again.ok, again.error
+    assert again.outputs["out"].data == PNG and again.outputs["out"].mime == "image/png"
+    assert len(srv.requests) == sent == 1
+    # the same run without the cassette is refused: the guard does check live fetches
+    live = f.run({"photo": url})
+    assert not live.ok and "cannot fetch" in str(live.error)
