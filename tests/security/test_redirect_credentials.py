@@ -1,5 +1,8 @@
 """No credential reaches another origin: each provider, and the http node, against a base URL that
-answers 307 to another origin (a second local server on another port), which records what it got."""
+answers 307 to another origin (a second local server on another port), which records what it got.
+
+Kling signs a fresh token per request (the key itself is never sent), so a leak is also any credential
+header value the first origin received turning up at the second."""
 
 from __future__ import annotations
 
@@ -15,11 +18,16 @@ from nbflow.exceptions import NbflowError
 from nbflow.flow import Flow
 from nbflow.model.values import Media
 from nbflow.providers.anthropic import AnthropicProvider
+from nbflow.providers.bfl import BflProvider
 from nbflow.providers.catalog import Providers
 from nbflow.providers.elevenlabs import ElevenLabsProvider
+from nbflow.providers.fal import FalProvider
 from nbflow.providers.gemini import GeminiProvider
+from nbflow.providers.kling import KlingProvider
 from nbflow.providers.openai import OpenAICompatibleProvider, OpenAIProvider
-from nbflow.providers.provider import ChatRequest, Message, SpeechRequest, VideoRequest
+from nbflow.providers.provider import ChatRequest, ImageRequest, Message, SpeechRequest, VideoRequest
+from nbflow.providers.recraft import RecraftProvider
+from nbflow.providers.replicate import ReplicateProvider
 from nbflow.providers.runway import RunwayProvider
 from nbflow.providers.secrets import DictSecrets, Secret, Secrets
 
@@ -30,6 +38,15 @@ KEY = "kq7Rz2-PLANTED-redirect-key-9f3XwT"
 
 def _chat(stream: bool) -> ChatRequest:
     return ChatRequest(model="m", messages=[Message("user", "hi")], stream=stream)
+
+
+def _image(model: str) -> ImageRequest:
+    return ImageRequest(model=model, prompt="hi")
+
+
+def _video(model: str, *, image: bool = False) -> VideoRequest:
+    frame = Media(mime="image/png", url="https://x/y.png") if image else None
+    return VideoRequest(model=model, prompt="hi", image=frame, poll_interval=0.01, timeout=5.0)
 
 
 CALLS: dict[str, Callable[[str], Awaitable[Any]]] = {
@@ -45,11 +62,34 @@ CALLS: dict[str, Callable[[str], Awaitable[Any]]] = {
         SpeechRequest(model="eleven_multilingual_v2", text="hi")),
     "runway": lambda base: RunwayProvider(base_url=base, api_key=Secret("K", KEY)).video(
         VideoRequest(model="gen4_turbo", prompt="hi", image=Media(mime="image/png", url="https://x/y.png"))),
+    "recraft": lambda base: RecraftProvider(base_url=base, api_key=Secret("K", KEY)).image(_image("recraftv3")),
+    "bfl": lambda base: BflProvider(base_url=base, api_key=Secret("K", KEY)).image(_image("flux-pro-1.1")),
+    "kling": lambda base: KlingProvider(base_url=base, api_key=Secret("KLING_ACCESS_KEY", KEY),
+                                        secret_key=Secret("KLING_SECRET_KEY", KEY[::-1])).video(_video("kling-v1")),
+    "veo": lambda base: GeminiProvider(base_url=base, api_key=Secret("K", KEY)).video(
+        _video("veo-3.0-generate-001")),
+    "replicate-image": lambda base: ReplicateProvider(base_url=base, api_key=Secret("K", KEY)).image(
+        _image("black-forest-labs/flux-schnell")),
+    "replicate-video": lambda base: ReplicateProvider(base_url=base, api_key=Secret("K", KEY)).video(
+        _video("minimax/video-01")),
+    "fal-image": lambda base: FalProvider(base_url=base, api_key=Secret("K", KEY)).image(
+        _image("fal-ai/flux/schnell")),
+    "fal-video": lambda base: FalProvider(base_url=base, api_key=Secret("K", KEY)).video(
+        _video("fal-ai/kling-video/v2/master/image-to-video", image=True)),
 }
+
+#: Headers that carry a provider credential (whatever its value looks like).
+_CREDENTIAL_HEADERS = ("authorization", "x-key", "x-goog-api-key", "xi-api-key", "x-api-key")
 
 
 def _leaks(requests: list[dict[str, Any]]) -> list[str]:
     return [f"{k}: {v}" for r in requests for k, v in r["headers"].items() if KEY[:8] in v or KEY[-8:] in v]
+
+
+def _credentials(requests: list[dict[str, Any]]) -> set[str]:
+    """The credential header values sent: by header name, or because they hold the key."""
+    return {v for r in requests for k, v in r["headers"].items()
+            if k in _CREDENTIAL_HEADERS or KEY[:8] in v or KEY[-8:] in v}
 
 
 @pytest.mark.parametrize("name", sorted(CALLS))
@@ -57,10 +97,12 @@ def test_provider_keys_stay_with_their_origin(name):
     with Recorder(status=200, reply=b"{}") as other, Recorder(redirect_all=other.url) as base:
         with contextlib.suppress(NbflowError):  # the other origin's "{}" is no answer: what matters is what it saw
             asyncio.run(CALLS[name](base.url))
-        assert base.requests and _leaks(base.requests)  # the key went to its own origin...
+        sent = _credentials(base.requests)
+        assert base.requests and sent  # the credential went to its own origin...
         assert other.requests, "the redirect was not followed"
         assert _leaks(other.requests) == []  # ...and nowhere else
-        assert all("authorization" not in r["headers"] for r in other.requests)
+        assert not any(h in r["headers"] for r in other.requests for h in _CREDENTIAL_HEADERS)
+        assert not sent & {v for r in other.requests for v in r["headers"].values()}
 
 
 def test_http_node_secret_headers_stay_with_their_origin():
