@@ -242,6 +242,8 @@ class Flow:
         if node_id in idx.pos:
             raise FlowError("duplicate node id", node=node_id)
         pol = PolicySpec.model_validate(policy) if isinstance(policy, dict) else policy
+        if type in self.registry:  # e.g. provider="openai" with no model: that provider's default model
+            params = self.registry.get(type).adjust_params({}, dict(params))
         spec = NodeSpec(id=node_id, type=type, title=title, params=dict(params), policy=pol)
         with self._compiling():
             impl = make_node(spec, self.registry)  # validate type and params before the node exists

@@ -136,3 +136,13 @@ def test_set_params_resets_a_model_that_does_not_fit_the_new_provider():
     with pytest.raises(ParamError, match="did you mean 'gemini'"):
         f.set_params("c", provider="gemni")
     assert f.node("c").params == {"provider": "openai", "model": "gpt-4o"}
+
+
+def test_adding_a_node_for_a_provider_without_a_model_takes_that_providers_default():
+    f = Flow("x")
+    f.add("llm", id="c", provider="openai")
+    assert f.node("c").params == {"provider": "openai", "model": "gpt-4o-mini"}
+    f.add("llm", id="d", provider="anthropic", model="claude-3-5-sonnet-latest")  # a model given is kept
+    assert f.node("d").params["model"] == "claude-3-5-sonnet-latest"
+    with pytest.raises(ParamError, match="belongs to provider 'offline'"):
+        f.add("llm", id="e", provider="openai", model="offline-chat")
