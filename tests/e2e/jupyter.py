@@ -14,12 +14,15 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "JupyterServer", "free_port", "start_jupyter"]
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "JupyterServer", "chromium", "free_port", "start_jupyter"]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -111,3 +114,19 @@ def start_jupyter(tmp: Path, root: Path, app: str = "jupyterlab", timeout: float
     server = JupyterServer(url, root, proc, log)
     server.stop()
     raise RuntimeError(f"{app} did not answer within {timeout}s:\n{log.read_text()[-3000:]}")
+
+
+@contextmanager
+def chromium(profile: Path, width: int, height: int, **options: Any) -> Iterator[Any]:
+    """A Playwright context in Debian's headless Chromium with a fresh profile (``options`` go to
+    ``launch_persistent_context``, e.g. ``accept_downloads=True``)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        ctx = p.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": width, "height": height}, **options)
+        try:
+            yield ctx
+        finally:
+            ctx.close()

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from .jupyter import CHROMIUM, CHROMIUM_ARGS, JupyterServer, start_jupyter
+from .jupyter import CHROMIUM, JupyterServer, chromium, start_jupyter
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
@@ -45,17 +45,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
 
 @pytest.fixture(scope="module")
 def browser_context(server: JupyterServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
     OUT.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        ctx = p.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=CHROMIUM, headless=True,
-            args=CHROMIUM_ARGS, viewport={"width": 1700, "height": 1050}, accept_downloads=True)
-        try:
-            yield ctx
-        finally:
-            ctx.close()
+    with chromium(tmp_path_factory.mktemp("chromium-profile"), 1700, 1050, accept_downloads=True) as ctx:
+        yield ctx
 
 
 def open_and_run(ctx: Any, url: str) -> Any:

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from ..notebooks.runall import KERNELS_DIR, ROOT, CellRun, kernel_names, problems
-from .jupyter import CHROMIUM, CHROMIUM_ARGS, JupyterServer, start_jupyter
+from .jupyter import CHROMIUM, JupyterServer, chromium, start_jupyter
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -75,17 +75,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
 
 @pytest.fixture(scope="module")
 def browser(server: JupyterServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
     OUT.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        ctx = p.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=CHROMIUM, headless=True,
-            args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 1000})
-        try:
-            yield ctx
-        finally:
-            ctx.close()
+    with chromium(tmp_path_factory.mktemp("chromium-profile"), 1400, 1000) as ctx:
+        yield ctx
 
 
 def run_all_in_browser(browser: Any, url: str, *, timeout: float = 240.0,
