@@ -23,8 +23,9 @@ from nbflow.engine.sync import RunHandle, run_sync
 from nbflow.exceptions import FlowError, UsageError
 from nbflow.model.events import Listener
 from nbflow.model.io import dumps_spec, loads_spec, read_spec
+from nbflow.model.layout import rename_in_layout
 from nbflow.model.record import RunResult
-from nbflow.model.spec import EdgeSpec, FlowSpec, NodeSpec, PolicySpec, Position, parse_ref
+from nbflow.model.spec import EdgeSpec, FlowSpec, LayoutSpec, NodeSpec, PolicySpec, Position, parse_ref
 from nbflow.model.unset import UNSET
 from nbflow.nodes.registry import Registry
 from nbflow.nodes.registry import registry as default_registry
@@ -331,6 +332,11 @@ class Flow:
         self.spec.layout.nodes[node_id] = Position(x=x, y=y)
         self._changed("move", node=node_id)
 
+    def set_layout(self, layout: LayoutSpec) -> None:
+        """Take a new canvas layout (positions, frames, reroute points); what a run does is unchanged."""
+        self.spec.layout = layout
+        self._changed("layout")
+
     def rename(self, old: str, new: str) -> None:
         """Rename a node; edges, layout and fallback references follow."""
         node = self.node(old)
@@ -348,8 +354,7 @@ class Flow:
         for n in self.spec.nodes:
             if n.policy and n.policy.fallback:
                 n.policy.fallback = [new if f == old else f for f in n.policy.fallback]
-        if old in self.spec.layout.nodes:
-            self.spec.layout.nodes[new] = self.spec.layout.nodes.pop(old)
+        rename_in_layout(self.spec.layout, old, new)
         self._wiring = None
         if old in self.spec.pins:
             self.spec.pins[new] = self.spec.pins.pop(old)

@@ -133,7 +133,7 @@ BAD = {
     "wrong_shape_array": ("[1, 2]", "flow.json: not a flow: a flow file is a JSON object, got an array"),
     "wrong_shape_field": ({"nbflow": 1, "nodes": 5}, "flow.json: nodes: Input should be a valid list"),
     "unknown_field": ({"nbflow": 1, "nodez": []}, "flow.json: nodez: Extra inputs are not permitted"),
-    "newer_version": ({"nbflow": 99}, "flow.json: field 'nbflow': format version 99 is newer than this nbflow supports (2); upgrade nbflow"),
+    "newer_version": ({"nbflow": 99}, "flow.json: field 'nbflow': format version 99 is newer than this nbflow supports (3); upgrade nbflow"),
     "unknown_type": (base_flow(nodes=[{"id": "copy", "type": "llmm"}], edges=[]),
                      "flow.json: node 'copy': unknown node type 'llmm'; did you mean 'llm'?"),
     "duplicate_id": (base_flow(nodes=[{"id": "a", "type": "llm"}, {"id": "a", "type": "output"}], edges=[]),

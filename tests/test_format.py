@@ -41,7 +41,7 @@ def test_every_example_validates_against_the_schema(path: Path):
 def test_canonical_text_shape():
     text = nbflow.load(EXAMPLES[0]).dumps()
     assert text.endswith("}\n") and not text.endswith("\n\n")
-    assert text.startswith('{\n  "nbflow": 2,\n  "name": ')
+    assert text.startswith('{\n  "nbflow": 3,\n  "name": ')
     keys = list(json.loads(text))
     assert keys[:2] == ["nbflow", "name"]
     assert keys.index("nodes") < keys.index("edges") < keys.index("layout")
@@ -69,7 +69,7 @@ def test_params_are_named_and_edges_use_node_dot_port():
 
 def test_unversioned_file_is_migrated(tmp_path: Path):
     spec = read_spec(ROOT / "tests" / "data" / "v0_product.json")
-    assert spec.nbflow == FORMAT_VERSION == 2
+    assert spec.nbflow == FORMAT_VERSION == 3
     assert [n.id for n in spec.nodes] == ["product", "prompt", "copy", "out"]
     assert spec.edges[0].from_ == "product.value" and spec.edges[0].to == "prompt.product"
     assert spec.layout.nodes["prompt"].x == 200
@@ -78,11 +78,11 @@ def test_unversioned_file_is_migrated(tmp_path: Path):
     assert res.status == "succeeded"
     assert "linen apron" in res.outputs["out"]
     saved = json.loads(flow.dumps())
-    assert saved["nbflow"] == 2 and isinstance(saved["nodes"], list)
+    assert saved["nbflow"] == 3 and isinstance(saved["nodes"], list)
 
 
 def test_migrate_leaves_current_version_alone():
-    data = {"nbflow": 2, "name": "x", "nodes": [], "edges": []}
+    data = {"nbflow": 3, "name": "x", "nodes": [], "edges": []}
     assert migrate(dict(data)) == data
 
 

@@ -17,7 +17,7 @@ EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.json"))
 
 def test_version_1_run_settings_move_from_params_to_policy() -> None:
     spec = read_spec(DATA / "v1_run_settings.json")
-    assert spec.nbflow == FORMAT_VERSION == 2
+    assert spec.nbflow == FORMAT_VERSION == 3
     nodes = {n.id: n for n in spec.nodes}
     write = nodes["write"]
     assert write.params == {"provider": "offline", "model": "offline-chat"}
@@ -38,11 +38,12 @@ def test_a_node_type_whose_params_say_timeout_keeps_it() -> None:
 
 
 @pytest.mark.parametrize("path", [DATA / "v0_product.json", DATA / "v1_product.json",
-                                  DATA / "v1_run_settings.json", *EXAMPLES], ids=lambda p: p.name)
-def test_every_older_file_runs_as_its_canonical_version_2_text(path: Path) -> None:
+                                  DATA / "v1_run_settings.json", DATA / "v2_product_copy.json", *EXAMPLES],
+                         ids=lambda p: p.name)
+def test_every_older_file_runs_as_its_canonical_current_text(path: Path) -> None:
     old = nbflow.load(path)
     again = nbflow.Flow.loads(old.dumps())
-    assert json.loads(old.dumps())["nbflow"] == 2
+    assert json.loads(old.dumps())["nbflow"] == 3
     given = {k: "a test" for k, i in old.inputs.items() if i["required"] and i["default"] is None}
     # http and video would leave the machine: that file runs up to its output only
     targets = ["out"] if path.name == "v1_run_settings.json" else None

@@ -106,8 +106,14 @@ def move_run_settings(node: Any) -> Any:
     return out
 
 
+def _migrate_2_to_3(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 adds canvas frames and reroute points to ``layout``; a version-2 file has neither, so
+    only its version changes (an older nbflow refuses a version-3 file by its number, not by a key)."""
+    return {**data, "nbflow": 3}
+
+
 #: version -> function that upgrades a file of that version by one step.
-MIGRATIONS: dict[int, Migration] = {0: _migrate_0_to_1, 1: _migrate_1_to_2}
+MIGRATIONS: dict[int, Migration] = {0: _migrate_0_to_1, 1: _migrate_1_to_2, 2: _migrate_2_to_3}
 
 
 def migrate(data: dict[str, Any]) -> dict[str, Any]:
@@ -277,9 +283,29 @@ def spec_to_json(spec: FlowSpec) -> dict[str, Any]:
     out["edges"] = [_edge_obj(e) for e in spec.edges]
     if spec.pins:
         out["pins"] = {k: p.model_dump(exclude_none=True) for k, p in sorted(spec.pins.items())}
-    positions = {k: {"x": _num(p.x), "y": _num(p.y)} for k, p in sorted(spec.layout.nodes.items())}
+    layout = _layout_obj(spec)
+    if layout:
+        out["layout"] = layout
+    return out
+
+
+def _layout_obj(spec: FlowSpec) -> dict[str, Any]:
+    """Positions by node id, frames in drawing order, and the reroute points of wires that exist (by
+    input, then output), so a deleted wire leaves no points behind in the file."""
+    lay = spec.layout
+    out: dict[str, Any] = {}
+    positions = {k: {"x": _num(p.x), "y": _num(p.y)} for k, p in sorted(lay.nodes.items())}
     if positions:
-        out["layout"] = {"nodes": positions}
+        out["nodes"] = positions
+    if lay.frames:
+        out["frames"] = [{"id": f.id, "title": f.title, **({"text": f.text} if f.text else {}),
+                          "x": _num(f.x), "y": _num(f.y), "w": _num(f.w), "h": _num(f.h), "color": f.color}
+                         for f in lay.frames]
+    edges = {(e.from_, e.to) for e in spec.edges}
+    wires = sorted((w for w in lay.wires if (w.from_, w.to) in edges), key=lambda w: (w.to, w.from_))
+    if wires:
+        out["wires"] = [{"from": w.from_, "to": w.to, "via": [{"x": _num(p.x), "y": _num(p.y)} for p in w.via]}
+                        for w in wires]
     return out
 
 

@@ -1,9 +1,9 @@
-"""The flow file format, version 2, as pydantic models.
+"""The flow file format, version 3, as pydantic models.
 
 A flow file looks like this (keys in this order; 2-space indent; trailing newline)::
 
     {
-      "nbflow": 2,
+      "nbflow": 3,
       "name": "product-copy",
       "description": "...",
       "defaults": {"deadline": 120, "retry": {"attempts": 3}},
@@ -13,15 +13,22 @@ A flow file looks like this (keys in this order; 2-space indent; trailing newlin
       ],
       "edges": [{"from": "product.value", "to": "copy.prompt"}],
       "pins": {"copy": {"key": "5f0c...", "outputs": {"text": "pinned copy"}}},
-      "layout": {"nodes": {"product": {"x": 40, "y": 80}}}
+      "layout": {
+        "nodes": {"product": {"x": 40, "y": 80}},
+        "frames": [{"id": "frame_1", "title": "Inputs", "x": 20, "y": 40, "w": 240, "h": 160, "color": "#fff3bf"}],
+        "wires": [{"from": "product.value", "to": "copy.prompt", "via": [{"x": 300, "y": 200}]}]
+      }
     }
 
 Semantics (``nodes``, ``edges``, ``defaults``) are kept apart from ``layout``, so moving a node on
-the canvas changes only ``layout``. Ports are not stored: they follow from each node's type and params.
+the canvas changes only ``layout``; so do the canvas' frames (titled rectangles behind nodes, with
+an optional comment) and reroute points (the points a wire is drawn through). The engine never
+reads ``layout``. Ports are not stored: they follow from each node's type and params.
 
 Params say what a node computes (and only they enter cache keys); ``policy`` says how it runs: its
 deadline, per-attempt and per-request timeouts, retries, rate limits, fallbacks and cache. Version 1
-kept request timeouts and rate limits in params; :mod:`nbflow.model.io` migrates them.
+kept request timeouts and rate limits in params; version 2 had no frames or reroute points;
+:mod:`nbflow.model.io` migrates both.
 """
 
 from __future__ import annotations
@@ -35,19 +42,22 @@ __all__ = [
     "FORMAT_VERSION",
     "EdgeSpec",
     "FlowSpec",
+    "FrameSpec",
     "LayoutSpec",
     "NodeSpec",
     "PinSpec",
     "PolicySpec",
     "Position",
     "RetrySpec",
+    "WireLayout",
     "parse_ref",
 ]
 
 #: The flow file format version this nbflow writes. Older versions are migrated on load.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 _ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+_COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 _REF_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_\-]*)\.([A-Za-z_][A-Za-z0-9_]*)$")
 
 
@@ -148,10 +158,67 @@ class Position(_Strict):
     y: float = Field(default=0.0, allow_inf_nan=False)
 
 
+class FrameSpec(_Strict):
+    """A titled, coloured rectangle drawn behind nodes on the canvas: a group, or with ``text`` a comment.
+
+    Layout only: a frame names no nodes. The canvas moves the nodes whose centre lies inside a frame
+    along with it, as ComfyUI's groups do.
+    """
+
+    id: str = Field(description="Unique among the flow's frames; letters, digits, '_' and '-'.")
+    title: str = Field(default="", max_length=200, description="Shown in the frame's title bar.")
+    text: str = Field(default="", max_length=20_000, description="Free text shown in the frame (a comment).")
+    x: float = Field(allow_inf_nan=False)
+    y: float = Field(allow_inf_nan=False)
+    w: float = Field(gt=0, allow_inf_nan=False)
+    h: float = Field(gt=0, allow_inf_nan=False)
+    color: str = Field(default="#dbe4ff", description="Fill colour, '#rrggbb'.")
+
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, v: str) -> str:
+        if not _ID_RE.match(v):
+            raise ValueError(f"frame id {v!r} must start with a letter or '_' and use letters, digits, '_', '-'")
+        return v
+
+    @field_validator("color")
+    @classmethod
+    def _check_color(cls, v: str) -> str:
+        if not _COLOR_RE.match(v):
+            raise ValueError(f"frame color {v!r} must be '#rrggbb'")
+        return v.lower()
+
+
+class WireLayout(_Strict):
+    """The reroute points a wire is drawn through, in order from its output to its input."""
+
+    from_: str = Field(alias="from", description="The wire's output, 'node.port'.")
+    to: str = Field(description="The wire's input, 'node.port'.")
+    via: list[Position] = Field(min_length=1, max_length=100)
+
+    @field_validator("from_", "to")
+    @classmethod
+    def _check_ref(cls, v: str) -> str:
+        parse_ref(v)
+        return v
+
+
 class LayoutSpec(_Strict):
     """Canvas layout only; never affects what a run does."""
 
     nodes: dict[str, Position] = Field(default_factory=dict)
+    frames: list[FrameSpec] = Field(default_factory=list, description="Drawn behind the nodes, later on top.")
+    wires: list[WireLayout] = Field(default_factory=list, description="Reroute points of wires.")
+
+    @field_validator("frames")
+    @classmethod
+    def _unique_frames(cls, v: list[FrameSpec]) -> list[FrameSpec]:
+        seen: set[str] = set()
+        for f in v:
+            if f.id in seen:
+                raise ValueError(f"duplicate frame id {f.id!r}")
+            seen.add(f.id)
+        return v
 
 
 class PinSpec(_Strict):
