@@ -208,3 +208,12 @@ def test_set_title_is_an_observed_change():
     assert flow.node("copy").title == "Write the copy"
     assert seen == [{"kind": "title", "node": "copy"}]
     assert '"title": "Write the copy"' in flow.dumps()
+
+
+def test_make_list_and_list_item():
+    assert one("list", {"in1": "a", "in3": {"b": 1}}, count=3).outputs == {"list": ["a", {"b": 1}]}
+    assert one("list.item", {"list": [1, 2, 3]}, index=-1).outputs == {"value": 3}
+    rec = one("list.item", {"list": [1]}, index=2)
+    assert rec.status == "failed" and rec.error["message"] == "index 2 is out of range: the list has 1 item(s)"
+    rec = one("list.item", {"list": "abc"})
+    assert rec.status == "failed" and rec.error["message"] == "input 'list': expected a list, got str"

@@ -29,6 +29,7 @@ _BUILTIN_MODULES = (
     "nbflow.nodes.io_nodes",
     "nbflow.nodes.text_nodes",
     "nbflow.nodes.data_nodes",
+    "nbflow.nodes.list_nodes",
     "nbflow.nodes.ai_nodes",
     "nbflow.nodes.control_nodes",
     "nbflow.nodes.control_subflow",

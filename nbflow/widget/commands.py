@@ -220,7 +220,7 @@ class Commands:
         return _NONE
 
     def group(self, kind: str = "subflow") -> frozenset[Layer]:
-        """Put the selected nodes into one ``subflow`` (or ``loop``) node's embedded body (one undo step)."""
+        """Put the selected nodes into one ``subflow``, ``loop`` or ``map`` node's embedded body (one undo step)."""
         ids = [n.id for n in self.flow.spec.nodes if n.id in self.selection]
         if not ids:
             self.say(f"select nodes to group into a {kind}")

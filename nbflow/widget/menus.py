@@ -99,6 +99,7 @@ class PopupActions:
                      MenuItem("Run this node and what it needs", "run_selected", "", n == 1),
                      MenuItem(f"Group {what} into a subflow", "group:subflow", "Ctrl+G"),
                      MenuItem(f"Group {what} into a loop", "group:loop", ""),
+                     MenuItem(f"Group {what} into a map", "group:map", ""),
                      MenuItem("Select all", "select_all", "Ctrl+A")]
         elif h.kind == "edge" and h.edge is not None:
             self.selection, self.selected_edge = {}, h.edge

@@ -178,3 +178,63 @@ def test_loop_iterations_page_with_real_media_previews() -> None:
     assert any(isinstance(c, w.Image) for c in shown.children)  # a picture, not JSON metadata
     pager.next.click()
     assert pager.label.value == "item 2 of 2"
+
+
+@pytest.mark.parametrize("selected", [["prompt", "copy"], ["image_prompt", "picture"]])
+def test_group_into_a_map_runs_the_same_and_undoes_in_one_step(selected: list[str]) -> None:
+    from .builders import product_flow
+
+    f = product_flow()
+    before_run = f.run().outputs
+    before = f.dumps()
+    ed = Editor(f, store=False)
+    ed.vm.select(selected)
+    ed.vm.open_menu(*at(ed, selected[-1]))
+    p = ed.vm.popup
+    assert p is not None
+    p.index = [i.command for i in p.items].index("group:map")
+    key(ed.canvas, "Enter")
+    gid = ed.vm.selected
+    assert gid is not None and f.node(gid).type == "map", ed.message.value
+    body = f.node(gid).params["flow"]
+    inputs = [n for n in body["nodes"] if n["type"].startswith("input.")]
+    # the one wire coming in carries each item: one body input named 'item', of the fed port's type
+    assert [(n["id"], n["type"]) for n in inputs] == [("item", "input.text")]
+    assert {"from": "item.value", "to": f"{selected[0]}.product"} in body["edges"]
+    # outside: product -> one-item list -> map.items; map output (a list) -> list.item -> old target
+    wrap = next(a for a, b in f.edges if b == f"{gid}.items").split(".")[0]
+    assert f.node(wrap).type == "list" and ("product.value", f"{wrap}.in1") in f.edges
+    out = next(b for a, b in f.edges if a.startswith(f"{gid}.")).split(".")[0]
+    assert f.node(out).type == "list.item"
+    assert f.run().outputs == before_run
+    # exported JSON: the map node with its embedded body, no item_input needed
+    saved = json.loads(f.dumps())
+    node = next(n for n in saved["nodes"] if n["id"] == gid)
+    assert node["type"] == "map" and "item_input" not in node["params"]
+    key(ed.canvas, "z", ctrl=True)
+    assert f.dumps() == before
+
+
+def test_group_into_a_map_names_the_item_input_when_item_is_taken() -> None:
+    from nbflow.widget.geometry import PortCache
+    from nbflow.widget.grouping import group_nodes
+
+    f = Flow("x")
+    f.add("input.text", id="topic", default="tea")
+    f.add("template", id="item", template="about {{t}}")
+    f.add("output", id="out")
+    f.connect("topic.value", "item.t")
+    f.connect("item.text", "out.value")
+    before = f.run().outputs
+    gid = group_nodes(f, ["item"], PortCache(f.registry), kind="map")
+    assert f.node(gid).params["item_input"] == "item_2"
+    assert f.run().outputs == before
+
+
+def test_group_into_a_map_needs_a_wire_coming_in() -> None:
+    ed = Editor(Flow("x"), store=False)
+    ed.vm.add_node("template", template="fixed")
+    ed.vm.select(list(ed.flow.nodes))
+    ed.vm.group("map")
+    assert "a map needs a wire coming into the selection" in ed.vm.message
+    assert ed.vm.message_level == "error" and len(ed.flow.nodes) == 1
