@@ -18,6 +18,8 @@ from ipywidgets import Image
 
 from nbflow.model.values import Media
 from nbflow.widget.geometry import EdgeGeom, NodeBox, bezier_controls
+from nbflow.widget.iterating import PinStates
+from nbflow.widget.marks import draw_marks
 from nbflow.widget.overlay import draw_box_rect, draw_minimap, draw_popup, draw_tooltip
 from nbflow.widget.previews import wrap
 from nbflow.widget.style import (
@@ -88,6 +90,7 @@ class Renderer:
         self.canvas = canvas
         self.frames = 0
         self._images: dict[str, Image] = {}
+        self.pins = PinStates()
 
     def layer(self, name: str) -> Canvas:
         return self.canvas[LAYER_INDEX[name]]
@@ -258,6 +261,7 @@ class Renderer:
             self._port_labels(c, boxes, lod)
         if lod.previews:
             self._previews(c, boxes, lod)
+        draw_marks(c, boxes, self.pins.get(vm.flow), vm.status, lod.zoom)  # pin marks, source badges
 
     def _status_marks(self, c: Canvas, boxes: list[NodeBox]) -> None:
         """A status dot on a white disc, so it stands out on every header colour."""

@@ -27,6 +27,7 @@ from nbflow.widget.dom import make_helper
 from nbflow.widget.draw import Renderer
 from nbflow.widget.editor_bodies import BodyNavigation
 from nbflow.widget.editor_files import FileActions
+from nbflow.widget.editor_iterate import IterateActions
 from nbflow.widget.panels import ParamsPanel, PreviewPanel
 from nbflow.widget.popups import rank_types
 from nbflow.widget.status import diagnose, independent_of
@@ -54,7 +55,7 @@ def _button(description: str, icon: str, tooltip: str, width: str = "auto") -> w
     return w.Button(description=description, icon=icon, tooltip=tooltip, layout=w.Layout(width=width))
 
 
-class Editor(BodyNavigation, FileActions, w.VBox):
+class Editor(IterateActions, BodyNavigation, FileActions, w.VBox):
     """A canvas editor on a :class:`~nbflow.Flow`: ``nbflow.Editor(flow)`` or ``flow.edit()``.
 
     The editor and the Python API edit the same object: ``flow.add(...)`` in a cell appears on the
@@ -99,8 +100,8 @@ class Editor(BodyNavigation, FileActions, w.VBox):
         self.palette = w.Dropdown(layout=w.Layout(width="260px"), tooltip="node types (plugins included)")
         self.add_button = _button("Add", "plus", "add the chosen node type in the middle of the view")
         self.run_button = _button("Run all", "play", "run the whole flow")
-        self.run_selected_button = _button("Run selected", "step-forward",
-                                           "run the selected node and what it needs")
+        self.run_selected_button = _button("Run up to here", "step-forward",
+                                           "run the selected node and what it needs (U)")
         self.stop_button = _button("Stop", "stop", "stop the run")
         self.undo_button = _button("", "undo", "undo (Ctrl+Z)", "40px")
         self.redo_button = _button("", "repeat", "redo (Ctrl+Shift+Z)", "40px")
@@ -161,7 +162,7 @@ class Editor(BodyNavigation, FileActions, w.VBox):
         # the panel wraps under the canvas when the notebook is too narrow for both side by side
         body = w.HBox([self.canvas, side], layout=w.Layout(flex_flow="row wrap", align_items="flex-start"))
         extra = [self.helper] if self.helper is not None else []
-        super().__init__([tools, tools2, self.crumb_bar, self.message, body,
+        super().__init__([tools, tools2, self._build_iterate(), self.crumb_bar, self.message, body,
                           w.HTML(f"<small>ports: {legend}; hollow = list or optional input; right-click or "
                                  "double-click the canvas for more</small>"), *extra])
         self.add_class("nbflow-editor")
@@ -225,8 +226,8 @@ class Editor(BodyNavigation, FileActions, w.VBox):
             self.snap_button.value = self.vm.snap
         self._sync_buttons()
         command, self.vm.command = self.vm.command, None
-        if command == "run_selected":
-            self.run_selected()
+        if command is not None and self.iterate_command(command):
+            pass  # run from here / only this / up to here, pin
         elif command == "up":
             self.close_body()
         elif command is not None and command.startswith("open:"):
@@ -256,6 +257,7 @@ class Editor(BodyNavigation, FileActions, w.VBox):
         self.undo_button.disabled = not self.vm.history.can_undo
         self.redo_button.disabled = not self.vm.history.can_redo
         self.delete_button.disabled = self.vm.selected is None and self.vm.selected_edge is None
+        self._sync_iterate()
 
     def _sync_panels(self, *, force: bool = False) -> None:
         sel = self.vm.selected
@@ -353,6 +355,8 @@ class Editor(BodyNavigation, FileActions, w.VBox):
         self.redraw(self.vm.wheel(dy))
 
     def _key_down(self, key: str, shift: bool, ctrl: bool, meta: bool) -> None:
+        if self._iterate_key(key, ctrl or meta):  # H, O, U, P: run from here, only this, up to here, pin
+            return
         before = self._selection_state()
         try:
             layers = self.vm.key_down(key, shift, ctrl, meta)
@@ -457,8 +461,10 @@ class Editor(BodyNavigation, FileActions, w.VBox):
 
     # -- running ----------------------------------------------------------------------------------
 
-    def run(self, targets: list[str] | None = None) -> RunHandle | None:
-        """Start a run of the flow (or of ``targets`` and what they need) on the kernel's loop."""
+    def run(self, targets: list[str] | None = None, *, start: list[str] | None = None,
+            only: list[str] | None = None) -> RunHandle | None:
+        """Start a run of the flow (or of ``targets`` and what they need, or from ``start`` on, or
+        ``only`` some nodes) on the kernel's loop, with the flow's cache and pins."""
         if self.handle is not None and not self.handle.done():
             self._say("a run is already going: stop it first", "error")
             return None
@@ -467,22 +473,22 @@ class Editor(BodyNavigation, FileActions, w.VBox):
         except FlowError as exc:
             self._cannot_start(exc)
             return None
-        self.vm.begin_run(targets)
+        self._begin_run(targets, start, only)
         self.params.problem = None
+        narrow: dict[str, Any] = {"targets": targets, "start": start, "only": only, "use_pins": True}
         try:
             asyncio.get_running_loop()
         except RuntimeError:  # a plain script: no loop to run in the background on
             self._say("running…")
             try:
                 # the flow's run observers (_on_flow_run) show the result
-                self.flow.run(on_event=self._on_event, targets=targets, store=self.store, source="notebook")
+                self.flow.run(on_event=self._on_event, store=self.store, source="notebook", **narrow)
             except (FlowError, SecretError) as exc:
                 self._cannot_start(exc)
             except NbflowError as exc:
                 self._say(f"run failed: {exc}", "error")
             return None
-        self.handle = self.flow.start(on_event=self._on_event, targets=targets, store=self.store,
-                                      source="notebook")
+        self.handle = self.flow.start(on_event=self._on_event, store=self.store, source="notebook", **narrow)
         self.handle.task.add_done_callback(self._run_done)
         self._say("running…" if not targets else f"running {', '.join(targets)} and what it needs…")
         self._sync_buttons()

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from nbflow.widget.bodies import COMPOSITE_TYPES
+from nbflow.widget.iterating import menu_items
 from nbflow.widget.popups import MenuItem, Popup
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ class PopupActions:
             items += [MenuItem(f"Copy {what}", "copy", "Ctrl+C"), MenuItem(f"Cut {what}", "cut", "Ctrl+X"),
                      MenuItem(f"Duplicate {what}", "duplicate", "Ctrl+D"),
                      MenuItem(f"Delete {what}", "delete", "Del"),
-                     MenuItem("Run this node and what it needs", "run_selected", "", n == 1),
+                     *menu_items(self.flow, h.node, n == 1),
                      MenuItem(f"Group {what} into a subflow", "group:subflow", "Ctrl+G"),
                      MenuItem(f"Group {what} into a loop", "group:loop", ""),
                      MenuItem(f"Group {what} into a map", "group:map", ""),
@@ -173,5 +174,5 @@ class PopupActions:
             return self.group(item.command[6:]) | _OVERLAY
         if item.command in commands:
             return commands[item.command]() | _OVERLAY
-        self.command = item.command  # for the editor (e.g. run_selected)
+        self.command = item.command  # for the editor (e.g. run_selected, run_from, toggle_pin)
         return _OVERLAY

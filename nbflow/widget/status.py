@@ -52,7 +52,8 @@ class RunStatus:
         self.problems.clear()
 
     _EVENT_STATUS = {"node_queued": "queued", "node_started": "running", "retry": "running",
-                     "cached": "cached", "skipped": "skipped", "failed": "failed", "paused": "paused"}
+                     "cached": "cached", "pinned": "pinned", "skipped": "skipped", "failed": "failed",
+                     "paused": "paused"}
 
     def apply_event(self, ev: Event) -> bool:
         """Update statuses from one engine event; True when the nodes layer should be redrawn."""

@@ -83,6 +83,7 @@ STATUS_COLORS: dict[str, str] = {
     "running": "#f1c40f",
     "done": "#27ae60",
     "cached": "#1abc9c",
+    "pinned": "#b9770e",
     "failed": "#e74c3c",
     "skipped": "#bdc3c7",
     "paused": "#8e44ad",

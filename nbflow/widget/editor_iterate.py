@@ -1,0 +1,252 @@
+"""Iterating on the canvas editor (a mixin of :class:`~nbflow.widget.Editor`): pin / unpin a node's
+output, run from here / only this / up to here, and the cost of the next run in the toolbar.
+
+Canvas runs use the flow's cache (``nbflow.use_cache()`` makes it the persistent one) and its pins.
+A run from here (or only this) takes what it needs from upstream out of the cache or the pins; when
+an output is in neither, it does not start: the node lacking it is marked and the message says which
+output is missing. The cost label prices the next run before it starts (the estimator's dry run,
+minus the nodes the cache or a pin will serve): Run all when no node is selected, Run from here for
+the selected nodes otherwise. It follows edits, selection changes and runs, a moment after them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as w
+
+from nbflow.exceptions import NbflowError
+from nbflow.providers.estimate import aestimate_flow, estimate_flow
+from nbflow.widget.iterating import KEYS, cost_text, missing_upstream
+from nbflow.widget.status import Problem
+
+if TYPE_CHECKING:
+    from nbflow.engine.sync import RunHandle
+    from nbflow.flow import Flow
+    from nbflow.widget.viewmodel import Layer, ViewModel
+
+__all__ = ["COST_DELAY", "IterateActions"]
+
+#: Seconds after the last edit, selection change or run before the cost label is worked out again.
+COST_DELAY = 0.3
+
+_NODES: frozenset[Layer] = frozenset(("nodes",))
+
+
+def _button(description: str, icon: str, tooltip: str) -> w.Button:
+    return w.Button(description=description, icon=icon, tooltip=tooltip, layout=w.Layout(width="auto"))
+
+
+class IterateActions:
+    """Pin, run from here / only this, and the next run's cost (mixed into the editor)."""
+
+    if TYPE_CHECKING:
+        flow: Flow
+        vm: ViewModel
+        handle: RunHandle | None
+        message: w.HTML
+
+        def _say(self, text: str, level: str = "info") -> None: ...
+        def _apply(self, layers: frozenset[Layer], *, panels: bool = False) -> None: ...
+        def _later(self, key: str, delay: float, fn: Any) -> None: ...
+        def redraw(self, layers: frozenset[Layer] | set[Layer] = ...) -> None: ...
+        def run(self, targets: list[str] | None = None, *, start: list[str] | None = None,
+                only: list[str] | None = None) -> RunHandle | None: ...
+        def run_selected(self) -> RunHandle | None: ...
+
+    def _build_iterate(self) -> w.HBox:
+        """The toolbar row of this mixin; follows the flow's edits and runs for the cost label."""
+        self.run_from_button = _button("Run from here", "forward", "run the selected node and everything after "
+                                       "it; upstream outputs come from the cache or pins (H)")
+        self.run_only_button = _button("Run only this", "dot-circle-o", "run just the selected nodes; their "
+                                       "inputs come from the cache or pins (O)")
+        self.pin_button = _button("Pin", "thumb-tack", "pin the selected node's last output: runs on the canvas "
+                                  "give it instead of running the node; saved in the flow file (P)")
+        self.pin_media = w.Dropdown(options=[("media inline", "inline"), ("media by cache reference", "cache")],
+                                    value="inline", layout=w.Layout(width="190px"),
+                                    tooltip="how a pin keeps images, audio and video: in the flow file (inline) "
+                                    "or by reference to the disk cache (nbflow.use_cache())")
+        self.cost = w.HTML(layout=w.Layout(margin="0 0 0 8px"))
+        self.cost.add_class("nbflow-cost")
+        self.run_from_button.on_click(lambda _: self.run_from_here())
+        self.run_only_button.on_click(lambda _: self.run_only())
+        self.pin_button.on_click(lambda _: self.toggle_pin())
+        self._cost_task: asyncio.Future[Any] | None = None
+        self._cost_for: tuple[Any, ...] | None = None
+        stop_edits = self.flow.observe(lambda _: self._cost_soon())
+        stop_runs = self.flow.observe_runs(lambda _: self._cost_soon())
+        self._stop_iterate = [stop_edits, stop_runs]
+        return w.HBox([self.run_from_button, self.run_only_button, self.pin_button, self.pin_media, self.cost],
+                      layout=w.Layout(flex_flow="row wrap", align_items="center"))
+
+    # -- buttons, keys and menu commands ------------------------------------------------------------
+
+    def _sync_iterate(self) -> None:
+        """Enable the buttons for the selection; reprice the next run when the selection changed."""
+        running = self.handle is not None and not self.handle.done()
+        sel = self.vm.selected
+        for b in (self.run_from_button, self.run_only_button):
+            b.disabled = running or sel is None
+        self.pin_button.disabled = sel is None
+        pinned = sel is not None and sel in self.flow.spec.pins
+        self.pin_button.description = "Unpin" if pinned else "Pin"
+        if self._cost_key() != self._cost_for:
+            self._cost_soon()
+
+    def iterate_command(self, command: str) -> bool:
+        """Do an editor command of this mixin (from the context menu or a key); False if not ours."""
+        actions = {"run_from": self.run_from_here, "run_only": self.run_only, "run_selected": self.run_selected,
+                   "toggle_pin": self.toggle_pin}
+        if command not in actions:
+            return False
+        actions[command]()
+        return True
+
+    def _iterate_key(self, key: str, mod: bool) -> bool:
+        """H, O, U and P (no modifier, no popup open): run from here, only this, up to here, pin."""
+        if mod or self.vm.popup is not None or key.lower() not in KEYS or len(key) != 1:
+            return False
+        return self.iterate_command(KEYS[key.lower()])
+
+    # -- pins -----------------------------------------------------------------------------------------
+
+    def toggle_pin(self) -> bool:
+        """Pin the selected node's last output (as the media choice says), or unpin it; one undo step.
+        Returns whether the pin changed."""
+        nid = self.vm.selected
+        if nid is None:
+            self._say("select a node to pin its output", "error")
+            return False
+        if nid in self.flow.spec.pins:
+            self.vm.edit("unpin output", lambda: self.flow.unpin(nid))
+            self._say(f"{nid}: unpinned")
+        else:
+            media = self.pin_media.value
+            try:
+                self.vm.edit("pin output", lambda: self.flow.pin(nid, media=media))
+            except NbflowError as exc:
+                self._say(f"cannot pin {nid}: {exc}", "error")
+                return False
+            how = " (media by cache reference)" if media == "cache" else ""
+            self._say(f"{nid}: pinned its last output{how}; runs on the canvas use it")
+        self._apply(_NODES)
+        return True
+
+    # -- narrowed runs --------------------------------------------------------------------------------
+
+    def run_from_here(self) -> RunHandle | None:
+        """Run the selected nodes and everything downstream of them; upstream outputs come from the
+        cache or pins (the first one missing is marked and named, and nothing runs)."""
+        return self._run_narrowed("start")
+
+    def run_only(self) -> RunHandle | None:
+        """Run just the selected nodes, their inputs taken from the cache or pins."""
+        return self._run_narrowed("only")
+
+    def _run_narrowed(self, how: str) -> RunHandle | None:
+        ids = list(self.vm.selection)
+        if not ids:
+            self._say("select a node first", "error")
+            return None
+        if self.handle is not None and not self.handle.done():
+            self._say("a run is already going: stop it first", "error")
+            return None
+        try:
+            states = self.flow.preview(use_pins=True, **{how: ids})
+            missing = missing_upstream(self.flow, states)
+        except NbflowError:
+            missing = None  # an invalid flow: the run says what is wrong with it, and marks it
+        if missing is not None:
+            node, text = missing
+            self.vm.problems.clear()
+            self.vm.mark_problem(Problem(node, "no cached or pinned output: run up to here (U) or pin it (P)"))
+            what = "from" if how == "start" else "only"
+            self._say(f"cannot run {what} {', '.join(ids)}: {text}", "error")
+            self.redraw(_NODES)
+            return None
+        handle = self.run(**{how: ids})
+        if handle is not None:
+            verb = "from" if how == "start" else "only"
+            self._say(f"running {verb} {', '.join(ids)}; upstream outputs from the cache or pins…")
+        return handle
+
+    def _begin_run(self, targets: list[str] | None, start: list[str] | None, only: list[str] | None) -> None:
+        """Forget the statuses of the nodes about to run (a narrowed run keeps the others')."""
+        if not (start or only):
+            self.vm.begin_run(targets)
+            return
+        try:
+            states = self.flow.preview(use_pins=True, targets=targets, start=start, only=only)
+        except NbflowError:
+            states = {}
+        self.vm.forget_status([n for n, s in states.items() if s != "idle"])
+
+    # -- the next run's cost --------------------------------------------------------------------------
+
+    def _cost_key(self) -> tuple[Any, ...]:
+        last = self.flow.last_result
+        return (id(self.flow), self.flow.version, tuple(self.vm.selection), id(last))
+
+    def _cost_soon(self) -> None:
+        self._later("cost", COST_DELAY, self.update_cost)
+
+    def _cost_plan(self) -> tuple[str, dict[str, Any]]:
+        """What the label prices: Run all, or Run from here for the selection."""
+        ids = list(self.vm.selection)
+        if ids:
+            return f"Run from {', '.join(ids[:3])}{'…' if len(ids) > 3 else ''}", {"start": ids}
+        return "Run all", {}
+
+    def update_cost(self) -> None:
+        """Work out what the next run will cost and show it (a task on the kernel's loop when there is
+        one; a later change cancels an estimate still going)."""
+        self._cost_for = key = self._cost_key()
+        what, narrow = self._cost_plan()
+        try:
+            plan = self.flow.preview(use_pins=True, **narrow)
+            missing = missing_upstream(self.flow, plan)
+        except NbflowError as exc:
+            self._show_cost(f"{what}: cannot estimate: {exc}", error=True)
+            return
+        if missing is not None:
+            self._show_cost(f"{what}: needs {missing[0]!r}'s output (neither cached nor pinned)", error=True)
+            return
+        if self._cost_task is not None and not self._cost_task.done():
+            self._cost_task.cancel()
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # a plain script: work it out now
+            try:
+                self._show_cost(cost_text(what, estimate_flow(self.flow, plan=plan)))
+            except NbflowError as exc:
+                self._show_cost(f"{what}: cannot estimate: {exc}", error=True)
+            return
+        task = asyncio.ensure_future(aestimate_flow(self.flow, plan=plan))
+        self._cost_task = task
+
+        def done(t: asyncio.Future[Any]) -> None:
+            if t.cancelled() or key != self._cost_for:
+                return
+            exc = t.exception()
+            if exc is not None:
+                self._show_cost(f"{what}: cannot estimate: {exc}", error=True)
+            else:
+                self._show_cost(cost_text(what, t.result()))
+
+        task.add_done_callback(done)
+
+    def _show_cost(self, text: str, *, error: bool = False) -> None:
+        color = "#d93025" if error else "#3c4043"
+        self.cost.value = (f"<span class='nbflow-cost-text' style='color:{color}' title='estimated before the "
+                           f"run (no calls made): the cache and pins serve the rest'>{html.escape(text)}</span>")
+
+    def close(self) -> None:
+        """Stop following the flow (for the cost label), then close like the editor does."""
+        for stop in getattr(self, "_stop_iterate", ()):
+            stop()
+        if self._cost_task is not None and not self._cost_task.done():
+            self._cost_task.cancel()
+        super().close()  # type: ignore[misc]
+

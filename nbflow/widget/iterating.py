@@ -1,0 +1,103 @@
+"""Iterating on the canvas, in plain Python: pin marks, source badges, the narrowed-run menu items,
+the missing upstream output of a run from here, and the cost label's text. No Jupyter import.
+
+A pin mark says a node's output is pinned (saved in the flow file under ``"pins"``), in another
+colour when the pin is stale (the node's params or anything upstream changed since pinning). A
+source badge says where a node's output came from in its last run: a fresh call, the cache, or its
+pin. Both are drawn by :mod:`nbflow.widget.marks`; the editor's buttons and keys live in
+:mod:`nbflow.widget.editor_iterate`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from nbflow.exceptions import NbflowError
+from nbflow.widget.popups import MenuItem
+
+if TYPE_CHECKING:
+    from nbflow.flow import Flow
+
+__all__ = ["COMMANDS", "KEYS", "PIN_MARKS", "SOURCE_BADGES", "PinStates", "cost_text", "menu_items",
+           "missing_upstream"]
+
+#: The tag above a pinned node, left: (text, colour) per pin state.
+PIN_MARKS: dict[str, tuple[str, str]] = {
+    "ok": ("PINNED", "#e67e22"),
+    "stale": ("STALE PIN", "#c0392b"),
+}
+
+#: The tag above a node after a run, right: where its output came from, per run status.
+SOURCE_BADGES: dict[str, tuple[str, str]] = {
+    "done": ("fresh", "#27ae60"),
+    "cached": ("cache", "#16a085"),
+    "pinned": ("pin", "#b9770e"),
+}
+
+#: Editor commands a node's context menu can ask for, and the key of each.
+COMMANDS: dict[str, str] = {"run_from": "H", "run_only": "O", "run_selected": "U", "toggle_pin": "P"}
+#: Key (lower case, no modifier) -> editor command.
+KEYS: dict[str, str] = {k.lower(): c for c, k in COMMANDS.items()}
+
+
+class PinStates:
+    """Node id -> ``"ok"`` or ``"stale"`` for every pin of a flow, recomputed only when it changed."""
+
+    def __init__(self) -> None:
+        self._key: tuple[int, int, int] | None = None
+        self._states: dict[str, str] = {}
+
+    def get(self, flow: Flow) -> dict[str, str]:
+        if not flow.spec.pins:
+            return {}
+        key = (id(flow), flow.version, id(flow.spec))
+        if key != self._key:
+            try:
+                self._states = flow.pin_states()
+            except NbflowError:  # an invalid flow: staleness cannot be told, the pins are still there
+                self._states = dict.fromkeys(flow.spec.pins, "ok")
+            self._key = key
+        return self._states
+
+
+def menu_items(flow: Flow, node_id: str, single: bool) -> list[MenuItem]:
+    """The context menu's run and pin items for a node (``single``: the only selected node)."""
+    pinned = node_id in flow.spec.pins
+    return [MenuItem("Run from here", "run_from", COMMANDS["run_from"], single),
+            MenuItem("Run only this", "run_only", COMMANDS["run_only"], single),
+            MenuItem("Run up to here", "run_selected", COMMANDS["run_selected"], single),
+            MenuItem("Unpin output" if pinned else "Pin output", "toggle_pin", COMMANDS["toggle_pin"], single)]
+
+
+def missing_upstream(flow: Flow, states: dict[str, str]) -> tuple[str, str] | None:
+    """``(node, message)`` for the first upstream output a narrowed run needs that is neither cached
+    nor pinned (``states`` from ``flow.preview(...)``), or None when nothing is missing."""
+    if "missing" not in states.values():
+        return None
+    plan = flow.validate()
+    for pn in plan.nodes:
+        if states.get(pn.id) != "run":
+            continue
+        for b in pn.bindings:
+            src = plan.nodes[b.src]
+            if states.get(src.id) == "missing":
+                return src.id, (f"{pn.id}.{b.port} needs the output {src.id}.{b.src_port}, but it is neither "
+                                f"cached nor pinned: run up to {src.id!r} first (U), or pin it (P)")
+    node = next(n for n, s in states.items() if s == "missing")
+    return node, f"the output of {node!r} is neither cached nor pinned: run up to it first (U), or pin it (P)"
+
+
+def cost_text(what: str, est: dict[str, Any]) -> str:
+    """One line for the toolbar: what ``what`` (e.g. ``Run all``) will cost, from an estimate made
+    with a preview plan (:func:`nbflow.providers.estimate.estimate_flow`)."""
+    calls = sum(len(n["usage"]) for n in est["nodes"].values())
+    text = f"{what} ≈ ${est['cost']:.4f}, {calls} call{'s' if calls != 1 else ''}"
+    saved = est.get("saved") or {}
+    kept = [f"{len(saved[k])} {k}" for k in ("cached", "pinned") if saved.get(k)]
+    if kept:
+        text += f" ({', '.join(kept)}: ${saved['cost']:.4f} saved)"
+    if est.get("unpriced"):
+        text += f"; no price for {', '.join(est['unpriced'])}"
+    if est.get("error") and not est["nodes"]:
+        text += f"; the dry run stopped: {str(est['error']).splitlines()[0][:80]}"
+    return text
