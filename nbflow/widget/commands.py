@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nbflow.exceptions import NbflowError
-from nbflow.model.spec import NodeSpec, Position, parse_ref
+from nbflow.model.spec import FrameSpec, NodeSpec, Position, WireLayout, parse_ref
 from nbflow.widget.arrange import auto_layout, free_spot, snap
 from nbflow.widget.grouping import group_nodes
 from nbflow.widget.style import GRID_SNAP
@@ -29,11 +29,14 @@ __all__ = ["Clip", "Commands", "clipboard"]
 
 @dataclass(frozen=True, slots=True)
 class Clip:
-    """Copied nodes: their specs, the wires among them, and their positions."""
+    """Copied nodes: their specs, the wires among them, and their positions; with the frames around
+    them and the reroute points of those wires (layout)."""
 
     nodes: tuple[NodeSpec, ...]
     edges: tuple[tuple[str, str], ...]
     positions: dict[str, tuple[float, float]]
+    frames: tuple[FrameSpec, ...] = ()
+    wires: tuple[WireLayout, ...] = ()
 
 
 _CLIPBOARD: list[Clip] = []
@@ -59,6 +62,8 @@ class Commands:
         selected_edge: tuple[str, str] | None
         mouse: tuple[float, float]
         snap: bool
+        selected_frame: str | None
+        selected_point: Any
         status: dict[str, str]
         errors: dict[str, str]
         previews: dict[str, Any]
@@ -69,6 +74,9 @@ class Commands:
         def edit(self, label: str, fn: Callable[[], Any]) -> Any: ...
         def say(self, message: str, level: Any = "info") -> None: ...
         def select(self, ids: list[str] | set[str], *, add: bool = False) -> frozenset[Layer]: ...
+        def delete_frame(self, frame_id: str | None = None) -> frozenset[Layer]: ...
+        def delete_point(self) -> frozenset[Layer]: ...
+        def select_frame(self, frame_id: str | None) -> frozenset[Layer]: ...
 
     def snapped(self, v: float) -> float:
         return snap(v, GRID_SNAP)
@@ -110,22 +118,34 @@ class Commands:
         self.say(f"{len(self.selection)} nodes selected")
         return _ALL
 
-    def copy(self) -> frozenset[Layer]:
-        """Copy the selected nodes (and the wires among them) to the kernel's clipboard."""
+    def _clip(self) -> Clip | None:
+        """The selected nodes (or the selected frame and the nodes in it) with the wires among them,
+        the frames around only them and those wires' reroute points; None when nothing is selected."""
+        from nbflow.widget.frames import clip_layout
+
         ids = [n.id for n in self.flow.spec.nodes if n.id in self.selection]
-        if not ids:
-            self.say("select nodes to copy")
-            return _NONE
+        frames, wires, inside = clip_layout(self.flow.spec, self.boxes, ids, self.selected_frame)
+        ids = [n.id for n in self.flow.spec.nodes if n.id in self.selection or n.id in inside]
+        if not ids and not frames:
+            return None
         keep = set(ids)
         edges = tuple((a, b) for a, b in self.flow.edges if parse_ref(a)[0] in keep and parse_ref(b)[0] in keep)
-        clip = Clip(tuple(self.flow.node(i).model_copy(deep=True) for i in ids), edges,
-                    {i: self.flow.position(i) for i in ids})
+        return Clip(tuple(self.flow.node(i).model_copy(deep=True) for i in ids), edges,
+                    {i: self.flow.position(i) for i in ids}, frames, wires)
+
+    def copy(self) -> frozenset[Layer]:
+        """Copy the selected nodes (and the wires among them, the frames around them) to the kernel's
+        clipboard; with a frame selected, the frame and what is inside it."""
+        clip = self._clip()
+        if clip is None:
+            self.say("select nodes to copy")
+            return _NONE
         _CLIPBOARD[:] = [clip]
-        self.say(f"copied {len(ids)} node{'s' if len(ids) > 1 else ''}")
+        self.say(f"copied {_count(clip)}")
         return _NONE
 
     def cut(self) -> frozenset[Layer]:
-        if not self.selection:
+        if not self.selection and self.selected_frame is None:
             self.say("select nodes to cut")
             return _NONE
         self.copy()
@@ -148,25 +168,27 @@ class Commands:
 
     def duplicate(self) -> frozenset[Layer]:
         """Copies of the selected nodes (with the wires among them) beside the originals."""
-        ids = [n.id for n in self.flow.spec.nodes if n.id in self.selection]
-        if not ids:
+        clip = self._clip()
+        if clip is None:
             self.say("select nodes to duplicate")
             return _NONE
-        keep = set(ids)
-        edges = tuple((a, b) for a, b in self.flow.edges if parse_ref(a)[0] in keep and parse_ref(b)[0] in keep)
-        pos = {i: self.flow.position(i) for i in ids}
-        clip = Clip(tuple(self.flow.node(i) for i in ids), edges, pos)
-        x0, y0 = min(p[0] for p in pos.values()), min(p[1] for p in pos.values())
+        x0, y0, _, _ = self._clip_bounds(clip)
         self._insert(clip, (x0 + 40, y0 + 40), "duplicate")
         return _ALL
 
+    def _clip_bounds(self, clip: Clip) -> tuple[float, float, float, float]:
+        rects = [(x, y, self.boxes[i].w if i in self.boxes else 200, self.boxes[i].h if i in self.boxes else 120)
+                 for i, (x, y) in clip.positions.items()] + [(f.x, f.y, f.w, f.h) for f in clip.frames]
+        return (min(r[0] for r in rects), min(r[1] for r in rects), max(r[0] + r[2] for r in rects),
+                max(r[1] + r[3] for r in rects))
+
     def _insert(self, clip: Clip, at: tuple[float, float], label: str) -> list[str]:
-        x0 = min(p[0] for p in clip.positions.values())
-        y0 = min(p[1] for p in clip.positions.values())
-        x1 = max(p[0] + self.boxes[i].w if i in self.boxes else p[0] + 200 for i, p in clip.positions.items())
-        y1 = max(p[1] + (self.boxes[i].h if i in self.boxes else 120) for i, p in clip.positions.items())
+        from nbflow.widget.frames import paste_layout
+
+        x0, y0, x1, y1 = self._clip_bounds(clip)
         ax, ay = self.place(at[0], at[1], x1 - x0, y1 - y0)
         dx, dy = ax - x0, ay - y0
+        frame_ids: list[str] = []
 
         def do() -> list[str]:
             new: dict[str, str] = {}
@@ -178,12 +200,16 @@ class Commands:
             for a, b in clip.edges:
                 (na, pa), (nb, pb) = parse_ref(a), parse_ref(b)
                 self.flow.connect(f"{new[na]}.{pa}", f"{new[nb]}.{pb}")
+            if clip.frames or clip.wires:
+                frame_ids.extend(paste_layout(self.flow, clip.frames, clip.wires, new, dx, dy))
             return list(new.values())
 
         ids: list[str] = self.edit(label, do)
         self.select(ids)
-        self.say(f"{'pasted' if label == 'paste' else 'duplicated'} {len(ids)} node{'s' if len(ids) > 1 else ''}"
-                 f": {', '.join(ids[:4])}{'…' if len(ids) > 4 else ''}")
+        if not ids and frame_ids:
+            self.select_frame(frame_ids[0])
+        done = "pasted" if label == "paste" else "duplicated"
+        self.say(f"{done} {_count(clip)}" + (f": {', '.join(ids[:4])}{'…' if len(ids) > 4 else ''}" if ids else ""))
         return ids
 
     def _fresh_id(self, base: str) -> str:
@@ -195,7 +221,11 @@ class Commands:
         return f"{stem}_{i}"
 
     def delete_selected(self) -> frozenset[Layer]:
-        """Delete the selected nodes (and their edges) or the selected edge, as one undo step."""
+        """Delete the selected nodes (and their edges), edge, frame or reroute point, as one undo step."""
+        if self.selected_frame is not None:
+            return self.delete_frame()
+        if self.selected_point is not None:
+            return self.delete_point()
         if self.selection:
             ids = list(self.selection)
 
@@ -259,3 +289,10 @@ class Commands:
         self.edit("auto-layout", do)
         self.say(f"laid out {len(pos)} nodes")
         return _ALL
+
+
+def _count(clip: Clip) -> str:
+    """``"2 nodes"``, ``"1 node and 1 frame"``, ``"2 frames"``."""
+    parts = [f"{n} {what}{'s' if n > 1 else ''}" for n, what in ((len(clip.nodes), "node"), (len(clip.frames), "frame"))
+             if n]
+    return " and ".join(parts)

@@ -17,6 +17,7 @@ from ipycanvas import Canvas, MultiCanvas, hold_canvas
 from ipywidgets import Image
 
 from nbflow.model.values import Media
+from nbflow.widget.draw_layout import draw_frames, draw_points
 from nbflow.widget.geometry import EdgeGeom, NodeBox, bezier_controls
 from nbflow.widget.iterating import PinStates
 from nbflow.widget.marks import draw_marks
@@ -163,15 +164,17 @@ class Renderer:
             c.stroke()
 
     def draw_edges(self, c: Canvas) -> None:
+        """Frames (behind everything), then the wires and their reroute points."""
         self._begin(c)
         vm = self.vm
+        draw_frames(c, vm)
         lifted = vm.lifted
         x0, y0, x1, y1 = vm.view.visible(margin=60)
         edges = [e for e in vm.edges
                  if e.src_node not in lifted and e.dst_node not in lifted
-                 and min(e.x1, e.x2) <= x1 and max(e.x1, e.x2) >= x0
-                 and min(e.y1, e.y2) <= y1 and max(e.y1, e.y2) >= y0]
+                 and (b := e.bounds())[0] <= x1 and b[2] >= x0 and b[1] <= y1 and b[3] >= y0]
         self._edge_paths(c, edges)
+        draw_points(c, vm, edges)
 
     def _edge_paths(self, c: Canvas, edges: list[EdgeGeom]) -> None:
         groups: dict[str, list[EdgeGeom]] = {}
@@ -203,8 +206,9 @@ class Renderer:
     def _curves(c: Canvas, edges: list[EdgeGeom]) -> None:
         c.begin_path()
         for e in edges:
-            c.move_to(e.x1, e.y1)
-            c.bezier_curve_to(*bezier_controls(e.x1, e.y1, e.x2, e.y2), e.x2, e.y2)
+            for x1, y1, x2, y2 in e.segments():  # one curve, or one per stretch between reroute points
+                c.move_to(x1, y1)
+                c.bezier_curve_to(*bezier_controls(x1, y1, x2, y2), x2, y2)
         c.stroke()
 
     def draw_nodes(self, c: Canvas) -> None:
@@ -412,7 +416,7 @@ class Renderer:
             if b is not None:
                 q = b.inputs.get(e.dst.split(".", 1)[1])
                 x2, y2 = (q.x, q.y) if q else (b.x, b.y)
-            edges.append(EdgeGeom(e.src, e.dst, e.src_node, e.dst_node, e.type, x1, y1, x2, y2, e.ok))
+            edges.append(EdgeGeom(e.src, e.dst, e.src_node, e.dst_node, e.type, x1, y1, x2, y2, e.ok, e.via))
         self._edge_paths(c, edges)
         c.global_alpha = 0.92
         lod = detail(self.vm.view.zoom)

@@ -28,6 +28,7 @@ from nbflow.widget.draw import Renderer
 from nbflow.widget.editor_bodies import BodyNavigation
 from nbflow.widget.editor_files import FileActions
 from nbflow.widget.editor_iterate import IterateActions
+from nbflow.widget.frame_panel import FramePanel
 from nbflow.widget.panels import ParamsPanel, PreviewPanel
 from nbflow.widget.popups import rank_types
 from nbflow.widget.status import diagnose, independent_of
@@ -139,10 +140,12 @@ class Editor(IterateActions, BodyNavigation, FileActions, w.VBox):
         for panel in (self.params, self.preview):
             panel.layout.flex = "0 0 auto"
         # Params and Output side by side as tabs: the output is one click away, never below the form
-        def pane(panel: w.Widget) -> w.VBox:
-            return w.VBox([panel], layout=w.Layout(overflow="auto", max_height=f"{height - 40}px"))
+        def pane(*panels: w.Widget) -> w.VBox:
+            return w.VBox(panels, layout=w.Layout(overflow="auto", max_height=f"{height - 40}px"))
 
-        self.tabs = w.Tab(children=[pane(self.params), pane(self.preview)], layout=w.Layout(width="100%"))
+        self.frame_panel = FramePanel(self.vm, lambda layers: self._apply(layers, panels=True), self.params)
+        self.tabs = w.Tab(children=[pane(self.frame_panel, self.params), pane(self.preview)],
+                          layout=w.Layout(width="100%"))
         self.tabs.set_title(0, "Params")
         self.tabs.set_title(1, "Output")
         self.tabs.add_class("nbflow-tabs")
@@ -232,6 +235,8 @@ class Editor(IterateActions, BodyNavigation, FileActions, w.VBox):
             self.close_body()
         elif command is not None and command.startswith("open:"):
             self.open_body(command[5:])
+        elif command is not None and command.startswith("frame:"):
+            self.tabs.selected_index = 0  # the selected frame's title and text, in the Params tab
 
     def _on_snap(self, change: dict[str, Any]) -> None:
         if bool(change["new"]) != self.vm.snap:
@@ -256,13 +261,16 @@ class Editor(IterateActions, BodyNavigation, FileActions, w.VBox):
         self.stop_button.disabled = not running
         self.undo_button.disabled = not self.vm.history.can_undo
         self.redo_button.disabled = not self.vm.history.can_redo
-        self.delete_button.disabled = self.vm.selected is None and self.vm.selected_edge is None
+        vm = self.vm
+        self.delete_button.disabled = all(v is None for v in (vm.selected, vm.selected_edge, vm.selected_frame,
+                                                               vm.selected_point))
         self._sync_iterate()
 
     def _sync_panels(self, *, force: bool = False) -> None:
         sel = self.vm.selected
         if force or sel != self.params.node_id:
             self.params.show(sel)
+        self.frame_panel.show()
         rec = self.record(sel) if sel else None
         self.preview.show(sel, rec, status=self.vm.status.get(sel or ""))
         if sel is not None and rec is not None and rec.status == "paused":
@@ -317,7 +325,8 @@ class Editor(IterateActions, BodyNavigation, FileActions, w.VBox):
     # -- mouse and keys ---------------------------------------------------------------------------
 
     def _selection_state(self) -> tuple[Any, ...]:
-        return (tuple(self.vm.selection), self.vm.selected_edge, self.flow.version)
+        vm = self.vm
+        return (tuple(vm.selection), vm.selected_edge, vm.selected_frame, vm.selected_point, self.flow.version)
 
     def _mouse_down(self, x: float, y: float) -> None:
         before = self._selection_state()

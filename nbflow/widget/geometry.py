@@ -102,6 +102,19 @@ class EdgeGeom:
     x2: float
     y2: float
     ok: bool = True
+    via: tuple[tuple[float, float], ...] = ()
+
+    def segments(self) -> list[tuple[float, float, float, float]]:
+        """The curves the wire is drawn as: one from its output to its input, or one per stretch
+        between its reroute points."""
+        pts = [(self.x1, self.y1), *self.via, (self.x2, self.y2)]
+        return [(*pts[i], *pts[i + 1]) for i in range(len(pts) - 1)]
+
+    def bounds(self) -> tuple[float, float, float, float]:
+        """``(x0, y0, x1, y1)`` around both ends and every reroute point."""
+        xs = [self.x1, self.x2, *(p[0] for p in self.via)]
+        ys = [self.y1, self.y2, *(p[1] for p in self.via)]
+        return min(xs), min(ys), max(xs), max(ys)
 
 
 class PortCache:
@@ -165,6 +178,7 @@ def layout(spec: FlowSpec, ports: PortCache) -> dict[str, NodeBox]:
 def edge_geoms(spec: FlowSpec, boxes: dict[str, NodeBox]) -> list[EdgeGeom]:
     """Curves for every edge; an edge whose port is gone is drawn to the node's header, marked not ok."""
     out: list[EdgeGeom] = []
+    via = {(w.from_, w.to): tuple((p.x, p.y) for p in w.via) for w in spec.layout.wires}
     for e in spec.edges:
         a, ap = parse_ref(e.from_)
         b, bp = parse_ref(e.to)
@@ -175,7 +189,7 @@ def edge_geoms(spec: FlowSpec, boxes: dict[str, NodeBox]) -> list[EdgeGeom]:
         x1, y1 = (pa.x, pa.y) if pa else (sa.x + sa.w, sa.y + HEADER_H / 2)
         x2, y2 = (pb.x, pb.y) if pb else (sb.x, sb.y + HEADER_H / 2)
         out.append(EdgeGeom(e.from_, e.to, a, b, pa.type if pa else "any", x1, y1, x2, y2,
-                            ok=pa is not None and pb is not None))
+                            ok=pa is not None and pb is not None, via=via.get((e.from_, e.to), ())))
     return out
 
 

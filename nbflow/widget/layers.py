@@ -13,10 +13,13 @@ ALL_LAYERS: frozenset[Layer] = frozenset(("grid", "edges", "nodes", "minimap", "
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """What is under a point: ``empty``, a ``node`` body, a ``port`` or an ``edge`` (``(src, dst)``)."""
+    """What is under a point: ``empty``, a ``node`` body, a ``port``, an ``edge`` (``(src, dst)``), a
+    reroute ``point`` (``edge`` and its index), or a frame's title bar (``frame``) or resize corner."""
 
-    kind: Literal["empty", "node", "port", "edge"]
+    kind: Literal["empty", "node", "port", "edge", "point", "frame", "resize"]
     node: str | None = None
     port: str | None = None
     is_input: bool = False
     edge: tuple[str, str] | None = None
+    frame: str | None = None
+    index: int = 0

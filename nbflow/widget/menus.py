@@ -56,6 +56,17 @@ class PopupActions:
         def toggle_snap(self) -> frozenset[Layer]: ...
         def fit(self) -> frozenset[Layer]: ...
         def group(self, kind: str = "subflow") -> frozenset[Layer]: ...
+        def add_frame(self, *, comment: bool = False, at: tuple[float, float] | None = None) -> frozenset[Layer]: ...
+        def add_point(self, edge: tuple[str, str] | None = None,
+                      at: tuple[float, float] | None = None) -> frozenset[Layer]: ...
+        def select_frame(self, frame_id: str | None) -> frozenset[Layer]: ...
+        def select_point(self, edge: tuple[str, str], index: int) -> frozenset[Layer]: ...
+        def select_in_frame(self, frame_id: str | None = None) -> frozenset[Layer]: ...
+        def delete_frame(self, frame_id: str | None = None) -> frozenset[Layer]: ...
+        def delete_point(self) -> frozenset[Layer]: ...
+        def clear_points(self, edge: tuple[str, str]) -> frozenset[Layer]: ...
+        def set_frame(self, frame_id: str, **fields: Any) -> None: ...
+        def _geom(self, edge: tuple[str, str]) -> Any: ...
 
     # -- popups -----------------------------------------------------------------------------------
 
@@ -70,10 +81,17 @@ class PopupActions:
 
     def double_click(self, sx: float, sy: float) -> frozenset[Layer]:
         """Double-click on empty space opens search-to-add there; on a loop, map or subflow node it
-        opens the node's body in place (the editor takes the ``open:<id>`` command)."""
+        opens the node's body in place (the editor takes the ``open:<id>`` command); on a wire it adds
+        a reroute point there; on a frame's title bar it shows the frame's title and text to edit."""
         if self.popup is not None:
             return _NONE
         h = self.hit(sx, sy)
+        if h.kind == "edge" and h.edge is not None:
+            return self.add_point(h.edge, at=self.view.to_world(sx, sy))
+        if h.kind == "frame" and h.frame is not None:
+            self.select_frame(h.frame)
+            self.command = f"frame:{h.frame}"
+            return _SELECTION
         if h.kind == "node" and h.node is not None and self.flow.node(h.node).type in COMPOSITE_TYPES:
             self.command = f"open:{h.node}"
             return _NONE
@@ -101,19 +119,36 @@ class PopupActions:
                      MenuItem(f"Group {what} into a subflow", "group:subflow", "Ctrl+G"),
                      MenuItem(f"Group {what} into a loop", "group:loop", ""),
                      MenuItem(f"Group {what} into a map", "group:map", ""),
+                     MenuItem(f"Frame {what}", "frame_add", "Shift+G"),
                      MenuItem("Select all", "select_all", "Ctrl+A")]
         elif h.kind == "edge" and h.edge is not None:
             self.selection, self.selected_edge = {}, h.edge
             redraw |= _SELECTION
-            items = [MenuItem("Delete wire", "delete", "Del")]
+            geom = self._geom(h.edge)
+            items = [MenuItem("Add reroute point here", "point_add", "Shift+R"),
+                     MenuItem("Straighten wire", "straighten", "", bool(geom and geom.via)),
+                     MenuItem("Delete wire", "delete", "Del")]
+        elif h.kind == "point" and h.edge is not None:
+            redraw |= self.select_point(h.edge, h.index)
+            items = [MenuItem("Delete reroute point", "delete", "Del"),
+                     MenuItem("Straighten wire", "straighten", "")]
+        elif h.kind in ("frame", "resize") and h.frame is not None:
+            redraw |= self.select_frame(h.frame)
+            items = [MenuItem("Edit title and text…", f"frame:{h.frame}", "Enter"),
+                     MenuItem("Select the nodes in it", "frame_select", ""),
+                     MenuItem("Copy frame + nodes", "copy", "Ctrl+C"),
+                     MenuItem("Duplicate frame + nodes", "duplicate", "Ctrl+D"),
+                     MenuItem("Delete frame, keep nodes", "delete", "Del")]
         else:
             items = [MenuItem("Add node here…", "search", "/ or double-click"),
                      MenuItem("Paste here", "paste", "Ctrl+V", self.can_paste),
+                     MenuItem("Add frame here", "frame_add", "Shift+G"),
+                     MenuItem("Add comment here", "comment_add", "Shift+C"),
                      MenuItem("Select all", "select_all", "Ctrl+A"),
                      MenuItem("Auto-layout", "auto_layout", "L", bool(self.flow.spec.nodes)),
                      MenuItem(("✓ " if self.snap else "") + "Snap to grid", "toggle_snap", "G"),
                      MenuItem("Fit the flow in view", "fit", "F")]
-        self.popup = Popup("menu", sx, sy, wx, wy, items, target=h.node)
+        self.popup = Popup("menu", sx, sy, wx, wy, items, target=h.node, edge=h.edge)
         self.popup.index = -1
         self.popup.move(1)
         self.popup.clamp(self.view.width, self.view.height)
@@ -169,7 +204,12 @@ class PopupActions:
             "copy": self.copy, "cut": self.cut, "duplicate": self.duplicate, "delete": self.delete_selected,
             "select_all": self.select_all, "auto_layout": self.auto_layout, "toggle_snap": self.toggle_snap,
             "fit": self.fit, "paste": lambda: self.paste(at=(p.wx, p.wy)),
-            "search": lambda: self.open_search(p.x, p.y)}
+            "search": lambda: self.open_search(p.x, p.y),
+            "frame_add": lambda: self.add_frame(at=None if self.selection else (p.wx, p.wy)),
+            "comment_add": lambda: self.add_frame(comment=True, at=(p.wx, p.wy)),
+            "point_add": lambda: self.add_point(p.edge, at=(p.wx, p.wy)),
+            "straighten": lambda: self.clear_points(p.edge) if p.edge else _NONE,
+            "frame_select": self.select_in_frame}
         if item.command.startswith("group:"):
             return self.group(item.command[6:]) | _OVERLAY
         if item.command in commands:

@@ -58,6 +58,7 @@ class Popup:
     index: int = 0
     query: str = ""
     target: str | None = None
+    edge: tuple[str, str] | None = None
     anchor: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:

@@ -21,6 +21,7 @@ from nbflow.model.spec import parse_ref
 from nbflow.model.types import can_connect
 from nbflow.widget.bodies import COMPOSITE_TYPES as COMPOSITE
 from nbflow.widget.commands import Commands
+from nbflow.widget.frames import FrameActions, FrameHold
 from nbflow.widget.geometry import (
     EdgeGeom,
     NodeBox,
@@ -36,6 +37,7 @@ from nbflow.widget.menus import PopupActions
 from nbflow.widget.minimap import Minimap
 from nbflow.widget.popups import Popup
 from nbflow.widget.previews import Preview, short_preview
+from nbflow.widget.reroutes import RerouteActions
 from nbflow.widget.status import RunStatus
 from nbflow.widget.style import PORT_HIT, ROW_H
 from nbflow.widget.tooltips import Tooltips
@@ -63,7 +65,7 @@ class Drag:
     or the wire's loose end (wire); ``starts`` holds where each moved node was.
     """
 
-    mode: Literal["move", "pan", "wire", "box", "minimap"]
+    mode: Literal["move", "pan", "wire", "box", "minimap", "frame", "resize", "point"]
     sx: float
     sy: float
     node: str | None = None
@@ -79,9 +81,10 @@ class Drag:
     reason: str | None = None
     starts: dict[str, tuple[float, float]] = field(default_factory=dict)
     add: bool = False
+    hold: FrameHold | None = None  # a frame or reroute point being dragged
 
 
-class ViewModel(PopupActions, Tooltips, Commands, RunStatus):
+class ViewModel(PopupActions, Tooltips, Commands, FrameActions, RerouteActions, RunStatus):
     """Everything the canvas shows and does, in plain Python.
 
     Mouse handlers take canvas pixel coordinates and return the set of layers to redraw.
@@ -91,6 +94,7 @@ class ViewModel(PopupActions, Tooltips, Commands, RunStatus):
         view: pan and zoom.
         selection: the selected node ids in selection order (``selected`` is the last one).
         selected_edge: the selected edge ``(src, dst)``, if any.
+        selected_frame / selected_point: the selected frame id, or reroute point ``((src, dst), index)``.
         status / errors / previews / problems: per node, from the last run (see ``RunStatus``).
         popup: the open context menu or search-to-add box, if any.
         tooltip: ``(x, y, lines)`` of the tooltip under the pointer, if any.
@@ -140,7 +144,7 @@ class ViewModel(PopupActions, Tooltips, Commands, RunStatus):
             if i in self.flow.nodes:
                 self.selection.pop(i, None)
                 self.selection[i] = None
-        self.selected_edge = None
+        self.selected_edge = self.selected_frame = self.selected_point = None
         return _SELECTION
 
     def _drop_missing(self) -> None:
@@ -148,6 +152,9 @@ class ViewModel(PopupActions, Tooltips, Commands, RunStatus):
         self.selection = {i: None for i in self.selection if i in ids}
         if self.selected_edge is not None and self.selected_edge not in self.flow.edges:
             self.selected_edge = None
+        if self.selected_frame is not None and self.frame(self.selected_frame) is None:
+            self.selected_frame = None
+        self.selected_point = None
 
     # -- geometry ---------------------------------------------------------------------------------
 
@@ -186,7 +193,8 @@ class ViewModel(PopupActions, Tooltips, Commands, RunStatus):
         return [boxes[i].moved_to(x + dx, y + dy) for i, (x, y) in d.starts.items() if i in boxes]
 
     def hit(self, sx: float, sy: float) -> Hit:
-        """What is under canvas pixel (sx, sy): ports first, then node bodies (topmost first), then edges."""
+        """What is under canvas pixel (sx, sy): ports first, then node bodies (topmost first), reroute
+        points, edges, and last frames' title bars and resize corners."""
         wx, wy = self.view.to_world(sx, sy)
         r = min(PORT_HIT / self.view.zoom, ROW_H / 2)
         for b in reversed(list(self.boxes.values())):
@@ -198,15 +206,19 @@ class ViewModel(PopupActions, Tooltips, Commands, RunStatus):
                         return Hit("port", b.id, p.name, is_input)
             if b.contains(wx, wy):
                 return Hit("node", b.id)
+        point = self.hit_point(wx, wy)
+        if point is not None:
+            return point
         tol = 6.0 / self.view.zoom
         for e in self.edges:
-            if not (min(e.x1, e.x2) - 60 <= wx <= max(e.x1, e.x2) + 60
-                    and min(e.y1, e.y2) - tol <= wy <= max(e.y1, e.y2) + tol):
+            x0, y0, x1, y1 = e.bounds()
+            if not (x0 - 60 <= wx <= x1 + 60 and y0 - tol <= wy <= y1 + tol):
                 continue
-            pts = bezier_points(e.x1, e.y1, e.x2, e.y2)
-            if any(segment_distance(wx, wy, *pts[i], *pts[i + 1]) <= tol for i in range(len(pts) - 1)):
-                return Hit("edge", edge=(e.src, e.dst))
-        return Hit("empty")
+            for seg in e.segments():
+                pts = bezier_points(*seg)
+                if any(segment_distance(wx, wy, *pts[i], *pts[i + 1]) <= tol for i in range(len(pts) - 1)):
+                    return Hit("edge", edge=(e.src, e.dst))
+        return self.hit_frame(wx, wy) or Hit("empty")
 
     # -- mouse ------------------------------------------------------------------------------------
 
@@ -225,6 +237,9 @@ class ViewModel(PopupActions, Tooltips, Commands, RunStatus):
             self.minimap.center_on(sx, sy, self.boxes)
             return _VIEW_LAYERS
         h = self.hit(sx, sy)
+        if h.kind in ("point", "frame", "resize"):
+            return self.press_layout(h, sx, sy, Drag)
+        self.selected_frame = self.selected_point = None
         if h.kind == "port" and not h.is_input:
             wx, wy = self.view.to_world(sx, sy)
             self.drag = Drag("wire", sx, sy, node=h.node, port=h.port, x=wx, y=wy)
@@ -284,6 +299,8 @@ class ViewModel(PopupActions, Tooltips, Commands, RunStatus):
         if d.mode == "box":
             d.x, d.y = sx, sy
             return OVERLAY
+        if d.hold is not None:
+            return self.drag_layout(d, sx, sy)
         wx, wy = self.view.to_world(sx, sy)
         if d.mode == "move":
             d.x, d.y = wx - d.grab_dx, wy - d.grab_dy
@@ -307,6 +324,8 @@ class ViewModel(PopupActions, Tooltips, Commands, RunStatus):
             return frozenset(redraw)
         if d.mode == "move" and d.moved and d.node is not None:
             return self._drop(d)
+        if d.hold is not None:
+            return self.drop_layout(d)
         if d.mode == "wire":
             if d.target is not None and d.target.node is not None:
                 self.wire(f"{d.node}.{d.port}", f"{d.target.node}.{d.target.port}")
@@ -391,10 +410,16 @@ class ViewModel(PopupActions, Tooltips, Commands, RunStatus):
                 self.command = "up"  # nothing to let go of: leave an opened body
             self.drag = None
             self.selection, self.selected_edge = {}, None
+            self.selected_frame = self.selected_point = None
             return ALL_LAYERS
         if key == "Enter" and self.selected in self.flow.nodes and self.flow.node(self.selected).type in COMPOSITE:
             self.command = f"open:{self.selected}"
             return NONE
+        if key == "Enter" and self.selected_frame is not None:
+            self.command = f"frame:{self.selected_frame}"  # the editor shows the frame's title and text
+            return NONE
+        if shift and k in ("g", "c", "r"):  # frame the selection, a comment, a reroute point on the wire
+            return self.add_point() if k == "r" else self.add_frame(comment=k == "c")
         if key == "ContextMenu" or (shift and key == "F10"):
             return self.open_menu(*self.mouse)
         simple: dict[str, Callable[[], frozenset[Layer]]] = {

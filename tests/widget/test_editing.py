@@ -195,7 +195,8 @@ def test_context_menu_on_a_node_on_a_wire_and_on_empty_canvas(vm: ViewModel) -> 
     assert vm.popup is None
     vm.open_menu(1100, 650)
     assert vm.popup is not None
-    assert [i.command for i in vm.popup.items] == ["search", "paste", "select_all", "auto_layout", "toggle_snap", "fit"]
+    assert [i.command for i in vm.popup.items] == ["search", "paste", "frame_add", "comment_add", "select_all",
+                                                   "auto_layout", "toggle_snap", "fit"]
     assert not vm.popup.items[1].enabled or vm.can_paste
     vm.close_popup()
     e = next(e for e in vm.edges if e.dst == "copy.prompt")
@@ -203,7 +204,7 @@ def test_context_menu_on_a_node_on_a_wire_and_on_empty_canvas(vm: ViewModel) -> 
 
     mx, my = bezier_points(e.x1, e.y1, e.x2, e.y2)[8]
     vm.open_menu(*vm.view.to_screen(mx, my))
-    assert vm.popup is not None and [i.command for i in vm.popup.items] == ["delete"]
+    assert vm.popup is not None and [i.command for i in vm.popup.items] == ["point_add", "straighten", "delete"]
     assert vm.selected_edge == ("prompt.text", "copy.prompt")
 
 
