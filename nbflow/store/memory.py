@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 from nbflow.exceptions import StoreError
-from nbflow.store.runstore import NodeRow, RunStore
+from nbflow.store.runstore import CAP_SLACK, NodeRow, RunStore, SpendRow
 
 __all__ = ["MemoryStore"]
 
@@ -33,6 +33,7 @@ class MemoryStore(RunStore):
         self._blobs: dict[str, bytes] = {}
         self._leases: dict[str, dict[str, Any]] = {}
         self._seen: dict[str, float] = {}
+        self._spend: dict[tuple[str, str], list[Any]] = {}  # (scope, period) -> [spent, cap]
 
     def _save(self, run_id: str, run: dict[str, Any], nodes: list[NodeRow], refs: set[str]) -> None:
         with self._lock:
@@ -150,6 +151,25 @@ class MemoryStore(RunStore):
                 return False
             self._seen[key] = expires_at
             return True
+
+    def _spend_add(self, amount: float, scopes: list[tuple[str, str, float | None]], now: float,
+                   check: bool) -> SpendRow | None:
+        with self._lock:
+            for scope, period, cap in scopes:
+                spent, old_cap = self._spend.get((scope, period), (0.0, None))
+                if check and cap is not None and spent + amount > cap + CAP_SLACK:
+                    return (scope, period, spent, old_cap)
+            for scope, period, cap in scopes:
+                row = self._spend.setdefault((scope, period), [0.0, None])
+                row[0] += amount
+                if cap is not None:
+                    row[1] = cap
+            return None
+
+    def _spend_rows(self, scope: str | None, period: str | None) -> list[SpendRow]:
+        with self._lock:
+            return sorted((s, p, v[0], v[1]) for (s, p), v in self._spend.items()
+                          if (scope is None or s == scope) and (period is None or p == period))
 
     def _blob_put(self, sha: str, data: bytes) -> None:
         with self._lock:

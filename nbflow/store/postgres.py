@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from nbflow.exceptions import StoreError
-from nbflow.store.runstore import NodeRow, RunStore
+from nbflow.store.runstore import CAP_SLACK, NodeRow, RunStore, SpendRow
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresStore", "is_postgres_url"]
 
@@ -98,8 +98,22 @@ CREATE TABLE seen_keys (
 CREATE INDEX seen_keys_by_expiry ON seen_keys (expires_at)
 """
 
+# Version 3: the spend ledger budgets are checked against; a row per (scope, period), locked by the
+# transaction that checks and adds, so concurrent charges serialize on it.
+_V3 = """
+CREATE TABLE spend (
+  scope       TEXT NOT NULL,
+  period      TEXT NOT NULL,
+  spent       DOUBLE PRECISION NOT NULL DEFAULT 0,
+  cap         DOUBLE PRECISION CHECK (cap > 0),
+  updated_at  DOUBLE PRECISION NOT NULL,
+  PRIMARY KEY (scope, period)
+);
+CREATE INDEX spend_by_period ON spend (period)
+"""
+
 #: ``MIGRATIONS[i]`` upgrades a database from schema version ``i`` to ``i + 1``.
-MIGRATIONS: list[str] = [_V1, _V2]
+MIGRATIONS: list[str] = [_V1, _V2, _V3]
 
 #: The schema version this nbflow writes.
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -353,6 +367,30 @@ class PostgresStore(RunStore):
                         (key, expires_at, now))
             return cur.fetchone() is not None
         return self._tx(tx)
+
+    def _spend_add(self, amount: float, scopes: list[tuple[str, str, float | None]], now: float,
+                   check: bool) -> SpendRow | None:
+        def tx(cur: Any) -> SpendRow | None:
+            # Create missing rows, then lock every row (in sorted order: no deadlock between chargers);
+            # a concurrent charge waits on the lock and then reads the committed total.
+            cur.executemany("INSERT INTO spend (scope, period, spent, updated_at) VALUES (%s, %s, 0, %s) "
+                            "ON CONFLICT DO NOTHING", [(s, p, now) for s, p, _ in scopes])
+            for scope, period, cap in scopes:
+                cur.execute("SELECT spent, cap FROM spend WHERE scope = %s AND period = %s FOR UPDATE",
+                            (scope, period))
+                spent, old_cap = cur.fetchone()
+                if check and cap is not None and float(spent) + amount > cap + CAP_SLACK:
+                    return (scope, period, float(spent), old_cap)
+            cur.executemany("UPDATE spend SET spent = spent + %s, cap = COALESCE(%s, cap), updated_at = %s "
+                            "WHERE scope = %s AND period = %s", [(amount, c, now, s, p) for s, p, c in scopes])
+            return None
+        return self._tx(tx)
+
+    def _spend_rows(self, scope: str | None, period: str | None) -> list[SpendRow]:
+        rows = self._rows("SELECT scope, period, spent, cap FROM spend WHERE (%s::text IS NULL OR scope = %s) "
+                          "AND (%s::text IS NULL OR period = %s) ORDER BY scope, period",
+                          (scope, scope, period, period))
+        return [(r["scope"], r["period"], float(r["spent"]), r["cap"]) for r in rows]
 
     # -- blobs: rows keyed by their sha256 ------------------------------------------------------------
 

@@ -28,13 +28,19 @@ from nbflow.providers.secrets import redact
 from nbflow.store import codec
 from nbflow.store.lease import Lease
 
-__all__ = ["Approval", "NodeRow", "RunStore", "RunSummary", "StoredRun", "timestamp"]
+__all__ = ["Approval", "NodeRow", "RunStore", "RunSummary", "SpendRow", "StoredRun", "timestamp"]
 
 #: Runs in these states hold state someone still needs; ``prune`` leaves them unless asked by status.
 LIVE_STATUSES = ("running", "paused", "interrupted")
 
 #: One node's row: (node id, type, status, position in the run, JSON document).
 NodeRow = tuple[str, str, str, int, str]
+
+#: One spend ledger row: (scope, period, USD spent or reserved, the cap last charged against or None).
+SpendRow = tuple[str, str, float, float | None]
+
+#: A charge may pass a cap by this much (float rounding), no more.
+CAP_SLACK = 1e-9
 
 
 def timestamp(when: float | datetime | None) -> float | None:
@@ -368,6 +374,32 @@ class RunStore(ABC):
         now = time.time()
         return self._seen_put(key, now + ttl, now)
 
+    # -- spend: the budget ledger (see nbflow.engine.budget) ----------------------------------------
+
+    def charge(self, amount: float, scopes: list[tuple[str, str, float | None]], *,
+               check: bool = True) -> SpendRow | None:
+        """Add ``amount`` USD to each ``(scope, period, cap)`` in one transaction, all or none.
+
+        When adding would take a scope with a cap past it, nothing is added and that scope's row is
+        returned; None when added. Atomic across processes sharing the store, so two runs racing for
+        the last of a budget never both pass. A negative ``amount`` (giving back what an estimate held
+        beyond the recorded cost) or ``check=False`` is never refused. Each row keeps the cap it was
+        last charged against, so ``nbflow stats`` can show spend against it.
+        """
+        if not scopes:
+            return None
+        return self._spend_add(round(amount, 10), sorted(scopes, key=lambda s: (s[0], s[1])), time.time(),
+                               check and amount > 0)
+
+    def spent(self, scope: str, period: str = "") -> float:
+        """USD spent (and reserved) in ``scope`` during ``period``; 0 when nothing was."""
+        rows = self._spend_rows(scope, period)
+        return rows[0][2] if rows else 0.0
+
+    def spend_rows(self, *, scope: str | None = None, period: str | None = None) -> list[SpendRow]:
+        """Ledger rows, optionally of one scope and/or period, ordered by scope and period."""
+        return self._spend_rows(scope, period)
+
     # -- blobs --------------------------------------------------------------------------------------
 
     def put_blob(self, data: bytes) -> str:
@@ -468,6 +500,18 @@ class RunStore(ABC):
     @abstractmethod
     def _seen_put(self, key: str, expires_at: float, now: float) -> bool:
         """In one transaction: drop keys expired by ``now``; add ``key`` unless present; whether added."""
+
+    @abstractmethod
+    def _spend_add(self, amount: float, scopes: list[tuple[str, str, float | None]], now: float,
+                   check: bool) -> SpendRow | None:
+        """In one transaction, rows taken in the given (sorted) order: unless ``check`` and some row's
+        ``spent + amount`` passes its cap (by more than :data:`CAP_SLACK`), add ``amount`` to every row
+        (creating missing rows at 0), set each given cap that is not None, and return None; else change
+        nothing and return the first refusing row."""
+
+    @abstractmethod
+    def _spend_rows(self, scope: str | None, period: str | None) -> list[SpendRow]:
+        """Ledger rows matching ``scope`` and ``period`` (None: any), ordered by scope and period."""
 
     @abstractmethod
     def _blob_put(self, sha: str, data: bytes) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 
 from nbflow.exceptions import StoreError
 from nbflow.store.paths import default_db_path
-from nbflow.store.runstore import NodeRow, RunStore
+from nbflow.store.runstore import CAP_SLACK, NodeRow, RunStore, SpendRow
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]
 
@@ -93,8 +93,22 @@ CREATE TABLE seen_keys (
 CREATE INDEX seen_keys_by_expiry ON seen_keys (expires_at);
 """
 
+# Version 3: the spend ledger budgets are checked against (scope: run:<id>, flow:<name>, key:<key>;
+# period: a UTC day, or '' for a run's whole life).
+_V3 = """
+CREATE TABLE spend (
+  scope       TEXT NOT NULL,
+  period      TEXT NOT NULL,
+  spent       REAL NOT NULL DEFAULT 0,
+  cap         REAL,
+  updated_at  REAL NOT NULL,
+  PRIMARY KEY (scope, period)
+);
+CREATE INDEX spend_by_period ON spend (period);
+"""
+
 #: ``MIGRATIONS[i]`` upgrades a database from schema version ``i`` to ``i + 1``.
-MIGRATIONS: list[str] = [_V1, _V2]
+MIGRATIONS: list[str] = [_V1, _V2, _V3]
 
 #: The schema version this nbflow writes.
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -321,6 +335,29 @@ class SQLiteStore(RunStore):
             return self._db.execute("INSERT OR IGNORE INTO seen_keys (key, expires_at) VALUES (?, ?)",
                                     (key, expires_at)).rowcount
         return bool(self._write(tx))
+
+    def _spend_add(self, amount: float, scopes: list[tuple[str, str, float | None]], now: float,
+                   check: bool) -> SpendRow | None:
+        def tx() -> SpendRow | None:  # BEGIN IMMEDIATE: no other writer between the check and the add
+            for scope, period, cap in scopes:
+                row = self._db.execute("SELECT spent, cap FROM spend WHERE scope = ? AND period = ?",
+                                       (scope, period)).fetchone()
+                spent = float(row[0]) if row is not None else 0.0
+                if check and cap is not None and spent + amount > cap + CAP_SLACK:
+                    return (scope, period, spent, None if row is None else row[1])
+            self._db.executemany(
+                "INSERT INTO spend (scope, period, spent, cap, updated_at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (scope, period) DO UPDATE SET spent = spent + excluded.spent, "
+                "cap = COALESCE(excluded.cap, cap), updated_at = excluded.updated_at",
+                [(scope, period, amount, cap, now) for scope, period, cap in scopes])
+            return None
+        out: SpendRow | None = self._write(tx)
+        return out
+
+    def _spend_rows(self, scope: str | None, period: str | None) -> list[SpendRow]:
+        rows = self._read("SELECT scope, period, spent, cap FROM spend WHERE (? IS NULL OR scope = ?) "
+                          "AND (? IS NULL OR period = ?) ORDER BY scope, period", (scope, scope, period, period))
+        return [(r[0], r[1], float(r[2]), r[3]) for r in rows]
 
     # -- blobs: files named by their sha256, two-level fan-out ---------------------------------------
 

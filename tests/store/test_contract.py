@@ -290,3 +290,48 @@ def test_remember_keys_within_their_window(store: RunStore):
     assert store.remember("sig-2", ttl=0.05)
     time.sleep(0.1)
     assert store.remember("sig-2", ttl=30)  # its window passed: forgotten
+
+
+def test_charges_add_up_per_scope_and_period(store: RunStore):
+    assert store.spent("flow:f", "2026-12-02") == 0.0
+    assert store.charge(0.25, [("flow:f", "2026-12-02", 1.0), ("run:r1", "", None)]) is None
+    assert store.charge(0.5, [("flow:f", "2026-12-02", 1.0), ("run:r1", "", None)]) is None
+    assert store.charge(0.1, [("flow:f", "2026-12-03", 1.0)]) is None
+    assert store.spent("flow:f", "2026-12-02") == pytest.approx(0.75)
+    assert store.spent("run:r1") == pytest.approx(0.75)
+    assert store.spend_rows(period="2026-12-02") == [("flow:f", "2026-12-02", pytest.approx(0.75), 1.0)]
+    assert store.spend_rows(scope="run:r1") == [("run:r1", "", pytest.approx(0.75), None)]
+    assert [r[:2] for r in store.spend_rows(scope="flow:f")] == [("flow:f", "2026-12-02"), ("flow:f", "2026-12-03")]
+
+
+def test_a_charge_past_a_cap_adds_nothing_anywhere(store: RunStore):
+    assert store.charge(0.75, [("flow:f", "d", 1.0), ("key:k", "d", 5.0)]) is None
+    # The key has room but the flow does not: all or none.
+    assert store.charge(0.5, [("flow:f", "d", 1.0), ("key:k", "d", 5.0)]) == ("flow:f", "d", pytest.approx(0.75), 1.0)
+    assert store.spent("key:k", "d") == pytest.approx(0.75)
+    assert store.charge(0.25, [("flow:f", "d", 1.0)]) is None  # exactly up to the cap passes
+    assert store.charge(0.01, [("flow:f", "d", 1.0)]) is not None
+    assert store.charge(-0.5, [("flow:f", "d", 1.0)]) is None  # giving back is never refused
+    assert store.spent("flow:f", "d") == pytest.approx(0.5)
+    assert store.charge(2.0, [("flow:f", "d", 1.0)], check=False) is None  # an approved call over the cap
+    assert store.charge(0.5, [("flow:f", "d", None)], check=False) is None  # a cap not given keeps the last one
+    assert store.spend_rows(scope="flow:f") == [("flow:f", "d", pytest.approx(3.0), 1.0)]
+
+
+def test_charges_race_from_threads_never_pass_the_cap(store: RunStore):
+    passed: list[bool] = []
+    lock = threading.Lock()
+
+    def go() -> None:
+        for _ in range(10):
+            ok = store.charge(1.0, [("flow:race", "d", 7.0)]) is None
+            with lock:
+                passed.append(ok)
+
+    threads = [threading.Thread(target=go) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert passed.count(True) == 7
+    assert store.spent("flow:race", "d") == pytest.approx(7.0)
