@@ -16,6 +16,7 @@ from nbflow.caching import use_cache
 from nbflow.engine.policies import Retry
 from nbflow.engine.sync import RunHandle
 from nbflow.exceptions import (
+    BudgetError,
     CassetteError,
     CassetteMiss,
     ClaimError,
@@ -55,6 +56,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AwsSecrets",
+    "BudgetError",
     "CassetteError",
     "CassetteMiss",
     "ClaimError",

@@ -14,6 +14,7 @@ The tree::
     ├── SecretError                  a secret reference cannot be resolved, or a literal key was found
     ├── NodeError                    a node failed while running (exit code 1)
     │   ├── ProviderError            a provider API call failed (carries status and retryability)
+    │   ├── BudgetError              a provider call was refused: it would pass a cost cap (never retried)
     │   └── CassetteMiss             a replayed run sent a request its cassette has no answer for
     ├── CassetteError                a cassette file cannot be read (CLI exit code 2)
     ├── RunCancelled                 a run was stopped
@@ -33,6 +34,7 @@ from __future__ import annotations
 from nbflow.redaction import redact
 
 __all__ = [
+    "BudgetError",
     "CassetteError",
     "CassetteMiss",
     "ClaimError",
@@ -177,6 +179,11 @@ class ProviderError(NodeError):
         status = f" (HTTP {self.status})" if self.status is not None else ""
         base = f"{self.provider}{status}: {self.message}"
         return f"node {self.node!r}: {base}" if self.node else base
+
+
+class BudgetError(NodeError):
+    """A provider call was refused: its estimate would take spend past a cost cap, or the recorded
+    cost already passed one (see :mod:`nbflow.engine.budget`). Never retried; a fallback may fit."""
 
 
 class CassetteMiss(NodeError):

@@ -172,4 +172,6 @@ def attach_store(execution: Execution, store: RunStore, flow: SavedFlow, *, sour
     rec = Recorder(store, execution, flow_text=flow.dumps(),
                    flow_file=str(Path(flow.source).resolve()) if flow.source else None, source=source)
     execution.listeners.append(rec)
+    if execution.budget is not None:  # spend is kept where the run is: caps hold across processes
+        execution.budget.store = store
     return rec

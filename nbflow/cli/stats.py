@@ -1,5 +1,6 @@
 """``nbflow stats``: success rate, average and p95 duration and cost per run, per flow and window;
-with ``--alert-above RATE`` it also checks an alert rule and POSTs (or prints) what fires."""
+spend today against each budget (per flow and per caller key, from the run store's ledger); with
+``--alert-above RATE`` it also checks an alert rule and POSTs (or prints) what fires."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("stats", help="success rate, durations and cost per flow",
                        description="Figures over the run history: runs, success rate (succeeded / (succeeded + "
                        "failed)), average and p95 duration, average and total cost, per flow, over --since or per "
-                       "--window. Add --alert-above to evaluate an alert rule.")
+                       "--window; then spend today (UTC) against each budget. Add --alert-above to evaluate an "
+                       "alert rule.")
     p.add_argument("--flow", metavar="NAME", help="only this flow")
     p.add_argument("--source", metavar="SOURCE", help="only runs started from here (cli, notebook, server, "
                    "schedule, batch, python...)")
@@ -56,6 +58,7 @@ def main(args: argparse.Namespace) -> int:
         else:
             rows = run_stats(store, flow=args.flow, since=since, source=args.source)
         _print(rows, as_json=args.json, windowed=bool(args.window))
+        _print_budgets(store, flow=args.flow, as_json=args.json)
         if args.alert_above is not None:
             return _alert(store, args, now)
     return 0
@@ -82,6 +85,30 @@ def _print(rows: list[Any], *, as_json: bool, windowed: bool) -> None:
         w(f"{r.flow:<{fw}} {r.runs:>6} {r.succeeded:>6} {r.failed:>6} {r.interrupted:>5} "
           f"{_fmt(rate, '.1f') + '%':>8} {_fmt(r.avg_duration, '.2f'):>8} {_fmt(r.p95_duration, '.2f'):>8} "
           f"{r.avg_cost:>9.4f} {r.total_cost:>9.4f}\n")
+
+
+def _print_budgets(store: Any, *, flow: str | None, as_json: bool) -> None:
+    """Today's ledger rows per flow and caller key (runs' own rows are in their records' cost)."""
+    from nbflow.engine.budget import day
+
+    today = day()
+    rows = [r for r in store.spend_rows(period=today)
+            if (r[0].startswith("flow:") and (flow is None or r[0] == f"flow:{flow}"))
+            or (r[0].startswith("key:") and flow is None)]
+    w = sys.stdout.write
+    if as_json:
+        for scope, period, spent, cap in rows:
+            kind, _, name = scope.partition(":")
+            w(json.dumps({"budget": kind, "name": name, "day": period, "spent": round(spent, 8), "cap": cap,
+                          "left": None if cap is None else round(max(0.0, cap - spent), 8)}) + "\n")
+        return
+    if not rows:
+        return
+    nw = max(len("BUDGET"), *(len(r[0].replace(":", " ", 1)) for r in rows))
+    w(f"\n{'BUDGET':<{nw}} {'DAY (UTC)':<10} {'SPENT $':>9} {'CAP $':>9} {'USED':>7}\n")
+    for scope, period, spent, cap in rows:
+        used = "-" if not cap else f"{spent / cap * 100:.1f}%"
+        w(f"{scope.replace(':', ' ', 1):<{nw}} {period:<10} {spent:>9.4f} {_fmt(cap, '.4f'):>9} {used:>7}\n")
 
 
 def _alert(store: Any, args: argparse.Namespace, now: float) -> int:

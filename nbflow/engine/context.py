@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
+from nbflow.engine.budget import BudgetedProvider
 from nbflow.engine.policies import Policy
 from nbflow.model.record import NodeRecord, value_to_json
 from nbflow.nodes.nodetype import Pause
@@ -67,7 +68,15 @@ class NodeRunContext:
 
     def provider(self, name: str, **config: Any) -> Any:
         # The policy's request timeout and rate limit win over the node type's defaults in ``config``.
-        return self._exec.providers.get(name, node_id=self.node_id, **{**config, **self.policy.client_config()})
+        inner = self._exec.providers.get(name, node_id=self.node_id, **{**config, **self.policy.client_config()})
+        guard = self._exec.budget
+        if guard is None:
+            return inner
+        from nbflow.providers.estimate import EstimatingProvider
+
+        if isinstance(inner, EstimatingProvider):  # an estimate's dry run spends nothing
+            return inner
+        return BudgetedProvider(inner, guard, node=self.node_id, price=self._exec.price, resume=self.resume)
 
     def secret(self, name: str) -> str:
         return self._exec.providers.secrets.require(name, node=self.node_id)

@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from nbflow.engine.budget import BudgetGuard, budget_for
 from nbflow.engine.cache import Cache, combine_key, value_key
 from nbflow.engine.context import NodeRunContext
 from nbflow.engine.failures import beyond_deadline, error_info, error_message, timed_out
@@ -54,13 +55,14 @@ class Execution:
                  targets: list[str] | None = None, restore: RunResult | None = None,
                  resume: dict[str, dict[str, Any]] | None = None,
                  price: Any = None, start: list[str] | None = None, only: list[str] | None = None,
-                 pins: dict[str, dict[str, Any]] | None = None) -> None:
+                 pins: dict[str, dict[str, Any]] | None = None, budget: BudgetGuard | None = None) -> None:
         self.plan = plan
         self.run_id = run_id or (restore.run_id if restore else new_run_id())
         self.cache = cache
         self.listeners = list(listeners)
         self.providers = providers or Providers()
         self.price = price or _zero_price
+        self.budget = budget if budget is not None else budget_for(plan, self.run_id)  # cost caps, if any
         n = len(plan.nodes)
         self.result = RunResult(run_id=self.run_id, flow=plan.name)
         self._raw_inputs = dict(inputs or {})
@@ -88,7 +90,8 @@ class Execution:
 
     def subflow(self, plan: Plan, inputs: dict[str, Any]) -> Any:
         """Run another plan as part of a node of this run (sub-flows, loops, map): an awaitable result."""
-        return Execution(plan, inputs=inputs, cache=self.cache, providers=self.providers, price=self.price).run()
+        return Execution(plan, inputs=inputs, cache=self.cache, providers=self.providers, price=self.price,
+                         budget=self.budget).run()
 
     def emit(self, kind: EventKind, node_id: str | None = None, data: dict[str, Any] | None = None) -> None:
         if not self.listeners:

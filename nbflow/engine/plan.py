@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from nbflow.engine.policies import Policy, resolve_policy
 from nbflow.exceptions import CycleError, FlowError, ParamError, WiringError
-from nbflow.model.spec import FlowSpec, NodeSpec, parse_ref
+from nbflow.model.spec import BudgetSpec, FlowSpec, NodeSpec, parse_ref
 from nbflow.model.types import coercion
 from nbflow.model.validation import first_error
 from nbflow.nodes.compose import composing
@@ -71,6 +71,8 @@ class Plan:
     concurrency: int | None
     #: Nodes that (or whose fallbacks) check something before a run starts (``preflight``), in order.
     preflight: tuple[int, ...] = ()
+    #: The flow's cost caps (``defaults.budget``), if any.
+    budget: BudgetSpec | None = None
 
     def __iter__(self) -> Iterator[PlanNode]:
         return iter(self.nodes)
@@ -196,7 +198,7 @@ def compile_flow(spec: FlowSpec, reg: Registry | None = None, *, complete: bool 
     preflight = tuple(pn.idx for pn in nodes
                       if any(hasattr(nodes[i].impl, "preflight") for i in (pn.idx, *pn.fallbacks)))
     return Plan(name=spec.name, nodes=nodes, by_id=by_id, inputs=inputs, outputs=outputs,
-                concurrency=spec.defaults.concurrency, preflight=preflight)
+                concurrency=spec.defaults.concurrency, preflight=preflight, budget=spec.defaults.budget)
 
 
 def _wire(spec: FlowSpec, nodes: list[PlanNode], by_id: dict[str, PlanNode], complete: bool) -> None:

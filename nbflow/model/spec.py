@@ -34,12 +34,13 @@ kept request timeouts and rate limits in params; version 2 had no frames or rero
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
     "FORMAT_VERSION",
+    "BudgetSpec",
     "EdgeSpec",
     "FlowSpec",
     "FrameSpec",
@@ -108,10 +109,25 @@ class PolicySpec(_Strict):
         "or failed branch (those inputs are then absent); without it such a node is skipped. Per node only.")
 
 
+class BudgetSpec(_Strict):
+    """Cost caps in USD, checked before each provider call (by the estimate) and after it (by the
+    recorded cost); spend is kept in the run store, so caps hold across processes and replicas."""
+
+    run: float | None = Field(default=None, gt=0, description="Most one run may spend, resumes included.")
+    flow_day: float | None = Field(default=None, gt=0, description="Most the runs of this flow may spend per "
+                                   "UTC day, together.")
+    key_day: float | None = Field(default=None, gt=0, description="Most the runs one server caller key starts "
+                                  "may spend per UTC day (runs started by nbflow serve).")
+    on_exceed: Literal["stop", "pause"] | None = Field(default=None, description="What a run does instead of a "
+                                                       "call that would pass a cap: stop (the node fails; "
+                                                       "the default) or pause for approval.")
+
+
 class DefaultsSpec(PolicySpec):
     """Graph-level policy defaults plus run-wide settings."""
 
     concurrency: int | None = Field(default=None, ge=1, description="Most nodes running at once.")
+    budget: BudgetSpec | None = None
 
     @field_validator("join")
     @classmethod

@@ -38,6 +38,7 @@ from starlette.routing import Route
 from nbflow.exceptions import ConfigError, InputError, NbflowError, ResumeError, StoreError
 from nbflow.flow import Flow
 from nbflow.model.io import too_deep
+from nbflow.model.spec import BudgetSpec
 from nbflow.resuming import UNSET
 from nbflow.server.auth import Auth
 from nbflow.server.manager import ApiError, RunManager
@@ -219,7 +220,7 @@ async def start_run(request: Request, body: bytes, st: ServerState) -> Response:
     inputs = _json_object(body, "graph inputs")
     wait = _flag(request, "wait")
     timeout = _timeout(request, st) if wait else 0.0
-    run_id, replayed = st.manager.start(name, inputs, source="server",
+    run_id, replayed = st.manager.start(name, inputs, source="server", caller=st.auth.caller(request.headers),
                                         idempotency_key=request.headers.get("idempotency-key"))
     headers = {"location": f"/runs/{run_id}"}
     if replayed:
@@ -317,7 +318,8 @@ async def resume_run(request: Request, body: bytes, st: ServerState) -> Response
         if obj.get(name) is not None and not isinstance(obj[name], str):
             raise ApiError(422, f"{name} must be a string", field=name)
     await st.manager.resume(run_id, approve=approve, value=obj.get("value", UNSET),
-                            node=obj.get("node"), comment=obj.get("comment"), by=obj.get("by"))
+                            node=obj.get("node"), comment=obj.get("comment"), by=obj.get("by"),
+                            caller=st.auth.caller(request.headers))
     if _flag(request, "wait") and await st.manager.wait(run_id, _timeout(request, st)):
         return JSONResponse(st.manager.describe(run_id))
     return JSONResponse({**st.manager.describe(run_id), "status_url": f"/runs/{run_id}"}, status_code=202)
@@ -340,12 +342,12 @@ async def _sweep_orphans(manager: RunManager, resume: bool) -> None:
 def create_app(flows: dict[str, Flow], store: RunStore, auth: Auth, *, metrics: Metrics | None = None,
                max_body: int = 1 << 20, max_concurrent_runs: int = 32, wait_timeout: float = 300.0,
                cache: Any = False, public_metrics: bool = False, resume_interrupted: bool = False,
-               allow_hosts: list[str] | None = None) -> Starlette:
+               allow_hosts: list[str] | None = None, budget: BudgetSpec | None = None) -> Starlette:
     """The ASGI app serving ``flows`` (name -> flow). Schedules and alert rules are added with
     :func:`nbflow.server.build_app`, which also reads a :class:`~nbflow.server.config.ServeConfig`."""
     metrics = metrics or Metrics()
     manager = RunManager(flows, store, metrics, max_concurrent=max_concurrent_runs, cache=cache,
-                         allow_hosts=allow_hosts)
+                         allow_hosts=allow_hosts, budget=budget)
     auth.keep_seen_in(store.remember)  # a replay is refused after a restart, or at another server
     state = ServerState(manager, auth, metrics, max_body=max_body, wait_timeout=wait_timeout,
                         public_metrics=public_metrics)

@@ -138,6 +138,16 @@ class Auth:
             return "replayed"
         return None
 
+    def caller(self, headers: Mapping[str, str]) -> str:
+        """The key a request that passed :meth:`check` came with, as budgets count it (``key_day``):
+        ``bearer:<id>`` or ``hmac:<id>``, where ``<id>`` is 12 hex digits of the SHA-256 of the token or
+        signing secret (never the secret; a rotated secret is a new key), or ``anonymous`` without auth."""
+        if headers.get("authorization") is not None and self._token is not None:
+            return "bearer:" + hashlib.sha256(self._token).hexdigest()[:12]
+        if headers.get(SIGNATURE_HEADER) is not None and self._secret is not None:
+            return "hmac:" + hashlib.sha256(self._secret.encode()).hexdigest()[:12]
+        return "anonymous"
+
     def keep_seen_in(self, remember: Remember) -> None:
         """Keep seen signatures there (e.g. ``store.remember``), unless one was given at creation."""
         if self._own_memory:

@@ -9,7 +9,8 @@ From the command line, or from a JSON file (``nbflow serve --config serve.json``
       "max_body": 1048576, "max_concurrent_runs": 32, "allow_hosts": ["files.internal", "10.1.0.0/16"],
       "schedules": [{"flow": "product-copy", "cron": "0 9 * * *", "tz": "Europe/Berlin",
                      "inputs": {"product": "a teapot"}, "overlap": "skip", "missed": "run_once"}],
-      "alerts": [{"max_error_rate": 0.02, "window": "1h", "webhook": "https://hooks.example/nbflow"}]
+      "alerts": [{"max_error_rate": 0.02, "window": "1h", "webhook": "https://hooks.example/nbflow"}],
+      "budget": {"run": 0.5, "flow_day": 20, "key_day": 50, "on_exceed": "stop"}
     }
 
 Relative flow paths are read from the configuration file's folder. Secrets are named (``token_env``),
@@ -26,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from nbflow.cron.schedule import ScheduleSpec
 from nbflow.exceptions import ConfigError
+from nbflow.model.spec import BudgetSpec
 from nbflow.model.validation import parse_config
 from nbflow.ops.alerts import AlertRule
 from nbflow.providers.netguard import AllowList
@@ -94,6 +96,9 @@ class ServeConfig(BaseModel):
                                      "whose process died (they are marked interrupted either way).")
     schedules: list[ScheduleSpec] = Field(default_factory=list)
     alerts: list[AlertRule] = Field(default_factory=list)
+    budget: BudgetSpec | None = Field(default=None, description="Cost caps for every run the server starts or "
+                                      "resumes (the lower of these and a flow's own caps holds); key_day is "
+                                      "per caller key (see docs/control.md#budgets).")
     allow_hosts: list[str] = Field(default_factory=list, description="Internal hosts and networks that "
                                    "image and file input URLs may point at (localhost, files.internal:8080, "
                                    "10.0.0.0/8, *); all others must be public addresses.")

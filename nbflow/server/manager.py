@@ -21,11 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nbflow.engine.budget import spending
 from nbflow.engine.execute import new_run_id
 from nbflow.exceptions import InputError, NbflowError, StoreError
 from nbflow.flow import Flow
 from nbflow.model.events import Event
 from nbflow.model.record import RunResult, value_to_json
+from nbflow.model.spec import BudgetSpec
 from nbflow.model.types import MEDIA_TYPES
 from nbflow.providers.netguard import AllowList, allowing
 from nbflow.resume_runs import aresume
@@ -79,6 +81,8 @@ class LiveRun:
     """Node id -> latest status, from the run's events."""
     task: asyncio.Task[Any] | None = None
     result: RunResult | None = None
+    caller: str | None = None
+    """The caller key the run's spend counts against (see :meth:`nbflow.server.auth.Auth.caller`)."""
 
     def on_event(self, ev: Event) -> None:
         if ev.node_id is None:
@@ -109,11 +113,14 @@ class RunManager:
             a path: that folder; a cache object: itself).
         keep: finished runs kept in memory (older ones are read from the store).
         allow_hosts: internal hosts that URL inputs may name (see :mod:`nbflow.providers.netguard`).
+        budget: cost caps for every run the server starts or resumes (see :mod:`nbflow.engine.budget`).
     """
 
     def __init__(self, flows: dict[str, Flow], store: RunStore, metrics: Metrics, *, max_concurrent: int = 32,
-                 cache: Any = False, keep: int = 1000, allow_hosts: list[str] | None = None) -> None:
+                 cache: Any = False, keep: int = 1000, allow_hosts: list[str] | None = None,
+                 budget: BudgetSpec | None = None) -> None:
         self.allow = AllowList.parse(allow_hosts or [], where="allow_hosts")
+        self.budget = budget
         self.flows = flows
         self.store = store
         self.metrics = metrics
@@ -175,8 +182,9 @@ class RunManager:
     # -- starting -----------------------------------------------------------------------------------
 
     def start(self, name: str, raw: dict[str, Any], *, source: str = "server",
-              idempotency_key: str | None = None) -> tuple[str, bool]:
-        """Accept a run; returns ``(run_id, replayed)``. ``replayed``: the key named an earlier run."""
+              idempotency_key: str | None = None, caller: str | None = None) -> tuple[str, bool]:
+        """Accept a run; returns ``(run_id, replayed)``. ``replayed``: the key named an earlier run.
+        ``caller``: the key its spend counts against."""
         flow = self.flow(name)
         parsed = self.check_inputs(flow, raw)
         if idempotency_key is not None:
@@ -201,7 +209,7 @@ class RunManager:
                 return run_id, True
         else:
             heartbeat.hold(self.store, run_id, ttl)
-        live = LiveRun(run_id=run_id, flow=name, source=source, inputs=parsed)
+        live = LiveRun(run_id=run_id, flow=name, source=source, inputs=parsed, caller=caller)
         # Durable before we answer: an accepted run is in the store even if we die before it starts.
         self.store.record_start(RunResult(run_id=run_id, flow=flow.name, inputs=parsed),
                                 flow_text=self._texts.get(name) or flow.dumps(),
@@ -253,8 +261,8 @@ class RunManager:
     async def _execute(self, live: LiveRun, flow: Flow, raw: dict[str, Any]) -> RunResult:
         try:
             async with self.sem:
-                with allowing(self.allow):
-                        result = await flow.arun(raw, store=self.store, source=live.source, run_id=live.run_id,
+                with allowing(self.allow), spending(key=live.caller, budget=self.budget):
+                    result = await flow.arun(raw, store=self.store, source=live.source, run_id=live.run_id,
                                              cache=self.cache, on_event=self._listeners(live))
         except asyncio.CancelledError:
             if live.status == "queued":  # never started: the engine recorded nothing beyond acceptance
@@ -348,9 +356,10 @@ class RunManager:
     # -- resuming -----------------------------------------------------------------------------------
 
     async def resume(self, run_id: str, *, approve: bool | None, value: Any = UNSET, node: str | None = None,
-                     comment: str | None = None, by: str | None = None) -> None:
+                     comment: str | None = None, by: str | None = None, caller: str | None = None) -> None:
         """Resume a paused, failed or interrupted run in the background; returns once it has started
-        (raising what the resume refused: ResumeError, StoreError...)."""
+        (raising what the resume refused: ResumeError, StoreError...). Its further spend counts against
+        ``caller``'s key (the one that resumed it)."""
         current = self.live.get(run_id)
         if current is not None and not current.ended and current.result is None:
             raise ApiError(409, f"run {run_id!r} is still running", field="run_id")
@@ -366,9 +375,10 @@ class RunManager:
         listeners = [on_start, *self._listeners(live)]
 
         async def drive() -> RunResult:
-            result = await aresume(run_id, approve=approve, value=value, node=node, comment=comment, by=by,
-                                   store=self.store, registry=served.registry if served else None,
-                                   on_event=listeners, cache=self.cache)
+            with spending(key=caller, budget=self.budget):
+                result = await aresume(run_id, approve=approve, value=value, node=node, comment=comment, by=by,
+                                       store=self.store, registry=served.registry if served else None,
+                                       on_event=listeners, cache=self.cache)
             self._ended(live, result)
             return result
 
