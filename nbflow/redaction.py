@@ -133,12 +133,30 @@ def _rebuild(value: Any) -> Any:
     return value
 
 
+def _scrubbed_args(record: logging.LogRecord, clean: str) -> tuple[Any, Any]:
+    """The record's message and arguments scrubbed one by one where that suffices (formatters such as
+    uvicorn's access log unpack ``record.args``); else the whole scrubbed message with no arguments."""
+    args = record.args
+    if isinstance(args, tuple):
+        msg = redact(str(record.msg))
+        scrubbed = tuple(redact(a) if isinstance(a, str) else a for a in args)
+        try:
+            text = msg % scrubbed
+        except (TypeError, ValueError):
+            return clean, None
+        if redact(text) == text:
+            return msg, scrubbed
+    return clean, None
+
+
 def _redact_record(record: logging.LogRecord) -> None:
     try:
         message = record.getMessage()
     except Exception:  # a broken format string: leave it to logging's own error handling
         return
-    record.msg, record.args = redact(message), None
+    clean = redact(message)
+    if clean != message:
+        record.msg, record.args = _scrubbed_args(record, clean)
     if record.exc_info and not record.exc_text:
         record.exc_text = logging.Formatter().formatException(record.exc_info)
     if record.exc_text:

@@ -144,3 +144,19 @@ def test_scrubbing_a_large_clean_output_is_cheap():
     remember_secret(KEY)
     big = "lorem ipsum " * 100_000  # 1.2 MB without a secret
     assert scrub({"text": big})["text"] is big
+
+
+def test_log_records_keep_their_arguments_unless_scrubbing_needs_them():
+    """A formatter that unpacks ``record.args`` (uvicorn's access log) still works; a secret among the
+    arguments is scrubbed argument by argument."""
+    install_log_redaction()
+    remember_secret("tok-9f8e7d6c5b4a3210")
+    clean = logging.getLogRecordFactory()("uvicorn.access", logging.INFO, __file__, 1,
+                                          '%s - "%s %s HTTP/%s" %d', ("127.0.0.1:5", "GET", "/healthz", "1.1", 200),
+                                          None)
+    assert clean.args == ("127.0.0.1:5", "GET", "/healthz", "1.1", 200)
+    dirty = logging.getLogRecordFactory()("uvicorn.access", logging.INFO, __file__, 1,
+                                          '%s - "%s %s HTTP/%s" %d',
+                                          ("127.0.0.1:5", "GET", "/x?key=tok-9f8e7d6c5b4a3210", "1.1", 200), None)
+    assert isinstance(dirty.args, tuple) and dirty.args[2] == "/x?key=[redacted]" and dirty.args[4] == 200
+    assert "tok-9f8e7d6c5b4a3210" not in dirty.getMessage()
