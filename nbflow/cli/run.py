@@ -47,6 +47,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--no-store", action="store_true", help="do not record the run in the run store "
                    "(then a paused or interrupted run cannot be resumed)")
     add_cassette_args(p)
+    from nbflow.cli.notify import add_notify_arg
+
+    add_notify_arg(p)
     p.set_defaults(func=main)
 
 
@@ -202,6 +205,8 @@ def exit_code(result: RunResult) -> int:
 
 def main(args: argparse.Namespace) -> int:
     from nbflow.cli.cache import open_cli_cache
+    from nbflow.cli.notify import load_notifier, notify_paused
+    from nbflow.engine.sync import run_sync
     from nbflow.flow import Flow
 
     flow = Flow.load(args.flow)
@@ -222,6 +227,7 @@ def main(args: argparse.Namespace) -> int:
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
     listeners: list[Any] = [] if (args.quiet or args.json) else [Progress()]
+    notifier = load_notifier(args.notify, args.allow_host)  # a bad configuration fails before the run
     store = None if args.no_store else open_cli_store()
     if store is not None and listeners:
         listeners.append(_announce)
@@ -229,6 +235,8 @@ def main(args: argparse.Namespace) -> int:
         result = flow.run(inputs, on_event=listeners, cache=cache if cache is not None else False,
                           concurrency=args.concurrency, store=store or False, source="cli", **narrow,
                           **cassette)
+        if notifier is not None:
+            run_sync(notify_paused(notifier, store, result))
     finally:
         if store is not None:
             store.close()

@@ -38,6 +38,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--resume-interrupted", action="store_true", help="on start, resume this flow's runs whose "
                    "process died (they are marked interrupted either way)")
     p.add_argument("--quiet", "-q", action="store_true", help="no line per run")
+    from nbflow.cli.notify import add_notify_arg
+
+    add_notify_arg(p)
     p.set_defaults(func=main)
 
 
@@ -65,6 +68,9 @@ def main(args: argparse.Namespace) -> int:
         return 0
     if args.max_runs is not None and args.max_runs < 1:
         raise ConfigError(f"--max-runs must be at least 1 (got {args.max_runs})")
+    from nbflow.cli.notify import load_notifier
+
+    args.notifier = load_notifier(args.notify)
     store: Any = False if args.no_store else open_cli_store()
     try:
         interrupted = mark_interrupted(store or None, quiet=args.quiet)
@@ -93,6 +99,7 @@ def _resume_interrupted(store: Any, flow: Any, run_ids: list[str], *, quiet: boo
 
 
 async def _serve(flow: Any, spec: Any, store: Any, args: argparse.Namespace) -> int:
+    from nbflow.cli.notify import schedule_notice
     from nbflow.cron import Scheduler, flow_launcher
 
     done = asyncio.Event()
@@ -107,6 +114,8 @@ async def _serve(flow: Any, spec: Any, store: Any, args: argparse.Namespace) -> 
             started = format_time(result.started_at, ZoneInfo(spec.tz))
             sys.stderr.write(f"run {result.run_id} {result.status} in {result.duration or 0:.2f}s "
                              f"(started {started})\n")
+        if args.notifier is not None:
+            schedule_notice(args.notifier, store or None, result)
         if args.max_runs is not None and count >= args.max_runs:
             done.set()
 
@@ -124,4 +133,6 @@ async def _serve(flow: Any, spec: Any, store: Any, args: argparse.Namespace) -> 
         await done.wait()
     finally:
         await sched.stop(wait=True)
+        if args.notifier is not None:
+            await args.notifier.drain(60.0)
     return 1 if failed else 0

@@ -91,6 +91,8 @@ def main(args: argparse.Namespace) -> int:
                      f"(auth: {auth}; schedules: {len(config.schedules)}; alert rules: {len(config.alerts)})\n")
     for name in flows:
         sys.stderr.write(f"  POST /flows/{name}/runs\n")
+    if state.notifier is not None:
+        sys.stderr.write(f"  approval notices: {state.notifier!r}; links: GET/POST /approvals/{{token}}\n")
     if args.check:
         return 0
     serve_forever(app, host=config.host, port=config.port, log_level=args.log_level)

@@ -39,7 +39,8 @@ import httpx
 from nbflow.exceptions import ConfigError, MediaError, NbflowError
 from nbflow.providers.redirects import send_following
 
-__all__ = ["ALLOW_ENV", "AllowList", "Fetched", "allow_list", "allowing", "fetch_url", "is_public_address"]
+__all__ = ["ALLOW_ENV", "AllowList", "Fetched", "allow_list", "allowing", "fetch_url", "is_public_address",
+           "post_json_guarded"]
 
 #: The environment variable listing hosts and networks that may be fetched although internal.
 ALLOW_ENV = "NBFLOW_ALLOW_HOSTS"
@@ -268,3 +269,36 @@ async def fetch_url(url: str, *, max_bytes: int, timeout: float = 30.0, allow: A
         raise _refusal(url) from None
     ctype = resp.headers.get("content-type", "").split(";")[0].strip() or None
     return Fetched(b"".join(chunks), ctype, name)
+
+
+async def post_json_guarded(url: str, payload: Any, *, timeout: float = 10.0, allow: AllowList | None = None,
+                            transport: httpx.AsyncBaseTransport | None = None, resolve: Resolver | None = None,
+                            headers: dict[str, str] | None = None) -> int:
+    """POST ``payload`` as JSON to ``url`` (a webhook somebody configured) under the address checks of
+    :func:`fetch_url`; redirects are not followed (a 3xx is the answer). Returns the HTTP status.
+
+    Raises:
+        NbflowError: the address is refused or cannot be reached. The message never holds the URL
+            (a chat webhook's URL is its credential).
+    """
+    allow = allow_list() if allow is None else allow
+    try:
+        # The transport is called directly, not through a client: a client logs each request's URL.
+        async with contextlib.AsyncExitStack() as stack:
+            sender: httpx.AsyncBaseTransport
+            if transport is not None:
+                sender = transport
+            else:
+                sender = await stack.enter_async_context(httpx.AsyncHTTPTransport(trust_env=False))
+            request = httpx.Request("POST", url, json=payload, headers=headers,
+                                    extensions={"timeout": httpx.Timeout(timeout).as_dict()})
+            pinned = await _pin(request, allow, None if transport is not None else resolve or _resolve)
+            # _pin rebuilds the request from method, URL and headers: the body goes along here.
+            resp = await sender.handle_async_request(httpx.Request(
+                "POST", pinned.url, headers=pinned.headers, content=request.content, extensions=pinned.extensions))
+            await resp.aclose()
+            return resp.status_code
+    except (_Refused, httpx.HTTPError, httpx.InvalidURL, OSError, asyncio.TimeoutError) as exc:
+        why = "is not allowed (internal hosts must be allowed with --allow-host or allow_hosts)" \
+            if isinstance(exc, _Refused) else f"could not be reached ({type(exc).__name__})"
+        raise NbflowError(f"the webhook address {why}") from None

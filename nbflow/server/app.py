@@ -13,6 +13,8 @@ Routes (all but ``/healthz`` need credentials, see :mod:`.auth`):
 ``GET  /runs/{id}``                   status, outputs, usage, cost, nodes, pending approvals
 ``GET  /runs/{id}/events``            the run's events as Server-Sent Events (``Last-Event-ID``)
 ``POST /runs/{id}/resume``            ``{"approve": true, "value": ..., "node": ..., "comment": ...}``
+``GET  /approvals/{token}``           an approval link's confirm page (signed link, no credentials)
+``POST /approvals/{token}``           decide through the link, once; the run resumes
 ====================================  ===========================================================
 
 Errors are JSON ``{"error": "<one line>", "field": ...}``: 400 bad JSON, 401 no or bad
@@ -39,7 +41,9 @@ from nbflow.exceptions import ConfigError, InputError, NbflowError, ResumeError,
 from nbflow.flow import Flow
 from nbflow.model.io import too_deep
 from nbflow.model.spec import BudgetSpec
+from nbflow.ops.notifier import Notifier
 from nbflow.resuming import UNSET
+from nbflow.server.approvals import approval_routes
 from nbflow.server.auth import Auth
 from nbflow.server.manager import ApiError, RunManager
 from nbflow.server.metrics import Metrics
@@ -91,6 +95,8 @@ class ServerState:
         self.background: list[Callable[[], Awaitable[Any]]] = []
         """Started with the app (schedules, alert rules); each returns a coroutine run as a task."""
         self.stoppers: list[Callable[[], Awaitable[Any]]] = []
+        self.notifier: Notifier | None = None
+        """Sends approval notices and signs their links (``notices`` in the configuration)."""
 
 
 def _error(status: int, message: str, field: str | None = None, headers: dict[str, str] | None = None) -> Response:
@@ -378,6 +384,9 @@ def create_app(flows: dict[str, Flow], store: RunStore, auth: Auth, *, metrics: 
         Route("/runs/{run_id}/events", _endpoint("/runs/{run_id}/events", run_events), methods=["GET"]),
         Route("/runs/{run_id}/resume", _endpoint("/runs/{run_id}/resume", resume_run), methods=["POST"]),
     ]
+    # No credentials asked: the signed link is the credential (see nbflow.server.approvals).
+    routes += [Route(path, _endpoint("/approvals/{token}", handler, auth=False), methods=methods)
+               for path, handler, methods in approval_routes()]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.nbflow = state
     return app

@@ -16,7 +16,10 @@ from nbflow.cron.state import ScheduleState
 from nbflow.exceptions import ConfigError
 from nbflow.flow import Flow
 from nbflow.ops.alerts import AlertManager
+from nbflow.ops.notifier import Notifier
+from nbflow.providers.netguard import AllowList
 from nbflow.server.app import ServerState, create_app
+from nbflow.server.approvals import install_notices
 from nbflow.server.auth import Auth
 from nbflow.server.config import ServeConfig
 from nbflow.store import RunStore, is_postgres_url, open_store
@@ -74,6 +77,9 @@ def build_app(config: ServeConfig, *, flows: dict[str, Flow] | None = None, stor
         _add_schedules(state, jobs, clock, schedule_state)
     if config.alerts:
         _add_alerts(state, AlertManager(list(config.alerts), store, send=alert_send))
+    if config.notices is not None:
+        install_notices(state, Notifier(config.notices, allow=AllowList.parse(config.allow_hosts,
+                                                                              where="allow_hosts")))
     return app
 
 

@@ -10,7 +10,8 @@ From the command line, or from a JSON file (``nbflow serve --config serve.json``
       "schedules": [{"flow": "product-copy", "cron": "0 9 * * *", "tz": "Europe/Berlin",
                      "inputs": {"product": "a teapot"}, "overlap": "skip", "missed": "run_once"}],
       "alerts": [{"max_error_rate": 0.02, "window": "1h", "webhook": "https://hooks.example/nbflow"}],
-      "budget": {"run": 0.5, "flow_day": 20, "key_day": 50, "on_exceed": "stop"}
+      "budget": {"run": 0.5, "flow_day": 20, "key_day": 50, "on_exceed": "stop"},
+      "notices": {"base_url": "https://nbflow.example.com", "webhook": {"url_env": "NBFLOW_NOTICE_WEBHOOK"}}
     }
 
 Relative flow paths are read from the configuration file's folder. Secrets are named (``token_env``),
@@ -30,6 +31,7 @@ from nbflow.exceptions import ConfigError
 from nbflow.model.spec import BudgetSpec
 from nbflow.model.validation import parse_config
 from nbflow.ops.alerts import AlertRule
+from nbflow.ops.notices import NoticeConfig
 from nbflow.providers.netguard import AllowList
 from nbflow.providers.secrets import Secrets
 from nbflow.server.auth import Auth
@@ -99,6 +101,8 @@ class ServeConfig(BaseModel):
     budget: BudgetSpec | None = Field(default=None, description="Cost caps for every run the server starts or "
                                       "resumes (the lower of these and a flow's own caps holds); key_day is "
                                       "per caller key (see docs/control.md#budgets).")
+    notices: NoticeConfig | None = Field(default=None, description="Tell reviewers when a run pauses for "
+                                         "approval (webhook and/or email), with signed one-time links.")
     allow_hosts: list[str] = Field(default_factory=list, description="Internal hosts and networks that "
                                    "image and file input URLs may point at (localhost, files.internal:8080, "
                                    "10.0.0.0/8, *); all others must be public addresses.")

@@ -17,6 +17,7 @@ import json
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,23 @@ class LiveRun:
         return self.task is not None and self.task.done()
 
 
+def _pause_watch(run_id: str, on_pause: Callable[[str, set[str]], Any]) -> Callable[[Event], None]:
+    """A listener calling ``on_pause`` once the run ends paused, with the nodes that paused in it."""
+    paused: set[str] = set()
+
+    def watch(ev: Event) -> None:
+        if ev.kind == "paused" and ev.node_id is not None:
+            paused.add(ev.node_id)
+        elif ev.kind == "run_finished" and ev.data.get("status") == "paused" and paused:
+            try:
+                on_pause(run_id, set(paused))
+            except Exception:  # telling someone must never break the run's own bookkeeping
+                log.exception("run %s: approval notices failed", run_id)
+            paused.clear()
+
+    return watch
+
+
 class RunManager:
     """Runs of the served flows.
 
@@ -135,6 +153,8 @@ class RunManager:
         self._sem: asyncio.Semaphore | None = None
         self._max = max_concurrent
         self._texts = {name: f.dumps() for name, f in flows.items()}
+        self.on_pause: Callable[[str, set[str]], Any] | None = None
+        """Called with the run id and the paused nodes when a run (or a resume) ends paused (notices)."""
 
     @property
     def sem(self) -> asyncio.Semaphore:
@@ -256,7 +276,10 @@ class RunManager:
         def count(ev: Event) -> None:
             metrics.on_event(name, ev)
 
-        return [live.on_event, evlog.append, count]
+        listeners: list[Callable[[Event], Any]] = [live.on_event, evlog.append, count]
+        if self.on_pause is not None:
+            listeners.append(_pause_watch(live.run_id, self.on_pause))
+        return listeners
 
     async def _execute(self, live: LiveRun, flow: Flow, raw: dict[str, Any]) -> RunResult:
         try:

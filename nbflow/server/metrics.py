@@ -120,6 +120,10 @@ class Metrics:
                                 ("schedule", "outcome"))
         self.alerts_fired = F("nbflow_alerts_fired_total", "counter", "Alerts fired, by rule and flow.",
                               ("rule", "flow"))
+        self.notices = F("nbflow_notices_total", "counter", "Approval notices by channel and outcome (sent, "
+                         "failed after every attempt).", ("channel", "outcome"))
+        self.approval_links = F("nbflow_approval_links_total", "counter", "Approval link uses by outcome "
+                                "(approved, rejected, used, expired, tampered, malformed).", ("outcome",))
 
     @property
     def families(self) -> list[MetricFamily]:
