@@ -56,8 +56,9 @@ def _paused_nodes(result: RunResult) -> set[str]:
     return {rec.id for rec in result.nodes.values() if rec.status == "paused"}
 
 
-async def notify_paused(notifier: Any, store: RunStore | None, result: RunResult) -> None:
-    """Send (and wait for) the notices of ``result`` when it paused; reports failures on stderr."""
+async def notify_paused(notifier: Any, store: RunStore | None, result: RunResult, route: Any = None) -> None:
+    """Send (and wait for) the notices of ``result`` when it paused; reports failures on stderr.
+    ``route``: the flow's ``defaults.notify``."""
     if result.status != "paused":
         return
     if store is None:
@@ -65,7 +66,7 @@ async def notify_paused(notifier: Any, store: RunStore | None, result: RunResult
                          "(its links could not work)\n")
         return
     deliveries = []
-    for notice in notifier.notices(store, result.run_id, _paused_nodes(result), once=True):
+    for notice in notifier.notices(store, result.run_id, _paused_nodes(result), once=True, route=route):
         deliveries.extend(await notifier.deliver(notice))
     for d in deliveries:
         if not d.ok:
@@ -73,7 +74,7 @@ async def notify_paused(notifier: Any, store: RunStore | None, result: RunResult
                              f"{d.channel}: {d.error}\n")
 
 
-def schedule_notice(notifier: Any, store: RunStore | None, result: RunResult) -> None:
+def schedule_notice(notifier: Any, store: RunStore | None, result: RunResult, route: Any = None) -> None:
     """From inside a running loop: send the notices of ``result`` in the background."""
     if result.status == "paused" and store is not None:
-        notifier.background(notify_paused(notifier, store, result))
+        notifier.background(notify_paused(notifier, store, result, route))

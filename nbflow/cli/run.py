@@ -236,7 +236,7 @@ def main(args: argparse.Namespace) -> int:
                           concurrency=args.concurrency, store=store or False, source="cli", **narrow,
                           **cassette)
         if notifier is not None:
-            run_sync(notify_paused(notifier, store, result))
+            run_sync(notify_paused(notifier, store, result, flow.spec.defaults.notify))
     finally:
         if store is not None:
             store.close()

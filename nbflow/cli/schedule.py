@@ -115,7 +115,7 @@ async def _serve(flow: Any, spec: Any, store: Any, args: argparse.Namespace) -> 
             sys.stderr.write(f"run {result.run_id} {result.status} in {result.duration or 0:.2f}s "
                              f"(started {started})\n")
         if args.notifier is not None:
-            schedule_notice(args.notifier, store or None, result)
+            schedule_notice(args.notifier, store or None, result, flow.spec.defaults.notify)
         if args.max_runs is not None and count >= args.max_runs:
             done.set()
 

@@ -46,6 +46,7 @@ __all__ = [
     "FrameSpec",
     "LayoutSpec",
     "NodeSpec",
+    "NotifySpec",
     "PinSpec",
     "PolicySpec",
     "Position",
@@ -123,11 +124,23 @@ class BudgetSpec(_Strict):
                                                        "the default) or pause for approval.")
 
 
+class NotifySpec(_Strict):
+    """Who hears of this flow's approvals. How (the links, the SMTP server, retries) is the server's
+    ``notices`` configuration; a flow only routes or silences its own notices."""
+
+    enabled: bool = Field(default=True, description="false: no approval notices for this flow.")
+    webhook_env: str | None = Field(default=None, description="Secret holding this flow's own webhook URL "
+                                    "(instead of the server's).")
+    email_to: list[str] | None = Field(default=None, min_length=1, description="This flow's reviewers "
+                                       "(instead of the server's email recipients).")
+
+
 class DefaultsSpec(PolicySpec):
     """Graph-level policy defaults plus run-wide settings."""
 
     concurrency: int | None = Field(default=None, ge=1, description="Most nodes running at once.")
     budget: BudgetSpec | None = None
+    notify: NotifySpec | None = None
 
     @field_validator("join")
     @classmethod

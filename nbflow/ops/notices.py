@@ -135,6 +135,10 @@ class Notice:
     reject_url: str
     expires_at: float
     status_url: str | None = None
+    webhook_env: str | None = None
+    """The flow's own webhook (``defaults.notify.webhook_env``), instead of the server's."""
+    email_to: tuple[str, ...] = ()
+    """The flow's own reviewers (``defaults.notify.email_to``), instead of the server's recipients."""
 
     @property
     def title(self) -> str:

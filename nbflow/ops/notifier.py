@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 
+from nbflow.model.spec import NotifySpec
 from nbflow.ops.links import ApprovalLinks
 from nbflow.ops.notices import EmailNotice, Notice, NoticeConfig, email_message, preview, slack_payload
 from nbflow.providers.netguard import AllowList, allow_list, post_json_guarded
@@ -116,13 +117,16 @@ class Notifier:
 
     # -- what to say --------------------------------------------------------------------------------
 
-    def notices(self, store: RunStore, run_id: str, nodes: set[str] | None = None, *,
-                once: bool = False) -> list[Notice]:
+    def notices(self, store: RunStore, run_id: str, nodes: set[str] | None = None, *, once: bool = False,
+                route: NotifySpec | None = None) -> list[Notice]:
         """A notice per pending approval of ``run_id`` (only those at ``nodes``, when given).
 
         ``once``: leave out pauses already told about (kept in the store, so a resume that finds a node
-        still waiting, here or at another replica, does not notify again).
+        still waiting, here or at another replica, does not notify again). ``route``: the flow's
+        ``defaults.notify`` (its own webhook or reviewers, or none at all).
         """
+        if route is not None and not route.enabled:
+            return []
         summary = store.summary(run_id)
         out = []
         for a in store.approvals(run_id):
@@ -137,7 +141,9 @@ class Notifier:
                               prompt=a.reason or str(a.data.get("prompt") or "Approve this?"),
                               value=preview(a.data.get("value")), approve_url=links["approve"],
                               reject_url=links["reject"], expires_at=expires,
-                              status_url=f"{self.config.base_url}/runs/{run_id}"))
+                              status_url=f"{self.config.base_url}/runs/{run_id}",
+                              webhook_env=route.webhook_env if route else None,
+                              email_to=tuple(route.email_to or ()) if route else ()))
         return out
 
     # -- delivering ---------------------------------------------------------------------------------
@@ -166,7 +172,7 @@ class Notifier:
     async def deliver(self, notice: Notice) -> list[Delivery]:
         """Send ``notice`` on every configured channel at once; never raises."""
         jobs = []
-        if self.config.webhook is not None:
+        if self.config.webhook is not None or notice.webhook_env:
             jobs.append(self._channel("webhook", notice, self._webhook_once))
         if self.config.email is not None:
             jobs.append(self._channel("email", notice, self._email_once))
@@ -211,10 +217,10 @@ class Notifier:
                 log.exception("on_delivery failed")
 
     async def _webhook_once(self, notice: Notice) -> None:
-        assert self.config.webhook is not None
-        url = self.secrets.get(self.config.webhook.url_env)
+        name = notice.webhook_env or (self.config.webhook.url_env if self.config.webhook else "")
+        url = self.secrets.get(name)
         if not url:
-            raise _Retry(f"secret {self.config.webhook.url_env} is not set")
+            raise _Retry(f"secret {name} is not set")
         try:
             status = await self._send_webhook(url, slack_payload(notice), self.config.timeout)
         except Exception as exc:
@@ -232,6 +238,8 @@ class Notifier:
         cfg = self.config.email
         assert cfg is not None
         password = self.secrets.get(cfg.password_env) if cfg.password_env else None
+        if notice.email_to:
+            cfg = cfg.model_copy(update={"to": list(notice.email_to)})
         msg = email_message(notice, sender=cfg.from_addr, to=list(cfg.to))
         try:
             await asyncio.to_thread(self._send_email, cfg, password, msg, self.config.timeout)

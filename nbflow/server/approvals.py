@@ -8,9 +8,11 @@ A link works once. The decision is written through the store's approval claim
 (:meth:`~nbflow.store.RunStore.decide` sets a decision only where there is none, in one statement), so
 of two clicks, or of the approve and the reject link, or of two replicas sharing the store, exactly one
 decides; then the run resumes here (:meth:`~nbflow.server.manager.RunManager.resume`), which picks the
-recorded decision up. Every refusal is a page that says why, with a 4xx status: 403 a changed or
-foreign link, 404 no such run or approval, 409 used already (or the node paused again since), 410
-expired.
+recorded decision up. The decision is written holding the run's lease, so a resume already under way
+cannot pause the node again over it: while another process holds the run, the link answers 503 (try
+again; the link is not used up). Every refusal is a page that says why, with a 4xx status: 403 a
+changed or foreign link, 404 no such run or approval, 409 used already (or the node paused again
+since), 410 expired.
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ from nbflow.ops.notifier import Delivery, Notifier
 from nbflow.resuming import make_decision
 from nbflow.server.manager import RunManager
 from nbflow.server.metrics import Metrics
-from nbflow.store.runstore import Approval
+from nbflow.store.lease import lease_ttl, owner_id
+from nbflow.store.owners import heartbeat
+from nbflow.store.runstore import Approval, RunStore
 
 __all__ = ["approval_decide", "approval_page", "install_notices"]
 
@@ -59,7 +63,7 @@ class ServerState(Protocol):
 def install_notices(state: ServerState, notifier: Notifier) -> None:
     """Send a notice whenever a run of this server pauses for approval, and serve the links."""
     state.notifier = notifier
-    metrics, store = state.metrics, state.manager.store
+    metrics, manager = state.metrics, state.manager
 
     def counted(d: Delivery) -> None:
         metrics.notices.inc(channel=d.channel, outcome="sent" if d.ok else "failed")
@@ -69,7 +73,7 @@ def install_notices(state: ServerState, notifier: Notifier) -> None:
     def on_pause(run_id: str, nodes: set[str]) -> None:
         async def send() -> None:
             try:
-                notices = await asyncio.to_thread(notifier.notices, store, run_id, nodes, once=True)
+                notices = await asyncio.to_thread(_notices, notifier, manager, run_id, nodes)
             except NbflowError as exc:  # the store is down: the run itself is unaffected
                 log.error("approval notices for run %s could not be prepared: %s", run_id, exc)
                 return
@@ -84,6 +88,13 @@ def install_notices(state: ServerState, notifier: Notifier) -> None:
         await notifier.drain(5.0)
 
     state.stoppers.append(stop)
+
+
+def _notices(notifier: Notifier, manager: RunManager, run_id: str, nodes: set[str]) -> list[Any]:
+    """The notices of a paused run of a served flow, routed by the flow's ``defaults.notify``."""
+    flow = manager.flows.get(manager.store.summary(run_id).flow)
+    route = flow.spec.defaults.notify if flow is not None else None
+    return notifier.notices(manager.store, run_id, nodes, once=True, route=route)
 
 
 def _page(status: int, title: str, message: str, *, form: str = "") -> Response:
@@ -152,14 +163,9 @@ async def approval_decide(request: Request, body: bytes, st: ServerState) -> Res
     if isinstance(checked, Response):
         return checked
     claim, a, flow = checked
-    decision = make_decision(claim.approve, comment="decided through an approval link", by="approval link")
-    store = st.manager.store
-    try:
-        await asyncio.to_thread(store.decide, claim.run_id, claim.node_id, decision)
-    except StoreError:  # another click, link or replica decided first
-        st.metrics.approval_links.inc(outcome="used")
-        return _refusal(409, "This link was used already", "This approval was decided already; each link "
-                        "works once.")
+    decided = _decide(st.manager.store, claim, st.metrics)
+    if decided is not None:
+        return decided
     st.metrics.approval_links.inc(outcome="approved" if claim.approve else "rejected")
     done = "Approved" if claim.approve else "Rejected"
     try:
@@ -169,6 +175,31 @@ async def approval_decide(request: Request, body: bytes, st: ServerState) -> Res
         return _page(202, done, _summary(claim, a, flow) + "<p>The decision is recorded; the run goes on "
                      f"when it is next resumed (nbflow resume {html.escape(claim.run_id)}).</p>")
     return _page(200, done, _summary(claim, a, flow) + "<p>The decision is recorded and the run goes on.</p>")
+
+
+def _decide(store: RunStore, claim: LinkClaim, metrics: Metrics) -> Response | None:
+    """Record the link's decision (None), or the page saying why not.
+
+    Done holding the run's lease, and with no await in between: a resume that claimed the run before
+    would otherwise read the approval before this decision and, pausing the node again, write it over.
+    A resume that claims the run after this reads the decision and applies it.
+    """
+    owner = owner_id()
+    if heartbeat.holds(store, claim.run_id) or store.claim(claim.run_id, owner, ttl=lease_ttl()) is None:
+        page = _refusal(503, "The run is busy", "The run is being resumed right now. This link was not "
+                        "used: try it again in a moment.")
+        page.headers["retry-after"] = "2"
+        return page
+    decision = make_decision(claim.approve, comment="decided through an approval link", by="approval link")
+    try:
+        store.decide(claim.run_id, claim.node_id, decision)
+    except StoreError:  # another click, link or replica decided first
+        metrics.approval_links.inc(outcome="used")
+        return _refusal(409, "This link was used already", "This approval was decided already; each link "
+                        "works once.")
+    finally:
+        store.release(claim.run_id, owner)
+    return None
 
 
 def approval_routes() -> list[tuple[str, Any, list[str]]]:

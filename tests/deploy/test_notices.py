@@ -167,3 +167,34 @@ def test_configuration_names_missing_secrets_and_refuses_values() -> None:
     with pytest.raises(ConfigError, match=r"field 'email.password'"):
         _config(email={"host": "h", "from": "a@b.c", "to": ["d@e.f"], "password": "hunter2"})
     assert _config(link_ttl="30m").link_ttl == 1800
+
+
+def test_a_flow_routes_or_silences_its_own_notices(tmp_path) -> None:
+    from nbflow.flow import Flow
+    from nbflow.model.spec import NotifySpec
+    from nbflow.store import MemoryStore
+
+    from .helpers import APPROVE, load
+
+    spec = {**APPROVE, "defaults": {"notify": {"webhook_env": "TEAM_HOOK", "email_to": ["team@example.com"]}}}
+    flow = load(tmp_path, spec)
+    route = flow.spec.defaults.notify
+    assert route is not None and Flow.loads(flow.dumps()).spec.defaults.notify == route  # kept in the file
+    store = MemoryStore()
+    result = flow.run({"draft": "hi"}, store=store)
+    assert result.status == "paused"
+    with Receiver() as server_hook, Receiver() as team_hook, MailSink() as sink:
+        secrets = Secrets(DictSecrets({"NBFLOW_LINK_SECRET": SECRET, "HOOK": server_hook.url,
+                                       "TEAM_HOOK": team_hook.url}))
+        cfg = _config(webhook={"url_env": "HOOK"}, email={"host": "127.0.0.1", "port": sink.port, "security": "none",
+                                                           "from": "nbflow@example.com", "to": ["ops@example.com"]})
+        notifier = Notifier(cfg, secrets=secrets, allow=AllowList.parse(["127.0.0.1"]))
+        assert notifier.notices(store, result.run_id, route=NotifySpec(enabled=False), once=True) == []
+        [notice] = notifier.notices(store, result.run_id, route=route, once=True)
+        assert notifier.notices(store, result.run_id, route=route, once=True) == []  # each pause told once
+        deliveries = asyncio.run(notifier.deliver(notice))
+        assert sorted(d.channel for d in deliveries if d.ok) == ["email", "webhook"]
+        assert len(team_hook.received) == 1 and server_hook.received == []
+        assert sink.envelopes == [("nbflow@example.com", ["team@example.com"])]
+    links = notifier.links.verify(notice.approve_url.rsplit("/", 1)[1])
+    assert (links.run_id, links.node_id, links.decision) == (result.run_id, "check", "approve")

@@ -79,7 +79,7 @@ def test_notices_links_and_refusals_against_a_real_server(tmp_path: Path) -> Non
                 _wait(lambda: _up(c, url), proc=proc)
                 _approve_by_webhook_link(c, url, receiver)
                 _reject_by_mail_link(c, url, sink)
-                _refusals(c, url, receiver)
+                _refusals(c, url, receiver, tmp_path / "runs.db")
                 sent = 'nbflow_notices_total{channel="email",outcome="sent"} 3'
                 _wait(lambda: sent in c.get(f"{url}/metrics", headers=AUTH).text)  # counted after QUIT
                 metrics = c.get(f"{url}/metrics", headers=AUTH).text
@@ -157,7 +157,7 @@ def _reject_by_mail_link(c: httpx.Client, url: str, sink: MailSink) -> None:
     assert c.post(links["approve"]).status_code == 409
 
 
-def _refusals(c: httpx.Client, url: str, receiver: Receiver) -> None:
+def _refusals(c: httpx.Client, url: str, receiver: Receiver, db: Path) -> None:
     rid = _paused_run(c, url, "third draft")
     _wait(lambda: any(n["nbflow"]["run_id"] == rid for n in receiver.received))
     notice = next(n for n in receiver.received if n["nbflow"]["run_id"] == rid)
@@ -177,6 +177,12 @@ def _refusals(c: httpx.Client, url: str, receiver: Receiver) -> None:
     expired = c.post(f"{url}/approvals/{old.token(rid, 'check', 'approve', since=since)}")
     assert expired.status_code == 410 and "expired" in expired.text
     assert c.get(f"{url}/approvals/garbage").status_code == 403
+    # While another process holds the run (resuming it), the link is not used up: 503, try again.
+    with SQLiteStore(db) as other:
+        assert other.claim(rid, "another-replica", ttl=30) is not None
+        busy = c.post(approve)
+        assert busy.status_code == 503 and busy.headers["retry-after"] == "2" and "not used" in busy.text
+        assert other.release(rid, "another-replica")
     # None of that decided anything; the genuine link still works.
     assert c.get(f"{url}/runs/{rid}", headers=AUTH).json()["status"] == "paused"
     assert c.post(approve).status_code == 200
