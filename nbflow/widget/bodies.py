@@ -52,6 +52,12 @@ class Body:
             except OSError as exc:
                 return f"cannot write {self.path}: {exc.strerror or exc}"
             self.written = self.flow.version
+            # the parent keeps its reference; setting it again tells the parent (its compiled plan, the
+            # canvas' ports of the node) that the file behind it changed
+            try:
+                self.parent.set_params(self.node, path=self.parent.node(self.node).params["path"])
+            except NbflowError as exc:
+                return f"{self.path.name} is saved, but the parent cannot use it yet: {exc}"
             return None
         try:
             self.parent.set_params(self.node, flow=json.loads(self.flow.dumps()))

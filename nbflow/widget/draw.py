@@ -23,6 +23,7 @@ from nbflow.widget.iterating import PinStates
 from nbflow.widget.marks import draw_marks
 from nbflow.widget.overlay import draw_box_rect, draw_minimap, draw_popup, draw_tooltip
 from nbflow.widget.previews import wrap
+from nbflow.widget.rails_draw import draw_rails, wire_from_rail
 from nbflow.widget.style import (
     BACKGROUND,
     EDGE_WIDTH,
@@ -393,9 +394,10 @@ class Renderer:
         if moved:
             self._dragged(c, moved)
         d = vm.drag
-        if d is not None and d.mode == "wire" and d.moved and d.node in vm.boxes:
+        if d is not None and d.mode == "wire" and d.moved and d.node in vm.boxes and wire_from_rail(vm) is None:
             self._loose_wire(c)
         c.reset_transform()
+        draw_rails(c, vm)
         draw_box_rect(c, vm.box_rect())
         if vm.popup is not None:
             draw_popup(c, vm.popup)

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
 __all__ = ["BodyNavigation"]
 
+#: Room kept at each side of an opened body for its edge ports and their names (screen pixels).
+RAIL_MARGIN = 120.0
+
 
 class BodyNavigation:
     """Open a loop, map or subflow body in place; Up (or Escape) goes back."""
@@ -56,8 +59,10 @@ class BodyNavigation:
         parent_vm = self.vm
         stop = body.flow.observe(lambda _ch: self._body_changed())
         self._bodies.append((body, parent_vm, stop))
-        self._switch(body.flow, ViewModel(body.flow, width=self.vm.view.width, height=self.vm.view.height))
-        self.vm.fit()
+        vm = ViewModel(body.flow, width=self.vm.view.width, height=self.vm.view.height)
+        vm.rails = True
+        self._switch(body.flow, vm)
+        vm.view.fit(vm.boxes.values(), margin=RAIL_MARGIN)  # clear of the edge ports' labels
         self._say(f"editing the body of {body.label}: Up or Escape goes back")
         return True
 

@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
+from nbflow.engine.plan import make_node
+from nbflow.exceptions import NbflowError
 from nbflow.model.spec import FlowSpec, NodeSpec, parse_ref
+from nbflow.nodes.control_subflow import flow_context
 from nbflow.nodes.nodetype import Port
 from nbflow.nodes.registry import Registry
 from nbflow.widget.style import HEADER_H, NODE_W, PREVIEW_H, ROW_H
+
+#: Node types whose ports come from a body flow (the same set as ``bodies.COMPOSITE_TYPES``).
+_COMPOSITE = frozenset({"subflow", "loop", "map"})
 
 __all__ = [
     "EdgeGeom",
@@ -120,8 +126,9 @@ class EdgeGeom:
 class PortCache:
     """Ports per (node type, params), so a redraw does not rebuild every node instance."""
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, source: Callable[[], str | None] | None = None) -> None:
         self.registry = registry
+        self.source = source  # the flow file's path, so a body named by a relative 'path' is found
         self._cache: dict[tuple[str, str], tuple[dict[str, Port], dict[str, Port], str, str | None]] = {}
 
     def ports(self, spec: NodeSpec) -> tuple[dict[str, Port], dict[str, Port], str, str | None]:
@@ -130,6 +137,8 @@ class PortCache:
             key = (spec.type, json.dumps(spec.params, sort_keys=True, default=str))
         except (TypeError, ValueError):
             key = (spec.type, repr(spec.params))
+        if spec.type in _COMPOSITE and "path" in spec.params:  # the file behind it may change
+            return self._compute(spec)
         hit = self._cache.get(key)
         if hit is None:
             hit = self._cache[key] = self._compute(spec)
@@ -140,9 +149,15 @@ class PortCache:
             return {}, {}, "Other", f"unknown node type {spec.type!r}"
         cls = self.registry.get(spec.type)
         try:
+            if spec.type in _COMPOSITE:  # its ports are its body's: built the way the engine builds it
+                with flow_context(self.source() if self.source else None):
+                    impl = make_node(spec, self.registry)
+                    return dict(impl.input_ports()), dict(impl.output_ports()), cls.category, None
             params_model: Any = cls.Params
             impl = cls(params_model.model_validate(spec.params), spec.id)
             return dict(impl.input_ports()), dict(impl.output_ports()), cls.category, None
+        except NbflowError as exc:
+            return {}, {}, cls.category, str(exc)
         except ValidationError as exc:
             err = exc.errors()[0]
             loc = ".".join(str(p) for p in err["loc"])

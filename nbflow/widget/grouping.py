@@ -28,9 +28,9 @@ from nbflow.widget.arrange import COLUMN, free_spot
 from nbflow.widget.geometry import node_height
 from nbflow.widget.style import NODE_W
 
-__all__ = ["group_nodes"]
+__all__ = ["INPUT_TYPES", "group_nodes"]
 
-_INPUT_TYPES = {"text": "input.text", "number": "input.number", "boolean": "input.boolean",
+INPUT_TYPES = {"text": "input.text", "number": "input.number", "boolean": "input.boolean",
                 "json": "input.json", "image": "input.image", "file": "input.file"}
 #: Names a map's body may not use for its own ports (the map's ports of those names).
 _MAP_NAMES = ("items", "errors", "count")
@@ -64,7 +64,7 @@ class _Body:
         return name
 
     def add_input(self, name: str, typ: str, targets: list[str], row: int) -> None:
-        self.nodes.append({"id": name, "type": _INPUT_TYPES.get(typ, "input.json"), "params": {}})
+        self.nodes.append({"id": name, "type": INPUT_TYPES.get(typ, "input.json"), "params": {}})
         self.layout[name] = {"x": 0, "y": row * 140}
         self.edges += [{"from": f"{name}.value", "to": b} for b in targets]
 

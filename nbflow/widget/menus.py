@@ -35,6 +35,9 @@ class PopupActions:
         popup: Popup | None
         tooltip: Any
         drag: Any
+
+        @property
+        def boxes(self) -> dict[str, Any]: ...
         selection: dict[str, None]
         selected_edge: tuple[str, str] | None
         snap: bool
@@ -105,7 +108,7 @@ class PopupActions:
         h = self.hit(sx, sy)
         wx, wy = self.view.to_world(sx, sy)
         redraw = set(_OVERLAY)
-        if h.kind in ("node", "port") and h.node is not None:
+        if h.kind in ("node", "port") and h.node is not None and h.node in self.boxes:
             if h.node not in self.selection:
                 redraw |= self.select([h.node])
             n = len(self.selection)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from nbflow.widget.previews import wrap
+from nbflow.widget.rails import NEW_INPUT, NEW_OUTPUT
 from nbflow.widget.style import detail, fit_text
 
 if TYPE_CHECKING:
@@ -49,6 +50,9 @@ class Tooltips:
         if self.popup is not None or self.minimap.contains(sx, sy, self.boxes):
             return None
         h = self.hit(sx, sy)
+        if h.kind == "port" and h.node in (NEW_INPUT, NEW_OUTPUT):
+            return ["new body input: drag to a node's input" if h.node == NEW_INPUT
+                    else "new body output: drag a node's output here"]
         if h.kind == "port" and h.node is not None:
             p = self.boxes[h.node].port(h.port or "", h.is_input)
             return [f"{h.node}.{h.port}: {p.type if p else '?'}" + (" (input)" if h.is_input else " (output)")]

@@ -37,6 +37,7 @@ from nbflow.widget.menus import PopupActions
 from nbflow.widget.minimap import Minimap
 from nbflow.widget.popups import Popup
 from nbflow.widget.previews import Preview, short_preview
+from nbflow.widget.rails import NEW_INPUT, NEW_OUTPUT, rail_hit, rail_wire
 from nbflow.widget.reroutes import RerouteActions
 from nbflow.widget.status import RunStatus
 from nbflow.widget.style import PORT_HIT, ROW_H
@@ -106,7 +107,7 @@ class ViewModel(PopupActions, Tooltips, Commands, FrameActions, RerouteActions, 
     def __init__(self, flow: Flow, *, width: int = 780, height: int = 520) -> None:
         self.flow = flow
         self.view = View(width, height)
-        self.ports = PortCache(flow.registry)
+        self.ports = PortCache(flow.registry, lambda: self.flow.source)
         self.history = History()
         self.minimap = Minimap(self.view)
         self.selection: dict[str, None] = {}
@@ -116,6 +117,7 @@ class ViewModel(PopupActions, Tooltips, Commands, FrameActions, RerouteActions, 
         self.popup: Popup | None = None
         self.tooltip: tuple[float, float, list[str]] | None = None
         self.snap = False
+        self.rails = False  # an opened body: its inputs and outputs as ports at the canvas edges
         self.command: str | None = None
         self.message = ""
         self.message_level: Literal["info", "error"] = "info"
@@ -193,8 +195,10 @@ class ViewModel(PopupActions, Tooltips, Commands, FrameActions, RerouteActions, 
         return [boxes[i].moved_to(x + dx, y + dy) for i, (x, y) in d.starts.items() if i in boxes]
 
     def hit(self, sx: float, sy: float) -> Hit:
-        """What is under canvas pixel (sx, sy): ports first, then node bodies (topmost first), reroute
-        points, edges, and last frames' title bars and resize corners."""
+        """What is under canvas pixel (sx, sy): ports first (a body's edge ports first), then node bodies
+        (topmost first), reroute points, edges, and last frames' title bars and resize corners."""
+        if self.rails and (edge := rail_hit(self, sx, sy)) is not None:
+            return edge
         wx, wy = self.view.to_world(sx, sy)
         r = min(PORT_HIT / self.view.zoom, ROW_H / 2)
         for b in reversed(list(self.boxes.values())):
@@ -522,6 +526,8 @@ class ViewModel(PopupActions, Tooltips, Commands, FrameActions, RerouteActions, 
         """
         a, ap = parse_ref(src)
         b, bp = parse_ref(dst)
+        if a == NEW_INPUT or b == NEW_OUTPUT:
+            return None  # a new body input or output: made to fit the port at the other end
         if a == b:
             return f"{a} cannot feed itself"
         sa, sb = self.boxes.get(a), self.boxes.get(b)
@@ -545,6 +551,8 @@ class ViewModel(PopupActions, Tooltips, Commands, FrameActions, RerouteActions, 
 
         A refusal is not raised: it becomes the visible message, and False is returned.
         """
+        if parse_ref(src)[0] == NEW_INPUT or parse_ref(dst)[0] == NEW_OUTPUT:
+            return rail_wire(self, src, dst)
         why = self.check_wire(src, dst)
         if why is not None:
             self.say(f"cannot wire: {why}", "error")
