@@ -84,6 +84,7 @@ class MemoryStore(RunStore):
                 self._nodes.pop(rid, None)
                 self._refs.pop(rid, None)
                 self._leases.pop(rid, None)
+                self._spend.pop((f"run:{rid}", ""), None)
                 for key in [k for k in self._approvals if k[0] == rid]:
                     del self._approvals[key]
         return n

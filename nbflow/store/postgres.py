@@ -289,6 +289,7 @@ class PostgresStore(RunStore):
             cur.execute("DELETE FROM runs WHERE id = ANY(%s)", (run_ids,))
             n = int(cur.rowcount)
             cur.execute("DELETE FROM leases WHERE run_id = ANY(%s)", (run_ids,))
+            cur.execute("DELETE FROM spend WHERE period = '' AND scope = ANY(%s)", ([f"run:{r}" for r in run_ids],))
             return n
         return self._tx(tx)
 

@@ -463,7 +463,8 @@ class RunStore(ABC):
 
     @abstractmethod
     def _delete(self, run_ids: list[str]) -> int:
-        """Delete runs with their nodes, approvals and blob references; returns how many existed."""
+        """Delete runs with their nodes, approvals, blob references, leases and per-run spend rows
+        (``run:<id>``; a flow's and a key's daily spend stay); returns how many existed."""
 
     @abstractmethod
     def _approval_put(self, row: dict[str, Any], refs: set[str]) -> None:

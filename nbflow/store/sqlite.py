@@ -268,6 +268,8 @@ class SQLiteStore(RunStore):
                 marks = ", ".join("?" * len(chunk))
                 n += self._db.execute(f"DELETE FROM runs WHERE id IN ({marks})", chunk).rowcount
                 self._db.execute(f"DELETE FROM leases WHERE run_id IN ({marks})", chunk)
+                self._db.execute(f"DELETE FROM spend WHERE period = '' AND scope IN ({marks})",
+                                 [f"run:{r}" for r in chunk])
             return n
         return int(self._write(tx))
 

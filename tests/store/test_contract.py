@@ -335,3 +335,10 @@ def test_charges_race_from_threads_never_pass_the_cap(store: RunStore):
         t.join()
     assert passed.count(True) == 7
     assert store.spent("flow:race", "d") == pytest.approx(7.0)
+
+
+def test_a_runs_spend_row_goes_with_the_run(store: RunStore):
+    store.save(_run("gone"))
+    assert store.charge(0.5, [("run:gone", "", 1.0), ("flow:f", "d", None)]) is None
+    assert store.delete("gone")
+    assert store.spend_rows() == [("flow:f", "d", pytest.approx(0.5), None)]  # the day's flow spend stays
