@@ -41,6 +41,8 @@ __all__ = ["BudgetGuard", "BudgetedProvider", "Caps", "budget_for", "caps_of", "
 #: What ``nbflow serve`` hands the runs it starts: (caller key, server budget).
 _SCOPE: ContextVar[tuple[str | None, BudgetSpec | None] | None] = ContextVar("nbflow_budget_scope", default=None)
 _LOCAL: dict[str, RunStore] = {}
+#: What :meth:`BudgetGuard.reserve` charged, and to which (scope, period, cap) rows.
+Charge = tuple[float, list[tuple[str, str, float | None]]]
 _LOCAL_LOCK = threading.Lock()
 
 
@@ -87,7 +89,10 @@ def spending(*, key: str | None = None, budget: BudgetSpec | None = None) -> Ite
 
 def budget_for(plan: Any, run_id: str) -> BudgetGuard | None:
     """The guard of a run of ``plan`` (None when no cap applies to it)."""
-    key, server = _SCOPE.get() or (None, None)
+    scope = _SCOPE.get()
+    if scope is None and plan.budget is None:  # the common case costs one lookup
+        return None
+    key, server = scope or (None, None)
     caps = caps_of(plan.budget, server)
     if not caps.any:
         return None
@@ -126,21 +131,22 @@ class BudgetGuard:
             out.append((f"key:{self.key}", today, c.key_day))
         return out
 
-    def reserve(self, estimate: float, *, node: str, approved: bool = False) -> float:
+    def reserve(self, estimate: float, *, node: str, approved: bool = False) -> Charge:
         """Charge ``estimate`` before a call; refuse (stop or pause) when a cap would be passed.
 
         ``approved``: the node was paused at a cap and a reviewer let it go on: charged, not checked.
-        Returns what was charged (to be settled after the call).
+        Returns what was charged where (to be settled after the call, on the same day's rows).
         """
         estimate = max(0.0, estimate)
+        scopes = self.scopes()
         if approved:
-            self.ledger.charge(estimate, self.scopes(), check=False)
-            return estimate
-        refused = self.ledger.charge(estimate, self.scopes()) if estimate else self._already_over()
+            self.ledger.charge(estimate, scopes, check=False)
+            return estimate, scopes
+        refused = self.ledger.charge(estimate, scopes) if estimate else self._already_over(scopes)
         if refused is None:
-            return estimate
+            return estimate, scopes
         scope, _, spent, _ = refused
-        cap = next(c for s, _, c in self.scopes() if s == scope)
+        cap = next(c for s, _, c in scopes if s == scope)
         assert cap is not None
         reason = self.reason(scope, cap, spent, estimate)
         data = {"budget": {"scope": scope, "cap": cap, "spent": round(spent, 8), "estimate": round(estimate, 8)}}
@@ -148,18 +154,19 @@ class BudgetGuard:
             raise Pause(reason, {**data, "prompt": f"node {node!r}: {reason}; approve to let it go on"})
         raise BudgetError(reason)
 
-    def _already_over(self) -> SpendRow | None:
+    def _already_over(self, scopes: list[tuple[str, str, float | None]]) -> SpendRow | None:
         """A call estimated at $0 (unpriced) passes unless a scope's recorded cost passed its cap."""
         led = self.ledger
-        for scope, period, cap in self.scopes():
+        for scope, period, cap in scopes:
             if cap is not None and (spent := led.spent(scope, period)) > cap:
                 return (scope, period, spent, cap)
         return None
 
-    def settle(self, charged: float, cost: float) -> None:
-        """After a call: charge the recorded ``cost`` in place of the ``charged`` estimate."""
-        if cost != charged:
-            self.ledger.charge(cost - charged, self.scopes(), check=False)
+    def settle(self, charged: Charge, cost: float) -> None:
+        """After a call: charge the recorded ``cost`` in place of the estimate ``charged``."""
+        amount, scopes = charged
+        if cost != amount:
+            self.ledger.charge(cost - amount, scopes, check=False)
 
     def reason(self, scope: str, cap: float, spent: float, estimate: float) -> str:
         """One line naming the cap and the spend (the run's error and the approval name the node)."""
@@ -206,7 +213,10 @@ class BudgetedProvider:
         from nbflow.providers.estimate import EstimatingProvider
 
         name = getattr(self._inner, "name", "") or ""
-        est = await getattr(EstimatingProvider(name), method)(req)
+        try:
+            est: Any = await getattr(EstimatingProvider(name), method)(req)
+        except Exception:  # a request the estimator cannot size is checked by recorded cost only
+            est = None
         approved = False
         if self._resume is not None and "approved" in self._resume:
             if not self._resume["approved"]:
@@ -223,6 +233,8 @@ class BudgetedProvider:
 
     def _cost(self, name: str, resp: Any) -> float:
         """USD of a response's usage, priced as ``ctx.add_usage`` prices it."""
+        if resp is None:
+            return 0.0
         usage = getattr(resp, "usage", None)
         entry: dict[str, Any] = {"provider": getattr(resp, "provider", None) or name,
                                  "model": getattr(resp, "model", "") or ""}

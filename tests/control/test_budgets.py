@@ -244,3 +244,19 @@ def test_stats_show_spend_against_budgets(server: FakeServer, tmp_path: Path,
     assert main(["stats", "--json"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert {"budget": "flow", "name": "capped", "day": day(), "spent": 0.1, "cap": 0.35, "left": 0.25} in lines
+
+
+def test_an_unpriced_call_passes_until_recorded_cost_passed_a_cap() -> None:
+    from nbflow.engine.budget import BudgetGuard, Caps
+    from nbflow.exceptions import BudgetError
+    from nbflow.store import MemoryStore
+
+    store = MemoryStore()
+    guard = BudgetGuard(Caps(flow_day=1.0), run_id="r", flow="f", store=store)
+    charged = guard.reserve(0.0, node="a")  # an unpriced model is estimated at $0
+    guard.settle(charged, 0.0)
+    assert store.spent("flow:f", day()) == 0.0
+    guard.settle(guard.reserve(0.5, node="a"), 1.5)  # estimated $0.50, recorded $1.50
+    with pytest.raises(BudgetError, match=r"per-flow-per-day cap of \$1.0000 was passed by recorded cost "
+                                          r"\(spent \$1.5000 for flow 'f' today \(UTC\)\)"):
+        guard.reserve(0.0, node="b")
