@@ -35,7 +35,7 @@ from nbflow.ops.timespec import parse_duration
 from nbflow.providers.secrets import Secrets
 
 __all__ = ["DEFAULT_LINK_SECRET_ENV", "EmailNotice", "Notice", "NoticeConfig", "WebhookNotice",
-           "email_message", "slack_payload"]
+           "email_message", "preview", "slack_payload"]
 
 DEFAULT_LINK_SECRET_ENV = "NBFLOW_LINK_SECRET"
 

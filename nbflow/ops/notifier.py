@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 
+from nbflow.exceptions import NbflowError, SecretError
 from nbflow.model.spec import NotifySpec
 from nbflow.ops.links import ApprovalLinks
 from nbflow.ops.notices import EmailNotice, Notice, NoticeConfig, email_message, preview, slack_payload
@@ -218,14 +219,17 @@ class Notifier:
 
     async def _webhook_once(self, notice: Notice) -> None:
         name = notice.webhook_env or (self.config.webhook.url_env if self.config.webhook else "")
+        # Not remembered for scrubbing (its 8-character pieces, "https://", would scrub every URL): the
+        # URL is simply never put in any text.
         url = self.secrets.get(name)
         if not url:
             raise _Retry(f"secret {name} is not set")
         try:
             status = await self._send_webhook(url, slack_payload(notice), self.config.timeout)
-        except Exception as exc:
-            # The message of a refusal never holds the URL; anything else is named by its type only.
-            raise _Retry(str(exc) if type(exc).__name__ == "NbflowError" else type(exc).__name__) from None
+        except NbflowError as exc:  # post_json_guarded's messages never hold the URL
+            raise _Retry(str(exc)) from None
+        except Exception as exc:  # anything else is named by its type only: its text might hold the URL
+            raise _Retry(type(exc).__name__) from None
         if not 200 <= status < 300:
             raise _Retry(f"the webhook answered HTTP {status}")
 
@@ -237,7 +241,10 @@ class Notifier:
     async def _email_once(self, notice: Notice) -> None:
         cfg = self.config.email
         assert cfg is not None
-        password = self.secrets.get(cfg.password_env) if cfg.password_env else None
+        try:  # require() also has the password scrubbed from every error and log line from now on
+            password = self.secrets.require(cfg.password_env) if cfg.password_env else None
+        except SecretError as exc:
+            raise _Retry(str(exc)) from None
         if notice.email_to:
             cfg = cfg.model_copy(update={"to": list(notice.email_to)})
         msg = email_message(notice, sender=cfg.from_addr, to=list(cfg.to))

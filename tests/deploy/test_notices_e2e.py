@@ -234,3 +234,39 @@ def test_schedule_notify_sends_the_notice_of_a_paused_scheduled_run(tmp_path: Pa
         [notice] = receiver.received
     assert notice["nbflow"]["flow"] == "review" and "nightly" in notice["text"]
     assert notice["nbflow"]["approve_url"].startswith("https://nbflow.example.com/approvals/")
+
+
+def test_two_replicas_on_postgres_decide_a_link_once(tmp_path: Path, pg_url: str) -> None:
+    """A run paused on one replica is told about once; its approve link pressed at one replica and its
+    reject link at the other, at the same moment: exactly one decides, and the run finishes."""
+    from .test_replicas import _serve
+
+    flow = write_flow(tmp_path, APPROVE)
+    with Receiver() as receiver:
+        cfg = tmp_path / "serve.json"
+        cfg.write_text(json.dumps({"allow_hosts": ["127.0.0.1"], "notices": {
+            "base_url": "http://lb.invalid", "webhook": {"url_env": "NOTICE_HOOK"}}}))
+        env = {**_env(tmp_path, receiver.url), "NBFLOW_STORE": pg_url}
+        a, url_a = _serve([flow], env, "--config", str(cfg))
+        b, url_b = _serve([flow], env, "--config", str(cfg))
+        try:
+            with httpx.Client(timeout=30) as c:
+                rid = _paused_run(c, url_a, "replicated draft")
+                _wait(lambda: len(receiver.received) == 1)
+                notice = receiver.received[0]["nbflow"]
+                approve = notice["approve_url"].replace("http://lb.invalid", url_a)
+                reject = notice["reject_url"].replace("http://lb.invalid", url_b)
+                with ThreadPoolExecutor(2) as pool:
+                    answers = list(pool.map(lambda u: c.post(u), [approve, reject]))
+                codes = [r.status_code for r in answers]
+                assert codes.count(200) == 1 and set(codes) <= {200, 409, 503}, [r.text for r in answers]
+                _wait(lambda: c.get(f"{url_b}/runs/{rid}", headers=AUTH).json()["status"] == "succeeded")
+                out = c.get(f"{url_a}/runs/{rid}", headers=AUTH).json()
+                assert ("published" in out["outputs"]) == (codes[0] == 200)
+                for link in (approve, reject):  # used up, at either replica
+                    assert c.post(link).status_code == 409
+                time.sleep(0.5)
+                assert len(receiver.received) == 1  # neither the resume nor the other replica told it again
+        finally:
+            _stop(a)
+            _stop(b)
