@@ -17,6 +17,7 @@ transaction-scoped advisory lock when a store is opened, so replicas starting to
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -159,6 +160,7 @@ class PostgresStore(RunStore):
         self.url = url
         self._psycopg = psycopg
         self._lock = threading.RLock()
+        self._staged = threading.local()
         try:
             self._db = psycopg.connect(url, autocommit=False, connect_timeout=10)
         except psycopg.Error as exc:
@@ -226,6 +228,7 @@ class PostgresStore(RunStore):
 
     def _save(self, run_id: str, run: dict[str, Any], nodes: list[NodeRow], refs: set[str]) -> None:
         cols = [c for c in _RUN_COLUMNS if c in run and c != "id"]
+        staged = self._take_staged()  # the bytes _put_ref kept for this record
 
         def tx(cur: Any) -> None:
             if cols:
@@ -251,6 +254,7 @@ class PostgresStore(RunStore):
                     "type = excluded.type, status = excluded.status, seq = excluded.seq, record = excluded.record",
                     [(run_id, *n) for n in nodes])
             if refs:
+                self._keep_blobs(cur, refs, staged)
                 cur.executemany("INSERT INTO blob_refs (run_id, sha) VALUES (%s, %s) ON CONFLICT DO NOTHING",
                                 [(run_id, sha) for sha in sorted(refs)])
         self._tx(tx)
@@ -295,6 +299,7 @@ class PostgresStore(RunStore):
 
     def _approval_put(self, row: dict[str, Any], refs: set[str]) -> None:
         cols = list(row)
+        staged = self._take_staged()  # the bytes _put_ref kept for this record
 
         def tx(cur: Any) -> None:
             cur.execute("SELECT 1 FROM runs WHERE id = %s", (row["run_id"],))
@@ -304,6 +309,7 @@ class PostgresStore(RunStore):
             cur.execute(f"INSERT INTO approvals ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))}) "
                         f"ON CONFLICT (run_id, node_id) DO UPDATE SET {sets}", [row[c] for c in cols])
             if refs:
+                self._keep_blobs(cur, refs, staged)
                 cur.executemany("INSERT INTO blob_refs (run_id, sha) VALUES (%s, %s) ON CONFLICT DO NOTHING",
                                 [(row["run_id"], sha) for sha in sorted(refs)])
         self._tx(tx)
@@ -394,6 +400,32 @@ class PostgresStore(RunStore):
         return [(r["scope"], r["period"], float(r["spent"]), r["cap"]) for r in rows]
 
     # -- blobs: rows keyed by their sha256 ------------------------------------------------------------
+    #
+    # A blob and the references to it are written in one transaction, so garbage collection in
+    # another replica cannot take a blob between its write and its first reference: the writer
+    # share-locks the blobs it refers to (writing those that are missing), and ``_blob_delete``
+    # locks a blob for update before it checks, in a fresh snapshot, that nothing refers to it.
+
+    def _put_ref(self, data: bytes) -> str:
+        sha = hashlib.sha256(data).hexdigest()
+        self._take_staged(keep=True).setdefault(sha, data)  # written by the _save that follows
+        return sha
+
+    def _take_staged(self, *, keep: bool = False) -> dict[str, bytes]:
+        """This thread's staged blob bytes (taken away unless ``keep``)."""
+        staged: dict[str, bytes] = getattr(self._staged, "blobs", None) or {}
+        self._staged.blobs = staged if keep else {}
+        return staged
+
+    @staticmethod
+    def _keep_blobs(cur: Any, refs: set[str], staged: dict[str, bytes]) -> None:
+        cur.execute("SELECT sha FROM blobs WHERE sha = ANY(%s) FOR SHARE", (sorted(refs),))
+        missing = refs - {r[0] for r in cur.fetchall()}
+        lost = sorted(sha for sha in missing if sha not in staged)
+        if lost:
+            raise StoreError(f"media blob {lost[0][:12]}... is missing from the run store")
+        cur.executemany("INSERT INTO blobs (sha, data) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                        [(sha, staged[sha]) for sha in sorted(missing)])
 
     def _blob_put(self, sha: str, data: bytes) -> None:
         def tx(cur: Any) -> None:
@@ -409,7 +441,9 @@ class PostgresStore(RunStore):
 
     def _blob_delete(self, sha: str) -> None:
         def tx(cur: Any) -> None:
-            # Only when still unreferenced: another replica may have just recorded a run using it.
+            # Lock first (waiting for writers that share-lock it to commit their references), then
+            # check in the next statement's fresh snapshot: only a blob still unreferenced goes.
+            cur.execute("SELECT 1 FROM blobs WHERE sha = %s FOR UPDATE", (sha,))
             cur.execute("DELETE FROM blobs WHERE sha = %s AND NOT EXISTS "
                         "(SELECT 1 FROM blob_refs WHERE blob_refs.sha = blobs.sha)", (sha,))
         self._tx(tx)

@@ -164,3 +164,63 @@ def test_a_bad_store_url_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[st
     code = main(["runs", "--store", "postgresql://nbflow@127.0.0.1:1/none"])
     err = capsys.readouterr().err
     assert code != 0 and err.count("\n") == 1 and "cannot open run store" in err
+
+
+def _image(n: int) -> Any:
+    from nbflow.model.values import Media
+
+    return Media(mime="image/png", data=b"\x89PNG\r\n\x1a\n" + bytes([n]) * 64)
+
+
+def test_blobs_collected_while_another_replica_records_a_run_are_kept(pg_url: str):
+    """Replica A records a run whose output is a blob that replica B's garbage collection sees
+    unreferenced at that very moment (the last run using it was just deleted): A's run keeps it."""
+    gc = PostgresStore(pg_url)
+    image = _image(1)
+
+    class Recorder(PostgresStore):
+        def _save(self, run_id: str, run: dict[str, Any], nodes: Any, refs: set[str]) -> None:
+            if refs and "old" in gc:  # between encoding the record (the bytes are hashed) and writing it
+                assert gc.delete("old") and gc._blob_shas() == []
+            super()._save(run_id, run, nodes, refs)
+
+    writer = Recorder(pg_url)
+    gc.save(RunResult(run_id="old", flow="f", status="succeeded", outputs={"img": image}))
+    assert gc._blob_shas() == [image.sha256]
+    writer.record_start(RunResult(run_id="new", flow="f", inputs={"img": image}))  # one write
+    assert gc.get("new").inputs["img"].data == image.data
+    assert gc.gc_blobs() == 0 and gc._blob_shas() == [image.sha256]  # referenced: never collected
+    writer.close()
+    gc.close()
+
+
+def test_concurrent_recording_and_collection_lose_no_blob(pg_url: str):
+    """One replica records runs reusing a few images while another deletes old runs and collects
+    blobs, at once: every run still recorded loads with its media."""
+    a, b = PostgresStore(pg_url), PostgresStore(pg_url)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def collect() -> None:
+        while not stop.is_set():
+            try:
+                b.prune(keep_last=2)
+                b.gc_blobs()
+            except BaseException as exc:  # reported by the assertion below
+                errors.append(exc)
+                return
+
+    t = threading.Thread(target=collect)
+    t.start()
+    try:
+        for i in range(100):
+            a.save(RunResult(run_id=f"r{i}", flow="f", status="succeeded", outputs={"img": _image(i % 3)}))
+            assert a.get(f"r{i}").outputs["img"].data == _image(i % 3).data
+    finally:
+        stop.set()
+        t.join()
+    assert errors == []
+    for s in a.list_runs(limit=None):
+        assert a.get(s.id).outputs["img"].data  # every blob still referenced is there
+    a.close()
+    b.close()
