@@ -226,8 +226,9 @@ async def start_run(request: Request, body: bytes, st: ServerState) -> Response:
     inputs = _json_object(body, "graph inputs")
     wait = _flag(request, "wait")
     timeout = _timeout(request, st) if wait else 0.0
-    run_id, replayed = st.manager.start(name, inputs, source="server", caller=st.auth.caller(request.headers),
-                                        idempotency_key=request.headers.get("idempotency-key"))
+    run_id, replayed = await st.manager.start(name, inputs, source="server",
+                                              caller=st.auth.caller(request.headers),
+                                              idempotency_key=request.headers.get("idempotency-key"))
     headers = {"location": f"/runs/{run_id}"}
     if replayed:
         headers["idempotent-replayed"] = "true"

@@ -89,7 +89,7 @@ def _add_schedules(state: ServerState, jobs: list[tuple[ScheduleSpec, str]], clo
 
     def launcher(flow_name: str) -> Any:
         async def launch(spec: ScheduleSpec, at: float) -> Any:
-            run_id, _ = manager.start(flow_name, dict(spec.inputs), source="schedule")
+            run_id, _ = await manager.start(flow_name, dict(spec.inputs), source="schedule")
             live = manager.live[run_id]
             assert live.task is not None
             return await live.task

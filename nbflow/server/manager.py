@@ -35,7 +35,7 @@ from nbflow.resume_runs import aresume
 from nbflow.resuming import UNSET, pending_approvals
 from nbflow.server.metrics import Metrics
 from nbflow.server.streams import EventLogs
-from nbflow.store.lease import lease_ttl, owner_id
+from nbflow.store.lease import lease_ttl, owner_gone, owner_id
 from nbflow.store.owners import heartbeat, interrupt_orphans
 from nbflow.store.runstore import RunStore
 
@@ -201,8 +201,8 @@ class RunManager:
 
     # -- starting -----------------------------------------------------------------------------------
 
-    def start(self, name: str, raw: dict[str, Any], *, source: str = "server",
-              idempotency_key: str | None = None, caller: str | None = None) -> tuple[str, bool]:
+    async def start(self, name: str, raw: dict[str, Any], *, source: str = "server",
+                    idempotency_key: str | None = None, caller: str | None = None) -> tuple[str, bool]:
         """Accept a run; returns ``(run_id, replayed)``. ``replayed``: the key named an earlier run.
         ``caller``: the key its spend counts against."""
         flow = self.flow(name)
@@ -221,13 +221,14 @@ class RunManager:
         # The claim is a compare-and-set in the store: of two replicas accepting the same Idempotency-Key
         # at once, one wins and the other answers with the winner's run, so the run executes once.
         ttl = lease_ttl()
-        if self.store.claim(run_id, owner_id(), ttl=ttl) is None:
-            if idempotency_key is not None:
-                self._await_row(run_id)  # the winner records it right after its claim
+        claimed = self.store.claim(run_id, owner_id(), ttl=ttl) is not None
+        if not claimed and idempotency_key is not None:
+            claimed = not await self._await_winner(run_id, ttl)
+            if not claimed:
                 self._seen(run_id, parsed)  # 409 when the inputs differ
                 self.metrics.idempotent_replays.inc(flow=name)
                 return run_id, True
-        else:
+        if claimed:
             heartbeat.hold(self.store, run_id, ttl)
         live = LiveRun(run_id=run_id, flow=name, source=source, inputs=parsed, caller=caller)
         # Durable before we answer: an accepted run is in the store even if we die before it starts.
@@ -241,11 +242,32 @@ class RunManager:
         live.task = asyncio.ensure_future(self._execute(live, flow, raw))
         return run_id, False
 
-    def _await_row(self, run_id: str, timeout: float = 5.0) -> None:
-        """Wait (briefly, polling) for another server's accepted run to appear in the store."""
-        deadline = time.monotonic() + timeout
-        while run_id not in self.store and time.monotonic() < deadline:
-            time.sleep(0.02)
+    async def _await_winner(self, run_id: str, ttl: float) -> bool:
+        """Another server claimed ``run_id`` first: wait, without blocking the loop, for its record.
+
+        True once the winner's row is in the store (it writes it right after its claim, so this is
+        usually at once); False when the winner died before recording it and this server took the
+        claim over instead. ApiError (503) when the winner holds its claim for a whole lease time
+        without recording the run.
+        """
+        loop = asyncio.get_running_loop()
+        deadline, delay = loop.time() + ttl, 0.002
+        while True:
+            if run_id in self.store:
+                return True
+            held = self.store.lease(run_id)
+            dead = held is None or owner_gone(held)
+            if dead and self.store.claim(run_id, owner_id(), ttl=ttl,
+                                         take_from=held.owner if held is not None else None) is not None:
+                if run_id not in self.store:
+                    return False
+                self.store.release(run_id, owner_id())  # it was recorded (and ended) meanwhile
+                return True
+            if loop.time() >= deadline:
+                raise ApiError(503, "another server accepted this Idempotency-Key and has not recorded "
+                                    "the run yet; retry the request", field="Idempotency-Key")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.1)
 
     def _seen(self, run_id: str, parsed: dict[str, Any]) -> bool:
         live = self.live.get(run_id)
