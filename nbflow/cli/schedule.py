@@ -35,6 +35,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--next", type=int, metavar="N", help="print the next N fire times and exit")
     p.add_argument("--max-runs", type=int, metavar="N", help="stop after N runs")
     p.add_argument("--no-store", action="store_true", help="do not record the runs")
+    p.add_argument("--executor", metavar="dask://HOST:PORT", help="execute the runs on this Dask cluster "
+                   "(workers open the same store: NBFLOW_STORE or --store; default: in this process)")
     p.add_argument("--resume-interrupted", action="store_true", help="on start, resume this flow's runs whose "
                    "process died (they are marked interrupted either way)")
     p.add_argument("--quiet", "-q", action="store_true", help="no line per run")
@@ -71,6 +73,8 @@ def main(args: argparse.Namespace) -> int:
     from nbflow.cli.notify import load_notifier
 
     args.notifier = load_notifier(args.notify)
+    if args.executor and args.no_store:
+        raise ConfigError("--executor: runs on a Dask cluster are recorded in the shared store; drop --no-store")
     store: Any = False if args.no_store else open_cli_store()
     try:
         interrupted = mark_interrupted(store or None, quiet=args.quiet)
@@ -124,7 +128,13 @@ async def _serve(flow: Any, spec: Any, store: Any, args: argparse.Namespace) -> 
             when = format_time(fire.at, ZoneInfo(spec.tz))  # in the schedule's own zone
             sys.stderr.write(f"schedule {fire.schedule}: fire time {when} {fire.outcome}\n")
 
-    sched = Scheduler([(spec, flow_launcher(flow, store=store, on_result=on_result))], on_fire=on_fire)
+    executor = None
+    if args.executor:
+        from nbflow.executor import DaskExecutor
+
+        executor = DaskExecutor(args.executor, store)
+    launch = flow_launcher(flow, store=store, on_result=on_result, executor=executor)
+    sched = Scheduler([(spec, launch)], on_fire=on_fire)
     if not args.quiet:
         sys.stderr.write(f"schedule {spec.key}: {spec.cron} ({spec.tz}), overlap {spec.overlap}, missed "
                          f"{spec.missed}; Ctrl-C stops\n")
@@ -135,4 +145,6 @@ async def _serve(flow: Any, spec: Any, store: Any, args: argparse.Namespace) -> 
         await sched.stop(wait=True)
         if args.notifier is not None:
             await args.notifier.drain(60.0)
+        if executor is not None:
+            await executor.close()
     return 1 if failed else 0

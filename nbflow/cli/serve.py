@@ -28,6 +28,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--insecure-no-auth", action="store_true", help="serve without auth (trusted networks only)")
     p.add_argument("--store", metavar="URL", help="run store: a postgresql:// URL or a SQLite file "
                    "(default: $NBFLOW_STORE, else runs.db in $NBFLOW_HOME)")
+    p.add_argument("--executor", metavar="dask://HOST:PORT", help="execute accepted runs on this Dask cluster "
+                   "(workers open the same --store; default: in this process)")
     p.add_argument("--max-body", type=int, metavar="BYTES", help="largest request body (default 1 MiB)")
     p.add_argument("--max-runs", type=int, metavar="N", help="runs executing at once; more wait (default 32)")
     p.add_argument("--resume-interrupted", action="store_true", default=None,
@@ -54,7 +56,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         from pathlib import Path
 
         update["flows"] = [*config.flows, *[str(Path(f).resolve()) for f in args.flows]]
-    for name in ("host", "port", "store", "max_body"):
+    for name in ("host", "port", "store", "max_body", "executor"):
         if getattr(args, name) is not None:
             update[name] = getattr(args, name)
     if args.allow_host:

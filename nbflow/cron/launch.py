@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from nbflow.cron.schedule import ScheduleSpec
 
 if TYPE_CHECKING:
+    from nbflow.executor import DaskExecutor
     from nbflow.flow import Flow
     from nbflow.model.record import RunResult
 
@@ -15,7 +16,8 @@ __all__ = ["flow_launcher"]
 
 
 def flow_launcher(flow: Flow, *, store: Any = True, on_result: Callable[[RunResult], Any] | None = None,
-                  on_event: Any = None, cache: bool = False) -> Callable[[ScheduleSpec, float], Any]:
+                  on_event: Any = None, cache: bool = False,
+                  executor: DaskExecutor | None = None) -> Callable[[ScheduleSpec, float], Any]:
     """A :data:`~nbflow.cron.scheduler.Launch` running ``flow`` with the schedule's inputs.
 
     Args:
@@ -24,11 +26,15 @@ def flow_launcher(flow: Flow, *, store: Any = True, on_result: Callable[[RunResu
         on_result: called with each run's record when it ends.
         on_event: listeners for every run's events.
         cache: reuse node results across runs (off: each scheduled run calls its providers afresh).
+        executor: run on a Dask cluster (recorded in the executor's shared store) instead of here.
     """
 
     async def launch(spec: ScheduleSpec, at: float) -> RunResult:
-        result = await flow.arun(dict(spec.inputs), store=store, source="schedule", cache=cache,
-                                 on_event=on_event)
+        if executor is not None:
+            result = await executor.launch(flow, dict(spec.inputs), source="schedule", on_event=on_event)
+        else:
+            result = await flow.arun(dict(spec.inputs), store=store, source="schedule", cache=cache,
+                                     on_event=on_event)
         if on_result is not None:
             on_result(result)
         return result

@@ -38,6 +38,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response, Strea
 from starlette.routing import Route
 
 from nbflow.exceptions import ConfigError, InputError, NbflowError, ResumeError, StoreError
+from nbflow.executor import DaskExecutor
 from nbflow.flow import Flow
 from nbflow.model.io import too_deep
 from nbflow.model.spec import BudgetSpec
@@ -50,6 +51,7 @@ from nbflow.server.metrics import Metrics
 from nbflow.server.streams import sse_frame
 from nbflow.store.owners import interrupt_if_orphaned
 from nbflow.store.runstore import RunStore
+from nbflow.storefeed import StoreFeed, finished_event
 
 __all__ = ["ServerState", "create_app", "flow_info"]
 
@@ -290,26 +292,29 @@ async def _follow(evlog: Any, start: int) -> AsyncIterator[bytes]:
             yield sse_frame(i, ev["kind"], ev)
 
 
-async def _replay(store: RunStore, run_id: str, *, poll: float = 1.0) -> AsyncIterator[bytes]:
-    """A run this process never saw: its record, told as the events that matter.
+async def _replay(store: RunStore, run_id: str, *, poll: float = 0.25) -> AsyncIterator[bytes]:
+    """A run this process is not executing (another replica or a Dask worker runs it, or it ended):
+    told from its record in the shared store as it goes (:class:`~nbflow.storefeed.StoreFeed`).
 
-    A run still ``running`` in another process is waited for (keep-alives, polling the store) and
-    never reported as finished while it runs; one whose process died is marked ``interrupted``.
+    A run still ``running`` elsewhere is followed (node by node, with keep-alives) and never reported
+    as finished while it runs; one whose process died is marked ``interrupted``.
     """
+    feed = StoreFeed(store, run_id)
     quiet = 0.0
-    while store.summary(run_id).status == "running" and not interrupt_if_orphaned(store, run_id):
-        await asyncio.sleep(poll)
-        quiet += poll
+    while True:
+        running = store.summary(run_id).status == "running" and not interrupt_if_orphaned(store, run_id)
+        events = feed.poll()
+        for ev in events:
+            yield sse_frame(None, ev.kind, ev.to_json())
+        if not running:
+            break
+        quiet = 0.0 if events else quiet + poll
         if quiet >= 15.0:
             quiet = 0.0
             yield b": keep-alive\n\n"
-    result = store.get(run_id)
-    for rec in result.nodes.values():
-        yield sse_frame(None, "node_finished", {"kind": "node_finished", "run_id": result.run_id,
-                                                "node_id": rec.id, "data": {"status": rec.status}})
-    yield sse_frame(None, "run_finished", {"kind": "run_finished", "run_id": result.run_id,
-                                           "data": {"status": result.status, "duration": result.duration,
-                                                    "cost": result.cost, "error": result.error}})
+        await asyncio.sleep(poll)
+    ev = finished_event(store, run_id)
+    yield sse_frame(None, ev.kind, ev.to_json())
 
 
 async def resume_run(request: Request, body: bytes, st: ServerState) -> Response:
@@ -349,12 +354,17 @@ async def _sweep_orphans(manager: RunManager, resume: bool) -> None:
 def create_app(flows: dict[str, Flow], store: RunStore, auth: Auth, *, metrics: Metrics | None = None,
                max_body: int = 1 << 20, max_concurrent_runs: int = 32, wait_timeout: float = 300.0,
                cache: Any = False, public_metrics: bool = False, resume_interrupted: bool = False,
-               allow_hosts: list[str] | None = None, budget: BudgetSpec | None = None) -> Starlette:
+               allow_hosts: list[str] | None = None, budget: BudgetSpec | None = None,
+               executor: str | None = None) -> Starlette:
     """The ASGI app serving ``flows`` (name -> flow). Schedules and alert rules are added with
     :func:`nbflow.server.build_app`, which also reads a :class:`~nbflow.server.config.ServeConfig`."""
     metrics = metrics or Metrics()
+    remote = None
+    if executor:  # runs execute on a Dask cluster; workers share the store and cache folder
+        remote = DaskExecutor(executor, store, cache=cache if isinstance(cache, str) else "" if cache is True else None,
+                              allow_hosts=allow_hosts, budget=budget)
     manager = RunManager(flows, store, metrics, max_concurrent=max_concurrent_runs, cache=cache,
-                         allow_hosts=allow_hosts, budget=budget)
+                         allow_hosts=allow_hosts, budget=budget, executor=remote)
     auth.keep_seen_in(store.remember)  # a replay is refused after a restart, or at another server
     state = ServerState(manager, auth, metrics, max_body=max_body, wait_timeout=wait_timeout,
                         public_metrics=public_metrics)
@@ -373,6 +383,8 @@ def create_app(flows: dict[str, Flow], store: RunStore, auth: Auth, *, metrics: 
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await manager.shutdown()
+            if remote is not None:
+                await remote.close()
 
     routes = [
         Route("/healthz", _endpoint("/healthz", healthz, auth=False), methods=["GET"]),

@@ -71,7 +71,7 @@ def build_app(config: ServeConfig, *, flows: dict[str, Flow] | None = None, stor
     app = create_app(served, store, auth, max_body=config.max_body, max_concurrent_runs=config.max_concurrent_runs,
                      wait_timeout=config.wait_timeout, cache=config.cache, public_metrics=config.public_metrics,
                      resume_interrupted=config.resume_interrupted, allow_hosts=config.allow_hosts,
-                     budget=config.budget)
+                     budget=config.budget, executor=config.executor)
     state: ServerState = app.state.nbflow
     if jobs:
         _add_schedules(state, jobs, clock, schedule_state)

@@ -92,6 +92,8 @@ class ServeConfig(BaseModel):
                                 "$NBFLOW_STORE, else the nbflow home.")
     cache: bool | str = Field(default=False, description="Reuse node results across runs with equal inputs "
                               "from the persistent cache: true for <nbflow home>/cache, or a folder.")
+    executor: str | None = Field(default=None, description="Where accepted runs execute: dask://HOST:PORT for a "
+                                 "Dask cluster (needs a shared store); default: in the server process.")
     public_metrics: bool = Field(default=False, description="Serve GET /metrics without credentials (for a "
                                  "scraper on a private network).")
     resume_interrupted: bool = Field(default=False, description="On start, resume the runs of served flows "

@@ -25,6 +25,7 @@ from typing import Any
 from nbflow.engine.budget import spending
 from nbflow.engine.execute import new_run_id
 from nbflow.exceptions import InputError, NbflowError, StoreError
+from nbflow.executor import DaskExecutor
 from nbflow.flow import Flow
 from nbflow.model.events import Event
 from nbflow.model.record import RunResult, value_to_json
@@ -132,11 +133,14 @@ class RunManager:
         keep: finished runs kept in memory (older ones are read from the store).
         allow_hosts: internal hosts that URL inputs may name (see :mod:`nbflow.providers.netguard`).
         budget: cost caps for every run the server starts or resumes (see :mod:`nbflow.engine.budget`).
+        executor: where runs execute: None in this process, or a :class:`~nbflow.executor.DaskExecutor`
+            (this server then accepts, records and follows them in the store).
     """
 
     def __init__(self, flows: dict[str, Flow], store: RunStore, metrics: Metrics, *, max_concurrent: int = 32,
                  cache: Any = False, keep: int = 1000, allow_hosts: list[str] | None = None,
-                 budget: BudgetSpec | None = None) -> None:
+                 budget: BudgetSpec | None = None, executor: DaskExecutor | None = None) -> None:
+        self.executor = executor
         self.allow = AllowList.parse(allow_hosts or [], where="allow_hosts")
         self.budget = budget
         self.flows = flows
@@ -306,9 +310,12 @@ class RunManager:
     async def _execute(self, live: LiveRun, flow: Flow, raw: dict[str, Any]) -> RunResult:
         try:
             async with self.sem:
-                with allowing(self.allow), spending(key=live.caller, budget=self.budget):
-                    result = await flow.arun(raw, store=self.store, source=live.source, run_id=live.run_id,
-                                             cache=self.cache, on_event=self._listeners(live))
+                if self.executor is not None:
+                    result = await self._execute_remote(live, flow, raw)
+                else:
+                    with allowing(self.allow), spending(key=live.caller, budget=self.budget):
+                        result = await flow.arun(raw, store=self.store, source=live.source, run_id=live.run_id,
+                                                 cache=self.cache, on_event=self._listeners(live))
         except asyncio.CancelledError:
             if live.status == "queued":  # never started: the engine recorded nothing beyond acceptance
                 self._fail(live, flow, "cancelled", "the server stopped before the run started")
@@ -322,6 +329,14 @@ class RunManager:
             self.metrics.runs_active.inc(-1, flow=live.flow)
         self._ended(live, result)
         return result
+
+    async def _execute_remote(self, live: LiveRun, flow: Flow, raw: dict[str, Any]) -> RunResult:
+        assert self.executor is not None
+        try:
+            task = self.executor.run(live.run_id, flow, raw, source=live.source, caller=live.caller)
+            return await self.executor.follow(live.run_id, task, self._listeners(live), accepted_by=owner_id())
+        finally:
+            heartbeat.drop(self.store, live.run_id)  # a worker holds the run's lease from its start
 
     def _fail(self, live: LiveRun, flow: Flow, status: str, error: str) -> RunResult:
         result = RunResult(run_id=live.run_id, flow=flow.name, status=status,  # type: ignore[arg-type]
@@ -411,6 +426,12 @@ class RunManager:
         summary = self.store.summary(run_id)
         served = self.flows.get(summary.flow)
         live = LiveRun(run_id=run_id, flow=summary.flow, source=summary.source, inputs={}, status="running")
+        if self.executor is not None:
+            decision = {"approve": approve, "node": node, "comment": comment, "by": by, "caller": caller}
+            if value is not UNSET:
+                decision["value"] = value
+            await self._resume_remote(live, summary.status, decision)
+            return
         started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
         def on_start(ev: Event) -> None:
@@ -437,6 +458,29 @@ class RunManager:
             raise task.exception()  # type: ignore[misc]
         live.task = task
         live.inputs = {}
+        self._remember(live)
+
+    async def _resume_remote(self, live: LiveRun, status: str, decision: dict[str, Any]) -> None:
+        """Resume on the cluster: return once the run runs again (raising what the worker refused)."""
+        assert self.executor is not None
+        if status == "running":
+            raise ApiError(409, f"run {live.run_id!r} is still running", field="run_id")
+        task = self.executor.resume(live.run_id, **decision)
+        try:
+            await self.executor.started(live.run_id, task)
+        except NbflowError:
+            evlog = self.logs.get(live.run_id)
+            if evlog is not None:
+                evlog.close()  # the resume never started: followers must not wait for it
+            raise
+        executor, listeners = self.executor, self._listeners(live)
+
+        async def drive() -> RunResult:
+            result = await executor.follow(live.run_id, task, listeners)
+            self._ended(live, result)
+            return result
+
+        live.task = asyncio.ensure_future(drive())
         self._remember(live)
 
     async def recover(self, *, resume: bool = False) -> list[str]:

@@ -226,6 +226,19 @@ class RunStore(ABC):
             raise StoreError(f"no run {run_id!r} in the run store")
         return self._summary(row)
 
+    def node_states(self, run_id: str) -> list[dict[str, Any]]:
+        """The run's recorded nodes, light: ``id``, ``status`` and, when set, ``error`` and ``reason``
+        (no outputs, no media), in run order. For following a run another process executes."""
+        out = []
+        for text in self._node_docs(run_id):
+            try:
+                doc = json.loads(text)
+            except ValueError:
+                raise StoreError(f"run {run_id!r}: a node record is malformed") from None
+            state = {k: doc[k] for k in ("id", "status", "error", "reason") if doc.get(k) is not None}
+            out.append(state)
+        return out
+
     def __contains__(self, run_id: object) -> bool:
         return isinstance(run_id, str) and self._run_row(run_id) is not None
 

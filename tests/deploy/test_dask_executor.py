@@ -1,0 +1,200 @@
+"""`nbflow serve --executor dask://...`: the server accepts, records and streams; a LocalCluster's
+worker processes (on 127.0.0.1) execute. Same results as in-process runs, SSE while a worker runs
+the flow, Idempotency-Keys, approvals resumed on the cluster, a killed worker leaving the run
+`interrupted` and resumable, schedules on the cluster, and a memory store refused."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from nbflow.cli import main
+from nbflow.cron import ScheduleSpec, flow_launcher
+from nbflow.executor import DaskExecutor
+from nbflow.flow import Flow
+from nbflow.server import ServeConfig, ServerThread, build_app
+from nbflow.store import SQLiteStore
+from nbflow.store.lease import owner_id
+from nbflow.testing.fakeserver import FakeServer, env_for
+
+from .helpers import APPROVE, AUTH, NUMBERS, TOKEN, parse_sse, write_flow
+
+pytestmark = pytest.mark.slow
+
+# Built-in nodes only (workers load the flow from its text); the model call goes to the fake server.
+SLOW = {
+    "nbflow": 1, "name": "slow",
+    "nodes": [
+        {"id": "topic", "type": "input.text"},
+        {"id": "prompt", "type": "template", "params": {"template": "A line about {{topic}}."}},
+        {"id": "copy", "type": "llm", "params": {"provider": "openai", "model": "gpt-4o-mini", "stream": False}},
+        {"id": "line", "type": "output"},
+    ],
+    "edges": [{"from": "topic.value", "to": "prompt.topic"}, {"from": "prompt.text", "to": "copy.prompt"},
+              {"from": "copy.text", "to": "line.value"}],
+}
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A LocalCluster of two worker processes, spawned with the fake provider's keys and URLs."""
+    pytest.importorskip("distributed")
+    from distributed import LocalCluster
+
+    fake = FakeServer().start()
+    saved = dict(os.environ)
+    os.environ.update(env_for(fake.url))
+    os.environ["NBFLOW_LEASE_TTL"] = "3"
+    os.environ["NBFLOW_HOME"] = str(tmp_path_factory.mktemp("worker_home"))
+    local = LocalCluster(n_workers=2, threads_per_worker=2, processes=True, host="127.0.0.1",
+                         dashboard_address=None)
+    try:
+        yield "dask://" + local.scheduler_address.removeprefix("tcp://"), fake
+    finally:
+        local.close()
+        fake.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@pytest.fixture
+def served(tmp_path: Any, cluster: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    executor, fake = cluster
+    fake.reset()
+    for name, value in env_for(fake.url).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("NBFLOW_LEASE_TTL", "3")
+    monkeypatch.setenv("NBFLOW_SERVE_TOKEN", TOKEN)
+    files = [str(write_flow(tmp_path, spec)) for spec in (NUMBERS, APPROVE, SLOW)]
+    store = SQLiteStore(tmp_path / "runs.db")
+    app = build_app(ServeConfig.parse({"flows": files, "executor": executor}), store=store)
+    with ServerThread(app) as server, httpx.Client(base_url=server.url, headers=AUTH, timeout=60) as c:
+        yield c, store, fake
+    store.close()
+
+
+def _wait_for(pred: Any, timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (value := pred()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+    return value
+
+
+def _worker_pid(store: SQLiteStore, run_id: str) -> int:
+    pid = store.summary(run_id).pid
+    assert pid is not None and pid != os.getpid()  # recorded by the worker process that ran it
+    return pid
+
+
+def test_runs_on_workers_give_the_in_process_results(served: Any, tmp_path: Any) -> None:
+    c, store, _ = served
+    local = Flow.load(write_flow(tmp_path, NUMBERS, "local.json"))
+    for inputs in ({"n": "12", "topic": "sails"}, {"n": "3"}, {"n": "nope"}):
+        r = c.post("/flows/numbers/runs?wait=true", json=inputs)
+        assert r.status_code == 200, r.text
+        remote = r.json()
+        here = local.run(inputs, store=False, cache=False)
+        assert remote["status"] == here.status
+        assert remote["outputs"] == json.loads(json.dumps(here.to_json()["outputs"]))
+        assert {k: v["status"] for k, v in remote["nodes"].items()} == {k: v.status for k, v in here.nodes.items()}
+        _worker_pid(store, remote["run_id"])
+    # An Idempotency-Key names one run, executed once, whichever request comes again.
+    h = {**AUTH, "idempotency-key": "order-9"}
+    first = c.post("/flows/numbers/runs?wait=true", json={"n": "7"}, headers=h)
+    again = c.post("/flows/numbers/runs?wait=true", json={"n": "7"}, headers=h)
+    assert first.json()["run_id"] == again.json()["run_id"] and again.headers["idempotent-replayed"] == "true"
+    assert again.json()["outputs"]["number"] == 7
+    assert c.post("/flows/numbers/runs", json={"n": "8"}, headers=h).status_code == 409
+    assert len(store.list_runs(flow="numbers")) == 4
+
+
+def test_sse_streams_the_run_while_a_worker_executes_it(served: Any) -> None:
+    c, store, fake = served
+    fake.fault("slow", delay=2.0)
+    rid = c.post("/flows/slow/runs", json={"topic": "kites"}).json()["run_id"]
+    seen: list[tuple[str, str | None, str]] = []
+    with c.stream("GET", f"/runs/{rid}/events") as s:
+        buf = ""
+        for chunk in s.iter_text():
+            buf += chunk
+            while "\n\n" in buf:
+                block, buf = buf.split("\n\n", 1)
+                for ev in parse_sse(block + "\n\n"):
+                    seen.append((ev["event"], ev["data"].get("node_id"), store.summary(rid).status))
+    kinds = [k for k, _, _ in seen]
+    assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
+    # The template's record reached the stream while the model call was still running on the worker.
+    assert ("node_finished", "prompt", "running") in seen
+    assert c.get(f"/runs/{rid}").json()["outputs"]["line"]
+    _worker_pid(store, rid)
+
+
+def test_a_paused_run_is_approved_through_the_api_and_resumes_on_the_cluster(served: Any) -> None:
+    c, store, _ = served
+    run = c.post("/flows/review/runs?wait=true", json={"draft": "hello"}).json()
+    assert run["status"] == "paused" and run["approvals"][0]["node_id"] == "check"
+    r = c.post(f"/runs/{run['run_id']}/resume?wait=true", json={"approve": True, "by": "ana"})
+    assert r.status_code == 200 and r.json()["status"] == "succeeded"
+    assert r.json()["outputs"]["published"] == "hello"
+    _worker_pid(store, run["run_id"])
+    again = c.post(f"/runs/{run['run_id']}/resume", json={"approve": False})
+    assert again.status_code == 409  # nothing waits any more: the worker's refusal comes back as the API's
+
+
+def test_a_killed_worker_leaves_the_run_interrupted_and_resumable(served: Any) -> None:
+    c, store, fake = served
+    fake.fault("slow", delay=60.0)
+    rid = c.post("/flows/slow/runs", json={"topic": "storms"}).json()["run_id"]
+    lease = _wait_for(lambda: (le := store.lease(rid)) is not None and le.owner != owner_id()
+                      and any(n["id"] == "prompt" for n in store.node_states(rid)) and le)
+    _wait_for(lambda: fake.requests)  # the model call reached the provider, which holds it
+    before = store.get(rid).nodes["prompt"].to_json()
+    assert lease.pid is not None and lease.pid != os.getpid()
+    os.kill(lease.pid, signal.SIGKILL)  # the worker dies in the middle of the model call
+    _wait_for(lambda: c.get(f"/runs/{rid}").json()["status"] == "interrupted")
+    assert "interrupted" in store.summary(rid).error
+    r = c.post(f"/runs/{rid}/resume?wait=true", json={})
+    assert r.status_code == 200 and r.json()["status"] == "succeeded", r.text
+    assert store.get(rid).nodes["prompt"].to_json() == before  # finished nodes are not run again
+    calls = [q for q in fake.requests if q.path.endswith("/chat/completions")]
+    assert len(calls) == 2  # the interrupted call and the resumed one: nothing else
+
+
+def test_a_schedule_launches_its_runs_on_the_cluster(cluster: Any, tmp_path: Any, monkeypatch: Any) -> None:
+    executor, _ = cluster
+    store = SQLiteStore(tmp_path / "runs.db")
+    flow = Flow.load(write_flow(tmp_path, NUMBERS))
+    remote = DaskExecutor(executor, store)
+    spec = ScheduleSpec.parse({"flow": "numbers", "cron": "* * * * *", "inputs": {"n": "5"}})
+
+    async def once() -> Any:
+        try:
+            return await flow_launcher(flow, executor=remote)(spec, time.time())
+        finally:
+            await remote.close()
+
+    result = asyncio.run(once())
+    assert result.status == "succeeded" and result.outputs["number"] == 5
+    assert store.summary(result.run_id).source == "schedule"
+    _worker_pid(store, result.run_id)
+    store.close()
+
+
+def test_executor_needs_a_shared_store_and_a_dask_url(tmp_path: Any, capsys: Any) -> None:
+    flow_file = str(write_flow(tmp_path, NUMBERS))
+    base = ["serve", flow_file, "--insecure-no-auth", "--check"]
+    assert main([*base, "--store", ":memory:", "--executor", "dask://127.0.0.1:8786"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "in memory" in err and "--store" in err and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert main([*base, "--store", str(tmp_path / "r.db"), "--executor", "tcp://127.0.0.1:8786"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "dask://HOST:PORT" in err and len(err.splitlines()) == 1
+    assert main([*base, "--store", str(tmp_path / "r.db"), "--executor", "dask://127.0.0.1:8786"]) == 0
