@@ -19,9 +19,10 @@ from nbflow.cli import main
 from nbflow.cron import ScheduleSpec, flow_launcher
 from nbflow.executor import DaskExecutor
 from nbflow.flow import Flow
-from nbflow.server import ServeConfig, ServerThread, build_app
+from nbflow.server import Auth, ServeConfig, ServerThread, build_app, sign
 from nbflow.store import SQLiteStore
 from nbflow.store.lease import owner_id
+from nbflow.store.postgres import PostgresStore
 from nbflow.testing.fakeserver import FakeServer, env_for
 
 from .helpers import APPROVE, AUTH, NUMBERS, TOKEN, parse_sse, write_flow
@@ -88,7 +89,21 @@ def _wait_for(pred: Any, timeout: float = 30.0) -> Any:
     return value
 
 
-def _worker_pid(store: SQLiteStore, run_id: str) -> int:
+def _follow(c: httpx.Client, store: Any, rid: str) -> list[tuple[str, str | None, str]]:
+    """The run's SSE events as they arrive: (kind, node id, the run's stored status at that moment)."""
+    seen: list[tuple[str, str | None, str]] = []
+    with c.stream("GET", f"/runs/{rid}/events") as s:
+        buf = ""
+        for chunk in s.iter_text():
+            buf += chunk
+            while "\n\n" in buf:
+                block, buf = buf.split("\n\n", 1)
+                for ev in parse_sse(block + "\n\n"):
+                    seen.append((ev["event"], ev["data"].get("node_id"), store.summary(rid).status))
+    return seen
+
+
+def _worker_pid(store: Any, run_id: str) -> int:
     pid = store.summary(run_id).pid
     assert pid is not None and pid != os.getpid()  # recorded by the worker process that ran it
     return pid
@@ -120,15 +135,7 @@ def test_sse_streams_the_run_while_a_worker_executes_it(served: Any) -> None:
     c, store, fake = served
     fake.fault("slow", delay=2.0)
     rid = c.post("/flows/slow/runs", json={"topic": "kites"}).json()["run_id"]
-    seen: list[tuple[str, str | None, str]] = []
-    with c.stream("GET", f"/runs/{rid}/events") as s:
-        buf = ""
-        for chunk in s.iter_text():
-            buf += chunk
-            while "\n\n" in buf:
-                block, buf = buf.split("\n\n", 1)
-                for ev in parse_sse(block + "\n\n"):
-                    seen.append((ev["event"], ev["data"].get("node_id"), store.summary(rid).status))
+    seen = _follow(c, store, rid)
     kinds = [k for k, _, _ in seen]
     assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
     # The template's record reached the stream while the model call was still running on the worker.
@@ -166,6 +173,46 @@ def test_a_killed_worker_leaves_the_run_interrupted_and_resumable(served: Any) -
     assert store.get(rid).nodes["prompt"].to_json() == before  # finished nodes are not run again
     calls = [q for q in fake.requests if q.path.endswith("/chat/completions")]
     assert len(calls) == 2  # the interrupted call and the resumed one: nothing else
+
+
+def test_two_replicas_on_postgres_share_runs_that_workers_execute(cluster: Any, tmp_path: Any, pg_url: str,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Replicas A and B on one PostgreSQL store, both submitting to the cluster: a signed request
+    accepted by A is refused as a replay by B; B streams a run A accepted while a worker executes it;
+    a run paused on a worker, accepted through A, is approved through B and finishes on a worker."""
+    executor, fake = cluster
+    fake.reset()
+    for name, value in env_for(fake.url).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("NBFLOW_LEASE_TTL", "3")
+    secret = "hmac-secret-for-tests"
+    files = [str(write_flow(tmp_path, spec)) for spec in (APPROVE, SLOW)]
+    config = ServeConfig.parse({"flows": files, "executor": executor})
+    stores = [PostgresStore(pg_url), PostgresStore(pg_url)]
+    apps = [build_app(config, store=st, auth=Auth(token=TOKEN, hmac_secret=secret)) for st in stores]
+    with ServerThread(apps[0]) as a, ServerThread(apps[1]) as b, \
+            httpx.Client(base_url=a.url, headers=AUTH, timeout=60) as ca, \
+            httpx.Client(base_url=b.url, headers=AUTH, timeout=60) as cb:
+        fake.fault("slow", delay=2.0)
+        body = json.dumps({"topic": "tides"}).encode()
+        signed = sign(secret, body, path="/flows/slow/runs")
+        r = httpx.post(a.url + "/flows/slow/runs", content=body, headers=signed)
+        assert r.status_code == 202, r.text
+        rid = r.json()["run_id"]
+        replay = httpx.post(b.url + "/flows/slow/runs", content=body, headers=signed)
+        assert replay.status_code == 401 and "already used" in replay.json()["error"]
+        seen = _follow(cb, stores[1], rid)  # B never saw this run: it follows the record
+        assert ("node_finished", "prompt", "running") in seen and seen[-1][0] == "run_finished"
+        assert cb.get(f"/runs/{rid}").json()["status"] == "succeeded"
+        run = ca.post("/flows/review/runs?wait=true", json={"draft": "tide tables"}).json()
+        assert run["status"] == "paused"
+        done = cb.post(f"/runs/{run['run_id']}/resume?wait=true", json={"approve": True})
+        assert done.status_code == 200 and done.json()["outputs"]["published"] == "tide tables"
+        for run_id in (rid, run["run_id"]):
+            _worker_pid(stores[0], run_id)
+    assert len(stores[0].list_runs()) == 2  # the replayed request started nothing
+    for st in stores:
+        st.close()
 
 
 def test_a_schedule_launches_its_runs_on_the_cluster(cluster: Any, tmp_path: Any, monkeypatch: Any) -> None:
