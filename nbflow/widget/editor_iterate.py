@@ -47,6 +47,7 @@ class IterateActions:
         vm: ViewModel
         handle: RunHandle | None
         message: w.HTML
+        _pending: dict[str, asyncio.Handle]
 
         def _say(self, text: str, level: str = "info") -> None: ...
         def _apply(self, layers: frozenset[Layer], *, panels: bool = False) -> None: ...
@@ -69,6 +70,7 @@ class IterateActions:
                                     tooltip="how a pin keeps images, audio and video: in the flow file (inline) "
                                     "or by reference to the disk cache (nbflow.use_cache())")
         self.cost = w.HTML(layout=w.Layout(margin="0 0 0 8px"))
+        self.cost_text = ""  # the label's text: what the next run will cost
         self.cost.add_class("nbflow-cost")
         self.run_from_button.on_click(lambda _: self.run_from_here())
         self.run_only_button.on_click(lambda _: self.run_only())
@@ -199,9 +201,13 @@ class IterateActions:
             return f"Run from {', '.join(ids[:3])}{'…' if len(ids) > 3 else ''}", {"start": ids}
         return "Run all", {}
 
-    def update_cost(self) -> None:
-        """Work out what the next run will cost and show it (a task on the kernel's loop when there is
-        one; a later change cancels an estimate still going)."""
+    def update_cost(self) -> asyncio.Future[Any] | None:
+        """Work out what the next run will cost and show it: at once in a plain script, else as a task on
+        the kernel's loop, returned (``await editor.update_cost()`` in a cell waits for the label). An
+        estimate that a later change made stale is not shown."""
+        pending = self._pending.pop("cost", None)  # worked out now: no need to do it again shortly
+        if pending is not None:
+            pending.cancel()
         self._cost_for = key = self._cost_key()
         what, narrow = self._cost_plan()
         try:
@@ -209,12 +215,10 @@ class IterateActions:
             missing = missing_upstream(self.flow, plan)
         except NbflowError as exc:
             self._show_cost(f"{what}: cannot estimate: {exc}", error=True)
-            return
+            return None
         if missing is not None:
             self._show_cost(f"{what}: needs {missing[0]!r}'s output (neither cached nor pinned)", error=True)
-            return
-        if self._cost_task is not None and not self._cost_task.done():
-            self._cost_task.cancel()
+            return None
         try:
             asyncio.get_running_loop()
         except RuntimeError:  # a plain script: work it out now
@@ -222,7 +226,7 @@ class IterateActions:
                 self._show_cost(cost_text(what, estimate_flow(self.flow, plan=plan)))
             except NbflowError as exc:
                 self._show_cost(f"{what}: cannot estimate: {exc}", error=True)
-            return
+            return None
         task = asyncio.ensure_future(aestimate_flow(self.flow, plan=plan))
         self._cost_task = task
 
@@ -236,8 +240,10 @@ class IterateActions:
                 self._show_cost(cost_text(what, t.result()))
 
         task.add_done_callback(done)
+        return task
 
     def _show_cost(self, text: str, *, error: bool = False) -> None:
+        self.cost_text = text
         color = "#d93025" if error else "#3c4043"
         self.cost.value = (f"<span class='nbflow-cost-text' style='color:{color}' title='estimated before the "
                            f"run (no calls made): the cache and pins serve the rest'>{html.escape(text)}</span>")
