@@ -198,7 +198,8 @@ class FrameActions:
         ids = [i for i in self.selection if i in self.boxes] if not comment else []
         if ids:
             bs = [self.boxes[i] for i in ids]
-            x0, y0 = min(b.x for b in bs) - PAD, min(b.y for b in bs) - PAD - FRAME_TITLE_H
+            # room above the nodes for the title bar and one line of comment text
+            x0, y0 = min(b.x for b in bs) - PAD, min(b.y for b in bs) - PAD - FRAME_TITLE_H - 10
             x1, y1 = max(b.x + b.w for b in bs) + PAD, max(b.y + b.h for b in bs) + PAD
         else:
             x0, y0 = at if at is not None else self.view.to_world(*self.mouse)

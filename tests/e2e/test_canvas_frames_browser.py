@@ -1,0 +1,209 @@
+"""Frames and reroute points in real JupyterLab 4 and Notebook 7, by mouse and keyboard.
+
+Shift-click two nodes and press Shift+G: a frame around them; double-click its title bar and write its
+title and comment in the Params tab; drag the title bar: the frame moves with its nodes; Ctrl+C / Ctrl+V
+paste the frame with its nodes; double-click a wire: a reroute point, dragged and deleted; every step
+undone with Ctrl+Z. Each step is checked in the kernel's flow and in the exported JSON file. In Notebook
+7 the canvas' context menu adds a comment and a reroute point. Screenshots go to ``test-output/e2e/``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from .jupyter import JupyterServer
+from .test_canvas_browser import (
+    WAIT,
+    browser_context,
+    button,
+    drag,
+    kernel,
+    open_and_run,
+    server,
+    shot,
+    to_page,
+)
+from .test_canvas_editing_browser import click, finish
+
+__all__ = ["browser_context", "server"]
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
+
+
+def message(page: Any, text: str) -> None:
+    """Wait for the editor's message line to say ``text``; on a timeout, say what it says instead."""
+    try:
+        page.wait_for_function("(t) => { const m = document.querySelector('.nbflow-message');"
+                               " return m && m.innerText.includes(t); }", arg=text, timeout=WAIT)
+    except Exception as exc:
+        now = page.evaluate("() => document.querySelector('.nbflow-message')?.innerText")
+        raise AssertionError(f"waited for {text!r}; the message line says {now!r}") from exc
+
+
+def state(page: Any, code: str) -> Any:
+    """A JSON value computed in the kernel (``code`` is an expression over ``flow`` and ``editor``)."""
+    return json.loads(kernel(page, f"import json; print(json.dumps({code}))"))
+
+
+def exported(page: Any, server: JupyterServer, name: str) -> dict[str, Any]:
+    """Click Export and read the flow file it wrote."""
+    button(page, "Export").click()
+    message(page, f"exported {name}")
+    return json.loads((server.root / name).read_text())  # type: ignore[no-any-return]
+
+
+def focus_canvas(page: Any) -> None:
+    """Click the empty top-left corner of the canvas (the minimap is bottom right), so keys go to it again."""
+    click(page, 8, 8)
+
+
+def positions(page: Any, *ids: str) -> list[list[float]]:
+    return state(page, f"[list(flow.position(i)) for i in {list(ids)!r}]")  # type: ignore[no-any-return]
+
+
+def wire_point(page: Any, dst: str) -> tuple[float, float]:
+    """A canvas point on the wire into ``dst`` (the editor is at zoom 1 from the origin)."""
+    x, y = state(page, "__import__('nbflow.widget.geometry').widget.geometry.bezier_points("
+                       f"*next(e for e in editor.vm.edges if e.dst == {dst!r}).segments()[0])[8]")
+    return x, y
+
+
+def test_frames_and_reroute_points_in_jupyterlab(server: JupyterServer, browser_context: Any) -> None:
+    (server.root / "frames.ipynb").write_bytes((server.root / "canvas_e2e.ipynb").read_bytes())
+    page = open_and_run(browser_context, f"{server.url}/lab/tree/frames.ipynb")
+    page.wait_for_function("() => document.querySelector('canvas.nbflow-canvas')"
+                           ".hasAttribute('data-lm-suppress-shortcuts')", timeout=WAIT)
+
+    # Shift-click the lower row's two nodes, Shift+G: a frame around them
+    click(page, 350, 223)
+    click(page, 580, 223, shift=True)
+    page.keyboard.press("Shift+G")
+    message(page, "added frame frame_1 around 2 nodes")
+    f = state(page, "flow.spec.layout.frames[0].model_dump()")
+    assert (f["x"], f["y"]) == (230, 150) and f["x"] + f["w"] > 680 and f["title"] == "Frame"
+
+    # double-click its title bar: title and comment in the Params tab, each one undoable edit
+    px, py = to_page(page, 400, 175)
+    page.mouse.dblclick(px, py)
+    panel = page.locator(".nbflow-frame-panel")
+    panel.wait_for(state="visible", timeout=WAIT)
+    panel.locator("input[type=text]").fill("Picture")
+    panel.locator("input[type=text]").press("Enter")
+    message(page, "frame_1: set title")
+    panel.locator("textarea").fill("The offline image model draws a test pattern.")
+    panel.locator("textarea").press("Tab")
+    message(page, "frame_1: set text")
+    saved = exported(page, server, "product.json")
+    assert saved["layout"]["frames"] == [{"id": "frame_1", "title": "Picture",
+                                          "text": "The offline image model draws a test pattern.",
+                                          "x": 230, "y": 150, "w": f["w"], "h": f["h"], "color": "#dbe4ff"}]
+
+    # drag the title bar: the frame moves with the two nodes inside; the rest stays; Ctrl+Z takes it back
+    before = positions(page, "image_prompt", "picture", "copy")
+    drag(page, (400, 175), (300, 195))
+    message(page, "move frame with 2 nodes")
+    after = positions(page, "image_prompt", "picture", "copy")
+    assert after[2] == before[2]
+    for (x0, y0), (x1, y1) in zip(before[:2], after[:2], strict=True):
+        assert abs(x1 - x0 + 100) <= 2 and abs(y1 - y0 - 20) <= 2
+    assert state(page, "flow.spec.layout.frames[0].x") == 230 + after[0][0] - before[0][0]
+    page.keyboard.press("Control+z")
+    message(page, "undo: move frame")
+    assert positions(page, "image_prompt", "picture") == before[:2]
+
+    # a reroute point: double-click the wire product -> image_prompt, drag the point, delete it, undo
+    wx, wy = wire_point(page, "image_prompt.product")
+    px, py = to_page(page, wx, wy)
+    page.mouse.dblclick(px, py)
+    message(page, "added a reroute point on product.value -> image_prompt.product")
+    drag(page, (wx, wy), (120, 190))
+    message(page, "move reroute point")
+    via = state(page, "[p.model_dump() for p in flow.spec.layout.wires[0].via]")
+    assert len(via) == 1 and abs(via[0]["x"] - 120) <= 2 and abs(via[0]["y"] - 190) <= 2
+    edge = state(page, "[e.segments() for e in editor.vm.edges if e.dst == 'image_prompt.product'][0]")
+    assert len(edge) == 2  # the wire is drawn through the point
+    assert exported(page, server, "product.json")["layout"]["wires"] == [
+        {"from": "product.value", "to": "image_prompt.product", "via": [{"x": via[0]["x"], "y": via[0]["y"]}]}]
+    shot(page, "15-frames-reroute.png")
+    click(page, via[0]["x"], via[0]["y"])  # select the point (and give the canvas the keys back)
+    page.keyboard.press("Delete")
+    message(page, "deleted a reroute point")
+    assert state(page, "flow.spec.layout.wires") == []
+    page.keyboard.press("Control+z")
+    message(page, "undo: delete reroute point")
+    assert len(state(page, "[w.from_ for w in flow.spec.layout.wires]")) == 1
+
+    # click the frame's title, Ctrl+C, Ctrl+V at the pointer: a second frame with copies of its nodes
+    click(page, 400, 175)
+    page.keyboard.press("Control+c")
+    message(page, "copied 2 nodes and 1 frame")
+    px, py = to_page(page, 40, 330)
+    page.mouse.move(px, py)
+    page.keyboard.press("Control+v")
+    message(page, "pasted 2 nodes and 1 frame")
+    saved = exported(page, server, "product.json")
+    assert [f["id"] for f in saved["layout"]["frames"]] == ["frame_1", "frame_2"]
+    assert {"image_prompt_2", "picture_2"} <= {n["id"] for n in saved["nodes"]}
+    focus_canvas(page)
+    page.keyboard.press("Control+z")
+    message(page, "undo: paste")
+    assert state(page, "[f.id for f in flow.spec.layout.frames]") == ["frame_1"]
+    # Delete with the frame selected removes the frame, never its nodes
+    click(page, 400, 175)
+    page.keyboard.press("Delete")
+    message(page, "deleted frame frame_1")
+    assert state(page, "[f.id for f in flow.spec.layout.frames]") == []
+    assert state(page, "'picture' in flow.nodes and 'image_prompt' in flow.nodes")
+    page.keyboard.press("Control+z")
+    message(page, "undo: delete frame")
+    kernel(page, "flow.connect('image_prompt.text', 'picture.prompt')")
+    assert state(page, "flow.run().status") == "succeeded"  # layout is not semantics
+    finish(page)
+
+
+def test_comment_and_reroute_from_the_context_menu_in_notebook_7(server: JupyterServer,
+                                                                   browser_context: Any) -> None:
+    (server.root / "nb7-frames.ipynb").write_bytes((server.root / "canvas_e2e.ipynb").read_bytes())
+    page = open_and_run(browser_context, f"{server.url}/notebooks/nb7-frames.ipynb")
+    kernel(page, "editor.path.value = 'nb7-frames.json'")
+
+    def menu_item(command: str) -> tuple[float, float]:
+        x, y = state(page, f"(lambda p: (p.x + 30, p.y + 16 + 24 * [i.command for i in p.items].index({command!r})))"
+                           "(editor.vm.popup)")
+        return x, y
+
+    # right-click empty canvas, "Add comment here": a yellow comment frame at the pointer
+    click(page, 60, 360, button="right")
+    page.wait_for_function("() => document.querySelector('.nbflow-message') !== null", timeout=WAIT)
+    page.wait_for_timeout(300)
+    click(page, *menu_item("comment_add"))
+    message(page, "added comment frame_1")
+    comment = exported(page, server, "nb7-frames.json")["layout"]["frames"][0]
+    assert comment["title"] == "Comment" and comment["color"] == "#fff3bf"
+    assert abs(comment["x"] - 60) <= 2 and abs(comment["y"] - 360) <= 2  # at the pointer
+
+    # click a wire, Shift+R: a reroute point on it; the wire's menu straightens it again
+    wx, wy = wire_point(page, "image_prompt.product")
+    click(page, wx, wy)
+    page.keyboard.press("Shift+R")
+    message(page, "added a reroute point on product.value -> image_prompt.product")
+    assert len(exported(page, server, "nb7-frames.json")["layout"]["wires"][0]["via"]) == 1
+    shot(page, "16-nb7-comment.png")
+    wx, wy = wire_point(page, "image_prompt.product")
+    click(page, wx, wy, button="right")
+    page.wait_for_timeout(300)
+    click(page, *menu_item("straighten"))
+    message(page, "straightened product.value -> image_prompt.product")
+    assert "wires" not in exported(page, server, "nb7-frames.json")["layout"]
+    focus_canvas(page)
+    page.keyboard.press("Control+z")
+    message(page, "undo: straighten wire")
+    page.keyboard.press("Control+z")
+    message(page, "undo: add reroute point")
+    page.keyboard.press("Control+z")
+    message(page, "undo: add comment")
+    assert state(page, "(flow.spec.layout.frames, flow.spec.layout.wires)") == [[], []]
+    finish(page)
