@@ -1,10 +1,10 @@
-"""``--notify CONFIG.json`` of ``nbflow run`` and ``nbflow schedule``: approval notices outside the server.
+"""``--notify CONFIG.json`` of ``nbflow run``, ``schedule`` and ``resume``: approval notices outside the server.
 
 The file is the server's configuration (its ``notices`` and ``allow_hosts`` are used) or a bare
 ``notices`` object. The links point at the ``nbflow serve`` named by ``base_url``, which must share
 the run store and the link secret, since it is that server that takes the decision. ``nbflow run``
-waits for the deliveries (their retries included) before it exits; ``nbflow schedule`` sends them in
-the background and waits for what is left when it stops.
+and ``nbflow resume`` wait for the deliveries (their retries included) before they exit; ``nbflow
+schedule`` sends them in the background and waits for what is left when it stops.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from nbflow.exceptions import ConfigError
 from nbflow.model.record import RunResult
 from nbflow.store.runstore import RunStore
 
-__all__ = ["add_notify_arg", "load_notifier", "notify_paused", "schedule_notice"]
+__all__ = ["add_notify_arg", "load_notifier", "notify_paused", "recorded_route", "schedule_notice"]
 
 
 def add_notify_arg(p: argparse.ArgumentParser) -> None:
@@ -50,6 +50,18 @@ def load_notifier(path: str | None, allow_hosts: list[str] | None = None) -> Any
     config = NoticeConfig.parse(block, where=f"{p}: notices")
     allowed = list(data.get("allow_hosts") or []) + list(allow_hosts or [])
     return Notifier(config, allow=AllowList.parse(allowed, where="allow_hosts"))
+
+
+def recorded_route(store: RunStore, run_id: str) -> Any:
+    """The ``defaults.notify`` of the flow recorded with ``run_id`` (None when it has none)."""
+    from nbflow.model.spec import NotifySpec
+
+    text = store.load(run_id).flow_text
+    try:
+        notify = (json.loads(text or "{}").get("defaults") or {}).get("notify")
+        return None if notify is None else NotifySpec.model_validate(notify)
+    except (ValueError, AttributeError):  # the run went through this flow: a bad record is not ours to fail on
+        return None
 
 
 def _paused_nodes(result: RunResult) -> set[str]:

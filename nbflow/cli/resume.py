@@ -42,6 +42,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--out-dir", metavar="DIR", help="write media outputs to files here")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     p.add_argument("--concurrency", type=int, metavar="N", help="most nodes running at once")
+    from nbflow.cli.notify import add_notify_arg
+
+    add_notify_arg(p)
     p.set_defaults(func=main)
 
 
@@ -90,10 +93,22 @@ def _announce(ev: Any) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from nbflow.cli.notify import load_notifier
     from nbflow.store import open_store
 
+    args.notifier = load_notifier(args.notify)
     with open_store() as store:
         return _main(args, store)
+
+
+def _notify(args: argparse.Namespace, store: Any, result: Any) -> None:
+    """With --notify: tell about the approvals a resume paused at (once per pause)."""
+    if args.notifier is None or result.status != "paused":
+        return
+    from nbflow.cli.notify import notify_paused, recorded_route
+    from nbflow.engine.sync import run_sync
+
+    run_sync(notify_paused(args.notifier, store, result, recorded_route(store, result.run_id)))
 
 
 def _main(args: argparse.Namespace, store: Any) -> int:
@@ -108,6 +123,7 @@ def _main(args: argparse.Namespace, store: Any) -> int:
                                  source=None)
         for res in results:
             sys.stdout.write(f"run {res.run_id} {res.status}\n")
+            _notify(args, store, res)
         if not results:
             sys.stdout.write("no approvals have timed out\n")
         return 0
@@ -128,6 +144,7 @@ def _main(args: argparse.Namespace, store: Any) -> int:
                               by=args.by, store=store, on_event=listeners, cache=False,
                               concurrency=args.concurrency, force=args.force))
     print_result(result, as_json=args.json, out_dir=out_dir)
+    _notify(args, store, result)
     if result.status == "paused":
         sys.stderr.write(f"run {result.run_id} is paused again; resume it with: "
                          f"nbflow resume {result.run_id} --approve (or --reject)\n")

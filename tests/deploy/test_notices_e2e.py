@@ -270,3 +270,29 @@ def test_two_replicas_on_postgres_decide_a_link_once(tmp_path: Path, pg_url: str
         finally:
             _stop(a)
             _stop(b)
+
+
+def test_cli_resume_notify_tells_about_the_next_approval_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    two = {"nbflow": 1, "name": "two-step",
+           "nodes": [{"id": "draft", "type": "input.text"},
+                     {"id": "legal", "type": "approval", "params": {"prompt": "Legal OK?"}},
+                     {"id": "brand", "type": "approval", "params": {"prompt": "Brand OK?"}},
+                     {"id": "out", "type": "output"}],
+           "edges": [{"from": "draft.value", "to": "legal.value"}, {"from": "legal.approved", "to": "brand.value"},
+                     {"from": "brand.approved", "to": "out.value"}]}
+    flow = write_flow(tmp_path, two)
+    with Receiver() as receiver:
+        monkeypatch.setenv("NBFLOW_LINK_SECRET", LINK_SECRET)
+        monkeypatch.setenv("NOTICE_HOOK", receiver.url)
+        monkeypatch.setenv("NBFLOW_STORE", str(tmp_path / "runs.db"))
+        monkeypatch.setenv("NBFLOW_ALLOW_HOSTS", "127.0.0.1")
+        cfg = tmp_path / "notices.json"
+        cfg.write_text(json.dumps({"base_url": "https://nbflow.example.com", "webhook": {"url_env": "NOTICE_HOOK"}}))
+        assert main(["run", str(flow), "-i", "draft=copy", "--notify", str(cfg), "-q"]) == 3
+        rid = receiver.received[0]["nbflow"]["run_id"]
+        assert main(["resume", rid, "--approve", "--notify", str(cfg), "-q"]) == 3
+        assert [n["nbflow"]["node_id"] for n in receiver.received] == ["legal", "brand"]
+        assert "Brand OK?" in receiver.received[1]["text"]
+        # Deciding "brand" finishes the run: nothing more to tell.
+        assert main(["resume", rid, "--approve", "--notify", str(cfg), "-q"]) == 0
+        assert len(receiver.received) == 2
