@@ -13,7 +13,9 @@ and adds what is missing:
   (Notebook 7's narrower column) instead of wrapping the panel below, off screen;
 - ``data-lm-suppress-shortcuts`` and ``data-jp-suppress-context-menu`` on the canvas, so keys typed on
   the canvas (``a``, ``d``, ``Ctrl+V`` ...) drive the editor, not the notebook's cell commands, and
-  the browser defaults of the editor's shortcuts (Ctrl+D, Ctrl+A, ``/``) are prevented.
+  the browser defaults of the editor's shortcuts (Ctrl+D, Ctrl+A, ``/``) are prevented;
+- dragging: once the kernel lifts the dragged nodes, the helper moves them on each animation frame
+  (:mod:`nbflow.widget.liftdrag`), so a drag keeps the screen's pace whatever the kernel's.
 
 Without anywidget installed the editor still works; those gestures have keyboard equivalents.
 """
@@ -23,9 +25,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from nbflow.widget.liftdrag import DRAG_JS
+
 __all__ = ["ESM", "make_helper"]
 
-ESM = r"""
+ESM = DRAG_JS + r"""
 function render({ model, el }) {
   el.style.display = "none";
   let tries = 0;
@@ -75,7 +79,7 @@ function render({ model, el }) {
       if (w > 0 && w !== last) { last = w; model.send({ event: "resize", width: w }); }
     };
     new ResizeObserver(() => requestAnimationFrame(report)).observe(root);
-    model.send({ event: "attached" });
+    dragger(model, canvas, at).then((drag) => model.send({ event: "attached", drag }));
   }
   attach();
 }
@@ -84,14 +88,20 @@ export default { render };
 
 
 def make_helper(on_event: Callable[[dict[str, Any]], None]) -> Any:
-    """The helper widget calling ``on_event(message)`` for each browser event, or None without anywidget."""
+    """The helper widget calling ``on_event(message)`` for each browser event, or None without anywidget.
+
+    Its ``sprite`` (a hidden ipycanvas ``Canvas``) is what the helper moves during a drag.
+    """
     try:
         import anywidget
+        import traitlets
+        from ipywidgets import Widget, widget_serialization
     except ImportError:
         return None
 
     class CanvasEvents(anywidget.AnyWidget):
         _esm = ESM
+        sprite = traitlets.Instance(Widget, allow_none=True).tag(sync=True, **widget_serialization)
 
     helper = CanvasEvents(layout={"display": "none"})
     helper.on_msg(lambda _w, content, _buffers: on_event(content) if isinstance(content, dict) else None)

@@ -4,7 +4,8 @@ Every redraw happens inside ``hold_canvas()``, so a frame is one widget message 
 of layers. Shapes of one style are batched into one command (all node bodies, all headers, all port
 dots), so a frame costs a few commands per node, mostly text. Nodes outside the view are culled and
 small details are left out when zoomed far out. While a node is dragged it is drawn on the overlay
-only, so a drag step redraws the overlay and nothing else.
+only, so a drag step redraws the overlay and nothing else; with the DOM helper attached the browser
+moves it instead (``draw_lifted``, see :mod:`nbflow.widget.liftdrag`).
 """
 
 from __future__ import annotations
@@ -85,12 +86,14 @@ class Renderer:
 
     Attributes:
         frames: how many frames (``draw`` calls) were sent; tests and the benchmark read it.
+        client_drag: the browser shows the dragged nodes (from ``draw_lifted``): the overlay leaves them out.
     """
 
     def __init__(self, vm: ViewModel, canvas: MultiCanvas) -> None:
         self.vm = vm
         self.canvas = canvas
         self.frames = 0
+        self.client_drag = False
         self._images: dict[str, Image] = {}
         self.pins = PinStates()
 
@@ -390,7 +393,7 @@ class Renderer:
     def draw_overlay(self, c: Canvas) -> None:
         self._begin(c)
         vm = self.vm
-        moved = vm.dragged_boxes()
+        moved = [] if self.client_drag else vm.dragged_boxes()
         if moved:
             self._dragged(c, moved)
         d = vm.drag
@@ -427,6 +430,23 @@ class Renderer:
         for b in stacked:
             self._boxes(c, [b], lod)
         c.global_alpha = 1.0
+
+    def draw_lifted(self, c: Canvas, moved: list[NodeBox], left: float, top: float) -> None:
+        """One frame: the dragged nodes on the hidden canvas ``c`` the browser moves during the drag (its
+        corner shows at screen point (``left``, ``top``) before the pointer moves), and every layer."""
+        v = self.vm.view
+        with hold_canvas():
+            c.reset_transform()
+            c.clear()
+            c.set_transform(v.zoom, 0, 0, v.zoom, v.ox - left, v.oy - top)
+            lod = detail(v.zoom)
+            free, stacked = split_overlapping(moved)
+            self._boxes(c, free, lod)
+            for b in stacked:
+                self._boxes(c, [b], lod)
+            for name in _ORDER:
+                getattr(self, f"draw_{name}")(self.layer(name))
+        self.frames += 1
 
     def _loose_wire(self, c: Canvas) -> None:
         vm = self.vm

@@ -29,6 +29,7 @@ from nbflow.widget.editor_bodies import BodyNavigation
 from nbflow.widget.editor_files import FileActions
 from nbflow.widget.editor_iterate import IterateActions
 from nbflow.widget.frame_panel import FramePanel
+from nbflow.widget.liftdrag import ClientDrag
 from nbflow.widget.panels import ParamsPanel, PreviewPanel
 from nbflow.widget.popups import rank_types
 from nbflow.widget.status import diagnose, independent_of
@@ -56,7 +57,7 @@ def _button(description: str, icon: str, tooltip: str, width: str = "auto") -> w
     return w.Button(description=description, icon=icon, tooltip=tooltip, layout=w.Layout(width=width))
 
 
-class Editor(IterateActions, BodyNavigation, FileActions, w.VBox):
+class Editor(IterateActions, BodyNavigation, FileActions, ClientDrag, w.VBox):
     """A canvas editor on a :class:`~nbflow.Flow`: ``nbflow.Editor(flow)`` or ``flow.edit()``.
 
     The editor and the Python API edit the same object: ``flow.add(...)`` in a cell appears on the
@@ -96,6 +97,7 @@ class Editor(IterateActions, BodyNavigation, FileActions, w.VBox):
         self._bodies: list[tuple[Body, ViewModel, Any]] = []
         self._unsaved: str | None = None  # opened bodies: (body, parent's vm, unobserve)
         self.helper = make_helper(self._on_dom)
+        self._init_client_drag(width, height)
 
         self.search = w.Text(placeholder="search node types…", layout=w.Layout(width="170px"))
         self.palette = w.Dropdown(layout=w.Layout(width="260px"), tooltip="node types (plugins included)")
@@ -222,6 +224,7 @@ class Editor(IterateActions, BodyNavigation, FileActions, w.VBox):
         """After a view-model action: draw, show its message, refresh panels and buttons, and run the
         editor-level command a menu asked for."""
         self.redraw(layers)
+        self.end_lift()
         self._show_message()
         if panels:
             self._sync_panels(force=True)
@@ -337,28 +340,10 @@ class Editor(IterateActions, BodyNavigation, FileActions, w.VBox):
         changed = before != self._selection_state()
         self._apply(layers, panels=changed)
 
-    def _mouse_move(self, x: float, y: float) -> None:
-        if self.vm.drag is None:
-            self.vm.mouse = (x, y)  # remembered for wheel zoom, paste and the context menu key
-        if not self.throttle(x, y):
-            # too soon after the last frame: draw the latest position when the interval is over, so a
-            # drag never stalls waiting for the next move (trailing edge of the throttle)
-            self._later("move-flush", self.throttle.interval, self._flush_move)
-            return
-        self.redraw(self.vm.mouse_move(x, y))
-
-    def _flush_move(self) -> None:
-        pending = self.throttle.pending
-        if pending is not None and self.throttle(*pending):
-            self.redraw(self.vm.mouse_move(*pending))
-
     def _mouse_up(self, x: float, y: float) -> None:
         before = self._selection_state()
         self.throttle.reset()
         self._apply(self.vm.mouse_up(x, y), panels=before != self._selection_state())
-
-    def _mouse_out(self, x: float, y: float) -> None:
-        self._apply(self.vm.mouse_out())
 
     def _wheel(self, dx: float, dy: float) -> None:
         self.redraw(self.vm.wheel(dy))
@@ -396,6 +381,9 @@ class Editor(IterateActions, BodyNavigation, FileActions, w.VBox):
             return
         if ev == "resize":
             self.fit_width(int(msg.get("width", 0)))
+            return
+        if ev in ("attached", "drag"):
+            self.on_client_drag(msg)
             return
         before = self._selection_state()
         if ev == "dblclick":

@@ -1,9 +1,13 @@
 """Dragging in a 500-node flow in real JupyterLab: the figures ``bench/canvas_browser.py`` prints.
 
 Measures screen updates per second and the longest gap while a node is dragged, with the flow fitted
-in view and at zoom 1, and saves what the canvas looks like at both zooms (level of detail). The
-targets (>= 50 updates/s, no gap over 50 ms) are judged by the bench script, which prints them; this
-test checks that the drag draws continuously and leaves the flow as it was after undo.
+in view and at zoom 1, next to Chromium's own frame rate on an empty page in the same run, and saves
+what the canvas looks like at both zooms and in the middle of a drag. The absolute targets (>= 50
+updates/s, no gap over 50 ms) are judged by the bench script, which prints them; on a loaded machine
+the browser itself paints fewer frames, so this test checks what the design promises whatever the
+load: every browser frame in which the pointer moved paints the dragged node (the drag no longer
+waits for the kernel), the node is seen moving with the pointer while the original place is empty,
+the drop lands exactly where it was shown (snapped when snapping is on) as one undoable move.
 """
 
 from __future__ import annotations
@@ -13,14 +17,69 @@ from typing import Any
 
 import pytest
 
-from bench.canvas_browser import measure_drag, open_scale, scale_notebook
+from bench.canvas_browser import browser_baseline, measure_drag, open_scale, scale_notebook
 
 from .jupyter import JupyterServer
-from .test_canvas_browser import browser_context, kernel, server, shot
+from .test_canvas_browser import OUT, browser_context, close, kernel, pixel, server, shot
 
 __all__ = ["browser_context", "server"]
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(420)]
+
+_NEAREST = """
+import json
+from nbflow.widget.style import category_color, hex_to_rgb
+vm = editor.vm
+cx, cy = vm.view.width / 2, vm.view.height / 2
+b = min(vm.boxes.values(), key=lambda b: sum((a - c) ** 2 for a, c in zip(vm.view.to_screen(b.x + b.w / 2, b.y + 13), (cx, cy))))
+sx, sy = vm.view.to_screen(b.x + 30, b.y + 8)
+print(json.dumps({"id": b.id, "x": b.x, "y": b.y, "sx": sx, "sy": sy, "zoom": vm.view.zoom,
+                  "width": vm.view.width, "rgb": list(hex_to_rgb(category_color(b.category)))}))
+"""
+
+_LAYER_PIXEL = """([x, y]) => {
+  const c = document.querySelector('canvas.nbflow-drag');
+  if (!c || c.style.display === 'none') return null;
+  return Array.from(c.getContext('2d').getImageData(x, y, 1, 1).data);
+}"""
+
+
+def _drag_and_check(page: Any, by: tuple[float, float], *, snap: bool) -> None:
+    """Drag the node nearest the centre by ``by`` canvas pixels with the mouse; mid-drag the helper shows
+    it at the new place (snapped when snapping) and the old place is empty; the drop lands there."""
+    kernel(page, f"editor.vm.snap = {snap}")
+    n = json.loads(kernel(page, _NEAREST))
+    z = n["zoom"]
+    nx, ny = n["x"] + by[0] / z, n["y"] + by[1] / z
+    if snap:
+        nx, ny = round(nx / 20) * 20, round(ny / 20) * 20
+    canvas = page.locator("canvas.nbflow-canvas")
+    box = canvas.bounding_box()
+    scale = box["width"] / n["width"]
+    px, py = box["x"] + n["sx"] * scale, box["y"] + n["sy"] * scale
+    page.mouse.move(px, py)
+    page.mouse.down()
+    page.mouse.move(px + 8, py + 4)  # past the slop: the kernel lifts the node into the browser's hands
+    page.wait_for_function("() => { const c = document.querySelector('canvas.nbflow-drag');"
+                           " return c && c.style.display !== 'none'; }", timeout=60_000)
+    page.mouse.move(px + by[0] * scale, py + by[1] * scale, steps=10)
+    # where the grabbed point of the header now is (snapped: the node jumps to the grid)
+    gx, gy = n["sx"] + (nx - n["x"]) * z, n["sy"] + (ny - n["y"]) * z
+    page.wait_for_function(f"() => {{ const f = ({_LAYER_PIXEL})([{int(gx)}, {int(gy)}]); return f && f[3] > 150; }}",
+                           timeout=30_000)
+    got = page.evaluate(_LAYER_PIXEL, [int(gx), int(gy)])
+    assert close(tuple(got[:3]), tuple(n["rgb"]), tol=30), (got, n["rgb"])  # the node, at the new place
+    assert not close(pixel(page, int(n["sx"]), int(n["sy"])), tuple(n["rgb"]), tol=30)  # hidden at the old
+    if not snap:
+        page.screenshot(path=str(OUT / "22-500-nodes-dragging.png"),
+                        clip={"x": box["x"], "y": box["y"], "width": box["width"], "height": box["height"]})
+    page.mouse.up()
+    page.wait_for_function("() => { const c = document.querySelector('canvas.nbflow-drag');"
+                           " return c && c.style.display === 'none'; }", timeout=60_000)
+    x, y = json.loads(kernel(page, f"import json; print(json.dumps(flow.position('{n['id']}')))"))
+    assert abs(x - nx) <= 1 and abs(y - ny) <= 1, ((x, y), (nx, ny))  # where it was shown
+    assert kernel(page, "print(editor.vm.history.labels[0][-1])") == "move node"  # one undoable step
+    kernel(page, "editor.vm.undo(); editor.redraw(); editor.vm.snap = False")
 
 
 def test_drag_in_a_500_node_flow(server: JupyterServer, browser_context: Any, capsys: pytest.CaptureFixture[str]) -> None:
@@ -29,6 +88,7 @@ def test_drag_in_a_500_node_flow(server: JupyterServer, browser_context: Any, ca
     assert kernel(page, "print(len(flow.nodes), len(flow.edges))") == "500 400"
     before = kernel(page, "print(flow.dumps())")
     shot(page, "20-500-nodes-fit.png")
+    base = browser_baseline(browser_context)
     fit = measure_drag(page, "500 nodes, fit", seconds=2.0)
     kernel(page, "editor.vm.view.zoom = 1.0; editor.vm.view.ox = editor.vm.view.oy = 0.0; editor.redraw()")
     page.wait_for_timeout(500)
@@ -36,9 +96,14 @@ def test_drag_in_a_500_node_flow(server: JupyterServer, browser_context: Any, ca
     one = measure_drag(page, "500 nodes, 1:1", seconds=2.0)
     with capsys.disabled():
         print()
+        print(base.line())
         for f in (fit, one):
-            print(f.line())
+            print(f.line(base))
     for f in (fit, one):
-        assert f.moves_per_s > 0 and f.updates_per_s > 0  # the drag was drawn while the mouse moved
+        # each browser frame in which the pointer moved painted the drag: the kernel sets no pace
+        assert f.moves_per_s > 0 and f.updates_per_s >= 0.8 * f.moves_per_s, f.line(base)
     assert kernel(page, "print(flow.dumps())") == before  # each drag was undone
+    _drag_and_check(page, (97, 61), snap=False)
+    _drag_and_check(page, (33, 17), snap=True)
+    assert kernel(page, "print(flow.dumps())") == before
     page.close()

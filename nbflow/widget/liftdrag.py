@@ -1,0 +1,263 @@
+"""Dragging nodes in the browser: the kernel draws the lifted nodes once, the browser moves them.
+
+A drag step that goes browser -> kernel -> Python drawing -> canvas commands -> browser runs at the
+kernel's pace, and on a busy machine that pace is low (a 500-node flow: 16-21 updates/s, gaps of
+200-400 ms). Editors users know (LiteGraph/ComfyUI, Rivet) move the dragged nodes client-side, and
+so does the editor when the DOM helper (:mod:`nbflow.widget.dom`) runs:
+
+1. the first move past the slop lifts the selection, as without the helper: the kernel redraws the
+   lower layers without it; it then draws the lifted nodes once into a hidden *sprite* canvas and
+   sends the helper a ``lift`` message (the view, where the sprite sits, the grabbed node's start,
+   the snap step and the wires of the lifted nodes);
+2. on each animation frame in which the pointer moved, the helper paints the sprite, moved with the
+   pointer and snapped as the view model snaps, and the wires bent to it, on its own canvas
+   (``canvas.nbflow-drag``) above the editor's;
+3. the kernel keeps following the moves in the view model (no drawing), and on mouse-up drops the
+   nodes as one undoable move from the same pointer position, redraws, and sends ``drop``: the helper
+   clears its canvas once that frame is on screen.
+
+Python stays the one source of truth for the flow: the browser only shows a picture of what the
+kernel commits.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from ipycanvas import Canvas
+
+from nbflow.widget.draw import ERROR_COLOR, Renderer
+from nbflow.widget.geometry import NodeBox
+from nbflow.widget.layers import ALL_LAYERS, Layer
+from nbflow.widget.style import EDGE_WIDTH, GRID_SNAP, PORT_R, port_color
+from nbflow.widget.undo import Throttle
+from nbflow.widget.viewmodel import ViewModel
+
+__all__ = ["DRAG_JS", "ClientDrag", "lift_message", "sprite_origin"]
+
+#: How much larger than the view the sprite canvas is (a selection wider than the view still moves whole).
+SPRITE_SCALE = 2
+#: Opacity of the dragged nodes (as the overlay draws them without the helper).
+DRAG_ALPHA = 0.92
+
+
+def sprite_origin(vm: ViewModel, boxes: list[NodeBox], size: tuple[int, int]) -> tuple[float, float, int, int]:
+    """``(left, top, w, h)``: the screen point where the sprite's top-left corner shows before the
+    pointer moves, and the size of its part in use: the lifted nodes' bounding box plus room for ports
+    and the selection outline (centred on the pointer when the box is larger than the sprite)."""
+    v = vm.view
+    pad = (PORT_R + 4) * v.zoom + 6
+    x0, y0 = v.to_screen(min(b.x for b in boxes), min(b.y for b in boxes))
+    x1, y1 = v.to_screen(max(b.x + b.w for b in boxes), max(b.y + b.h for b in boxes))
+    px, py = vm.mouse
+    left = x0 - pad if x1 - x0 + 2 * pad <= size[0] else px - size[0] / 2
+    top = y0 - pad if y1 - y0 + 2 * pad <= size[1] else py - size[1] / 2
+    w, h = min(size[0], math.ceil(x1 - x0 + 2 * pad)), min(size[1], math.ceil(y1 - y0 + 2 * pad))
+    return float(round(left)), float(round(top)), w, h
+
+
+def lift_message(vm: ViewModel, area: tuple[float, float, int, int]) -> dict[str, Any]:
+    """What the helper needs to move the lifted nodes as the view model would: the view, the grabbed
+    node's start and grab offset (world units), the snap step, the sprite's place and size (``area``,
+    from :func:`sprite_origin`), and the wires to the lifted nodes (``[points, src moves, dst moves,
+    colour, dashed]``: output, reroute points and input in world units; a curve between each two)."""
+    d = vm.drag
+    assert d is not None and d.node is not None
+    lifted = vm.lifted
+    wires = [[[[e.x1, e.y1], *([x, y] for x, y in e.via), [e.x2, e.y2]], e.src_node in lifted,
+              e.dst_node in lifted, port_color(e.type) if e.ok else ERROR_COLOR, not e.ok]
+             for e in vm.edges if e.src_node in lifted or e.dst_node in lifted]
+    x0, y0 = d.starts[d.node]
+    v = vm.view
+    return {"event": "lift", "zoom": v.zoom, "ox": v.ox, "oy": v.oy, "x0": x0, "y0": y0,
+            "gx": d.grab_dx, "gy": d.grab_dy, "step": GRID_SNAP if vm.snap else 0.0, "left": area[0],
+            "top": area[1], "w": area[2], "h": area[3], "alpha": DRAG_ALPHA, "line": EDGE_WIDTH, "wires": wires}
+
+
+class ClientDrag:
+    """Editor mixin: pointer moves; hands the moving of lifted nodes to the browser while the helper is
+    attached."""
+
+    if TYPE_CHECKING:
+        vm: ViewModel
+        renderer: Renderer
+        helper: Any
+        throttle: Throttle
+
+        def redraw(self, layers: frozenset[Layer] | set[Layer] = ALL_LAYERS) -> None: ...
+        def _apply(self, layers: frozenset[Layer], *, panels: bool = False) -> None: ...
+        def _later(self, key: str, delay: float, fn: Any) -> None: ...
+
+    # -- pointer moves (ipycanvas' events) ------------------------------------------------------------
+
+    def _mouse_move(self, x: float, y: float) -> None:
+        if self.vm.drag is None:
+            self.vm.mouse = (x, y)  # remembered for wheel zoom, paste and the context menu key
+        if self.follow_move(x, y):
+            return
+        if not self.throttle(x, y):
+            # too soon after the last frame: draw the latest position when the interval is over, so a
+            # drag never stalls waiting for the next move (trailing edge of the throttle)
+            self._later("move-flush", self.throttle.interval, self._flush_move)
+            return
+        self.draw_move(self.vm.mouse_move(x, y))
+
+    def _flush_move(self) -> None:
+        pending = self.throttle.pending
+        if pending is not None and self.throttle(*pending):
+            self.draw_move(self.vm.mouse_move(*pending))
+
+    def _mouse_out(self, x: float, y: float) -> None:
+        self.follow_move(x, y)  # where the pointer left: the drop of a drag the browser showed
+        self._apply(self.vm.mouse_out())
+
+    # -- the browser's drag -----------------------------------------------------------------------
+
+    def _init_client_drag(self, width: int, height: int) -> Canvas | None:
+        """The hidden sprite canvas the helper moves (None without the helper)."""
+        self.client_ready = False  # set when the helper says it can show drags
+        self.client_lift = False  # a drag the browser is showing now
+        self.sprite = Canvas(width=width * SPRITE_SCALE, height=height * SPRITE_SCALE) if self.helper else None
+        if self.helper is not None:
+            self.helper.sprite = self.sprite
+        return self.sprite
+
+    def on_client_drag(self, msg: dict[str, Any]) -> None:
+        """The helper is ready (``attached``), or says where the pointer is during a drag (``drag``)."""
+        if msg.get("event") == "attached":
+            self.client_ready = bool(msg.get("drag"))
+        else:
+            self.follow_move(float(msg.get("x", 0.0)), float(msg.get("y", 0.0)))
+
+    def follow_move(self, x: float, y: float) -> bool:
+        """During a drag the browser shows, the kernel only follows the pointer: True when it took the move."""
+        if not self.client_lift:
+            return False
+        self.vm.mouse_move(x, y)
+        return True
+
+    def draw_move(self, layers: frozenset[Layer]) -> None:
+        """Draw a drag step: lift the nodes into the browser's hands the first time, else redraw ``layers``."""
+        if self.client_lift:
+            return  # the browser draws this drag
+        boxes = self.vm.dragged_boxes()
+        if not (boxes and self.client_ready and self.sprite is not None and self.helper is not None):
+            self.redraw(layers)
+            return
+        self.client_lift = self.renderer.client_drag = True
+        size = (self.sprite.width, self.sprite.height)
+        area = sprite_origin(self.vm, boxes, size)
+        self.renderer.draw_lifted(self.sprite, boxes, area[0], area[1])
+        self.helper.send(lift_message(self.vm, area))
+
+    def end_lift(self) -> None:
+        """The drag the browser showed is over (dropped, cancelled): the kernel's frame takes over."""
+        if not self.client_lift or self.vm.lifted:
+            return
+        self.client_lift = self.renderer.client_drag = False
+        if self.helper is not None:
+            self.helper.send({"event": "drop"})
+        if self.sprite is not None:
+            self.sprite.clear()
+
+
+DRAG_JS = r"""
+function dragger(model, canvas, at) {
+  let sprite = null, lift = null, cur = null, pressed = false, shown = null, layer = null, raf = 0, gen = 0;
+  let rect = null, sent = 0;
+  const ref = model.get("sprite");
+  const ready = (async () => {
+    if (typeof ref === "string" && ref.startsWith("IPY_MODEL_") && model.widget_manager) {
+      const m = await model.widget_manager.get_model(ref.slice(10));
+      sprite = m && m.canvas ? m.canvas : null;
+    }
+    return sprite !== null;
+  })().catch(() => false);
+  function place() {
+    if (!layer) {
+      layer = document.createElement("canvas");
+      layer.className = "nbflow-drag";
+      layer.style.cssText = "position:absolute;pointer-events:none;z-index:1;display:none";
+    }
+    const parent = canvas.parentElement;
+    if (getComputedStyle(parent).position === "static") parent.style.position = "relative";
+    if (layer.parentElement !== parent) parent.appendChild(layer);
+    const c = rect = canvas.getBoundingClientRect(), p = parent.getBoundingClientRect();
+    layer.style.left = (c.left - p.left - parent.clientLeft + parent.scrollLeft) + "px";
+    layer.style.top = (c.top - p.top - parent.clientTop + parent.scrollTop) + "px";
+    layer.style.width = c.width + "px";
+    layer.style.height = c.height + "px";
+    layer.width = canvas.width;
+    layer.height = canvas.height;
+    layer.style.display = "block";
+  }
+  function paint() {
+    raf = lift ? requestAnimationFrame(paint) : 0;
+    if (!lift || !cur) return;
+    const key = cur.x + "," + cur.y;
+    if (key === shown) return;
+    shown = key;
+    const L = lift;
+    let nx = (cur.x - L.ox) / L.zoom - L.gx, ny = (cur.y - L.oy) / L.zoom - L.gy;
+    if (L.step) { nx = Math.round(nx / L.step) * L.step; ny = Math.round(ny / L.step) * L.step; }
+    const dx = nx - L.x0, dy = ny - L.y0;
+    const ctx = layer.getContext("2d");
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, layer.width, layer.height);
+    ctx.setTransform(L.zoom, 0, 0, L.zoom, L.ox, L.oy);
+    ctx.lineWidth = L.line;
+    for (const [pts, ms, md, color, dashed] of L.wires) {
+      const n = pts.length - 1;
+      const px = (i) => pts[i][0] + ((i === 0 && ms) || (i === n && md) ? dx : 0);
+      const py = (i) => pts[i][1] + ((i === 0 && ms) || (i === n && md) ? dy : 0);
+      ctx.strokeStyle = color;
+      ctx.setLineDash(dashed ? [6, 4] : []);
+      ctx.beginPath();
+      for (let i = 0; i < n; i++) {  // one curve per stretch between reroute points, as the kernel draws
+        const a = px(i), b = py(i), c = px(i + 1), d = py(i + 1), k = Math.max(40, Math.abs(c - a) * 0.5);
+        ctx.moveTo(a, b);
+        ctx.bezierCurveTo(a + k, b, c - k, d, c, d);
+      }
+      ctx.stroke();
+    }
+    ctx.setLineDash([]);
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.globalAlpha = L.alpha;
+    ctx.drawImage(sprite, 0, 0, L.w, L.h, Math.round(L.left + dx * L.zoom), Math.round(L.top + dy * L.zoom), L.w, L.h);
+    ctx.globalAlpha = 1;
+  }
+  canvas.addEventListener("mousedown", (e) => { if (e.button === 0) { pressed = true; cur = at(e); } });
+  // while the browser moves the nodes, the kernel gets a few positions a second, not every move
+  // (each message costs the page a frame's worth of work); mouse-up and mouse-out carry the last one
+  canvas.parentElement.addEventListener("mousemove", (e) => {
+    if (e.target !== canvas || !pressed) return;
+    if (!lift) { cur = at(e); return; }
+    e.stopPropagation();
+    cur = { x: (e.clientX - rect.left) * canvas.width / rect.width,
+            y: (e.clientY - rect.top) * canvas.height / rect.height };
+    if (e.timeStamp - sent >= 100) { sent = e.timeStamp; model.send({ event: "drag", ...cur }); }
+  }, true);
+  canvas.addEventListener("mouseup", () => { pressed = false; });
+  canvas.addEventListener("mouseout", () => { pressed = false; });
+  model.on("msg:custom", (msg) => {
+    if (msg.event === "lift" && sprite) {
+      gen++;
+      lift = msg;
+      shown = null;
+      place();
+      if (!raf) raf = requestAnimationFrame(paint);
+    } else if (msg.event === "drop" && lift) {
+      const mine = ++gen;
+      lift = null;
+      // the kernel's frame with the dropped nodes came before this message: clear once it is drawn
+      requestAnimationFrame(() => requestAnimationFrame(() => {
+        if (mine !== gen || !layer) return;
+        layer.getContext("2d").clearRect(0, 0, layer.width, layer.height);
+        layer.style.display = "none";
+      }));
+    }
+  });
+  return ready;
+}
+"""
