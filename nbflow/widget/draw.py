@@ -87,6 +87,7 @@ class Renderer:
     Attributes:
         frames: how many frames (``draw`` calls) were sent; tests and the benchmark read it.
         client_drag: the browser shows the dragged nodes (from ``draw_lifted``): the overlay leaves them out.
+        area: while set, ``(x0, y0, x1, y1)`` in world units: the edges and nodes layers redraw only there.
     """
 
     def __init__(self, vm: ViewModel, canvas: MultiCanvas) -> None:
@@ -94,6 +95,7 @@ class Renderer:
         self.canvas = canvas
         self.frames = 0
         self.client_drag = False
+        self.area: tuple[float, float, float, float] | None = None
         self._images: dict[str, Image] = {}
         self.pins = PinStates()
 
@@ -116,11 +118,25 @@ class Renderer:
     def _begin(self, c: Canvas) -> None:
         v = self.vm.view
         c.reset_transform()
-        c.clear()
+        if self.area is None:
+            c.clear()
         c.set_transform(v.zoom, 0, 0, v.zoom, v.ox, v.oy)
+        if self.area is not None:  # a partial redraw (the caller saves and restores the clip)
+            x0, y0, x1, y1 = self.area
+            c.begin_path()
+            c.rect(x0, y0, x1 - x0, y1 - y0)
+            c.clip()
+            c.clear_rect(x0, y0, x1 - x0, y1 - y0)
+
+    def _region(self, margin: float) -> tuple[float, float, float, float]:
+        """What to draw: the view (or the partial redraw's area), grown by ``margin`` world units."""
+        if self.area is None:
+            return self.vm.view.visible(margin=margin)
+        x0, y0, x1, y1 = self.area
+        return x0 - margin, y0 - margin, x1 + margin, y1 + margin
 
     def _visible_boxes(self) -> list[NodeBox]:
-        x0, y0, x1, y1 = self.vm.view.visible(margin=20)
+        x0, y0, x1, y1 = self._region(20)
         lifted = self.vm.lifted
         return [b for b in self.vm.boxes.values()
                 if b.id not in lifted and b.x <= x1 and b.x + b.w >= x0 and b.y <= y1 and b.y + b.h >= y0]
@@ -173,7 +189,7 @@ class Renderer:
         vm = self.vm
         draw_frames(c, vm)
         lifted = vm.lifted
-        x0, y0, x1, y1 = vm.view.visible(margin=60)
+        x0, y0, x1, y1 = self._region(60)
         edges = [e for e in vm.edges
                  if e.src_node not in lifted and e.dst_node not in lifted
                  and (b := e.bounds())[0] <= x1 and b[2] >= x0 and b[1] <= y1 and b[3] >= y0]
@@ -431,9 +447,11 @@ class Renderer:
             self._boxes(c, [b], lod)
         c.global_alpha = 1.0
 
-    def draw_lifted(self, c: Canvas, moved: list[NodeBox], left: float, top: float) -> None:
+    def draw_lifted(self, c: Canvas, moved: list[NodeBox], left: float, top: float,
+                    area: tuple[float, float, float, float]) -> None:
         """One frame: the dragged nodes on the hidden canvas ``c`` the browser moves during the drag (its
-        corner shows at screen point (``left``, ``top``) before the pointer moves), and every layer."""
+        corner shows at screen point (``left``, ``top``) before the pointer moves), and the edges and
+        nodes layers redrawn without them in ``area`` only (where they and their wires were)."""
         v = self.vm.view
         with hold_canvas():
             c.reset_transform()
@@ -444,8 +462,16 @@ class Renderer:
             self._boxes(c, free, lod)
             for b in stacked:
                 self._boxes(c, [b], lod)
-            for name in _ORDER:
-                getattr(self, f"draw_{name}")(self.layer(name))
+            self.area = area
+            try:
+                for name in ("edges", "nodes"):
+                    layer = self.layer(name)
+                    layer.save()
+                    getattr(self, f"draw_{name}")(layer)
+                    layer.restore()
+            finally:
+                self.area = None
+            self.draw_overlay(self.layer("overlay"))
         self.frames += 1
 
     def _loose_wire(self, c: Canvas) -> None:

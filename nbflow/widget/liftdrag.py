@@ -34,7 +34,7 @@ from nbflow.widget.style import EDGE_WIDTH, GRID_SNAP, PORT_R, port_color
 from nbflow.widget.undo import Throttle
 from nbflow.widget.viewmodel import ViewModel
 
-__all__ = ["DRAG_JS", "ClientDrag", "lift_message", "sprite_origin"]
+__all__ = ["DRAG_JS", "ClientDrag", "lift_area", "lift_message", "sprite_origin"]
 
 #: How much larger than the view the sprite canvas is (a selection wider than the view still moves whole).
 SPRITE_SCALE = 2
@@ -55,6 +55,26 @@ def sprite_origin(vm: ViewModel, boxes: list[NodeBox], size: tuple[int, int]) ->
     top = y0 - pad if y1 - y0 + 2 * pad <= size[1] else py - size[1] / 2
     w, h = min(size[0], math.ceil(x1 - x0 + 2 * pad)), min(size[1], math.ceil(y1 - y0 + 2 * pad))
     return float(round(left)), float(round(top)), w, h
+
+
+def lift_area(vm: ViewModel, boxes: list[NodeBox]) -> tuple[float, float, float, float]:
+    """The world rectangle the lifted nodes and their wires covered (curves by their control points),
+    grown by the selection outline, the ports and a pixel of antialiasing: what the lift redraws."""
+    lifted = {b.id for b in boxes}
+    z = vm.view.zoom
+    pad = PORT_R + 4 + 6 / z
+    xs0, ys0 = [b.x - pad for b in boxes], [b.y - pad for b in boxes]
+    xs1, ys1 = [b.x + b.w + pad for b in boxes], [b.y + b.h + pad for b in boxes]
+    wpad = 2 * EDGE_WIDTH + 2 / z
+    for e in vm.edges:
+        if e.src_node in lifted or e.dst_node in lifted:
+            for x1, y1, x2, y2 in e.segments():
+                k = max(40.0, abs(x2 - x1) * 0.5)
+                xs0.append(min(x1, x2 - k) - wpad)
+                xs1.append(max(x1 + k, x2) + wpad)
+                ys0.append(min(y1, y2) - wpad)
+                ys1.append(max(y1, y2) + wpad)
+    return min(xs0), min(ys0), max(xs1), max(ys1)
 
 
 def lift_message(vm: ViewModel, area: tuple[float, float, int, int]) -> dict[str, Any]:
@@ -148,7 +168,7 @@ class ClientDrag:
         self.client_lift = self.renderer.client_drag = True
         size = (self.sprite.width, self.sprite.height)
         area = sprite_origin(self.vm, boxes, size)
-        self.renderer.draw_lifted(self.sprite, boxes, area[0], area[1])
+        self.renderer.draw_lifted(self.sprite, boxes, area[0], area[1], lift_area(self.vm, boxes))
         self.helper.send(lift_message(self.vm, area))
 
     def end_lift(self) -> None:

@@ -44,7 +44,7 @@ _LAYER_PIXEL = """([x, y]) => {
 }"""
 
 
-def _drag_and_check(page: Any, by: tuple[float, float], *, snap: bool) -> None:
+def _drag_and_check(page: Any, by: tuple[float, float], *, snap: bool, name: str | None = None) -> None:
     """Drag the node nearest the centre by ``by`` canvas pixels with the mouse; mid-drag the helper shows
     it at the new place (snapped when snapping) and the old place is empty; the drop lands there."""
     kernel(page, f"editor.vm.snap = {snap}")
@@ -68,10 +68,11 @@ def _drag_and_check(page: Any, by: tuple[float, float], *, snap: bool) -> None:
     page.wait_for_function(f"() => {{ const f = ({_LAYER_PIXEL})([{int(gx)}, {int(gy)}]); return f && f[3] > 150; }}",
                            timeout=30_000)
     got = page.evaluate(_LAYER_PIXEL, [int(gx), int(gy)])
-    assert close(tuple(got[:3]), tuple(n["rgb"]), tol=30), (got, n["rgb"])  # the node, at the new place
+    # the node at the new place: its header (far out, the selection outline can cover that pixel)
+    assert any(close(tuple(got[:3]), tuple(c), tol=30) for c in (n["rgb"], (31, 111, 235))), (got, n["rgb"])
     assert not close(pixel(page, int(n["sx"]), int(n["sy"])), tuple(n["rgb"]), tol=30)  # hidden at the old
-    if not snap:
-        page.screenshot(path=str(OUT / "22-500-nodes-dragging.png"),
+    if name:
+        page.screenshot(path=str(OUT / name),
                         clip={"x": box["x"], "y": box["y"], "width": box["width"], "height": box["height"]})
     page.mouse.up()
     page.wait_for_function("() => { const c = document.querySelector('canvas.nbflow-drag');"
@@ -103,7 +104,7 @@ def test_drag_in_a_500_node_flow(server: JupyterServer, browser_context: Any, ca
         # each browser frame in which the pointer moved painted the drag: the kernel sets no pace
         assert f.moves_per_s > 0 and f.updates_per_s >= 0.8 * f.moves_per_s, f.line(base)
     assert kernel(page, "print(flow.dumps())") == before  # each drag was undone
-    _drag_and_check(page, (97, 61), snap=False)
+    _drag_and_check(page, (97, 61), snap=False, name="22-500-nodes-dragging.png")
     _drag_and_check(page, (33, 17), snap=True)
     assert kernel(page, "print(flow.dumps())") == before
     page.close()

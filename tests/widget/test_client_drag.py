@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from nbflow.widget import Editor
-from nbflow.widget.liftdrag import sprite_origin
+from nbflow.widget.liftdrag import lift_area, sprite_origin
 from nbflow.widget.style import GRID_SNAP, HEADER_H
 
 from .builders import product_flow
@@ -126,3 +126,23 @@ def test_a_wire_through_a_reroute_point_is_sent_with_its_point(ed: Editor, sent:
     frontend(ed.canvas, "mouse_move", x=x + 10, y=y + 5)
     wires = {(w[1], w[2]): w[0] for w in sent.messages[0]["wires"]}
     assert len(wires[(True, False)]) == 3 and wires[(True, False)][1] == [500.0, 200.0]  # output, point, input
+
+
+def test_the_lift_redraws_only_where_the_lifted_nodes_and_their_wires_were(ed: Editor, sent: Sent,
+                                                                          wire: CanvasWire) -> None:
+    area = lift_area(ed.vm, [ed.vm.boxes["prompt"]])
+    b = ed.vm.boxes["prompt"]
+    assert area[0] < b.x and area[1] < b.y and area[3] > b.y + b.h
+    for e in ed.vm.edges:  # the wires of the node: from the product's output to the copy's input
+        if "prompt" in (e.src_node, e.dst_node):
+            assert area[0] <= min(e.x1, e.x2) and area[2] >= max(e.x1, e.x2)
+    assert area[2] < ed.vm.boxes["copy_out"].x  # but not the whole flow
+    wire.clear()
+    ed.redraw()
+    full = sum(len(bytes(buf)) for _, bufs in wire.messages for buf in bufs)
+    x, y = grab(ed, "prompt")
+    frontend(ed.canvas, "mouse_down", x=x, y=y)
+    wire.clear()
+    frontend(ed.canvas, "mouse_move", x=x + 10, y=y + 5)
+    lift = sum(len(bytes(buf)) for _, bufs in wire.messages for buf in bufs)
+    assert len(wire.messages) == 1 and lift < full
