@@ -258,6 +258,8 @@ class DaskExecutor:
 
         def tell() -> None:
             for ev in feed.poll():
+                if ev.kind == "run_started" and feed.worker is not None:
+                    heartbeat.drop(self.store, run_id)  # the worker holds the lease now; stop renewing ours
                 for fn in listeners:
                     fn(ev)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 import weakref
+from collections import deque
 
 from nbflow.exceptions import StoreError
 from nbflow.store.lease import lease_ttl, owner_gone, owner_id
@@ -31,7 +32,8 @@ class Heartbeat:
         self._held: dict[tuple[int, str], tuple[weakref.ref[RunStore], float]] = {}
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        self.lost: list[str] = []
+        self.lost: deque[str] = deque(maxlen=1000)
+        """The newest run ids whose lease this process lost (bounded: a long-lived server loses many)."""
 
     def hold(self, store: RunStore, run_id: str, ttl: float) -> None:
         with self._lock:

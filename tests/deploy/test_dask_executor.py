@@ -22,6 +22,7 @@ from nbflow.flow import Flow
 from nbflow.server import Auth, ServeConfig, ServerThread, build_app, sign
 from nbflow.store import SQLiteStore
 from nbflow.store.lease import owner_id
+from nbflow.store.owners import heartbeat
 from nbflow.store.postgres import PostgresStore
 from nbflow.testing.fakeserver import FakeServer, env_for
 
@@ -163,6 +164,7 @@ def test_a_killed_worker_leaves_the_run_interrupted_and_resumable(served: Any) -
     lease = _wait_for(lambda: (le := store.lease(rid)) is not None and le.owner != owner_id()
                       and any(n["id"] == "prompt" for n in store.node_states(rid)) and le)
     _wait_for(lambda: fake.requests)  # the model call reached the provider, which holds it
+    _wait_for(lambda: not heartbeat.holds(store, rid))  # the replica stopped renewing: the worker holds it
     before = store.get(rid).nodes["prompt"].to_json()
     assert lease.pid is not None and lease.pid != os.getpid()
     os.kill(lease.pid, signal.SIGKILL)  # the worker dies in the middle of the model call
@@ -245,3 +247,19 @@ def test_executor_needs_a_shared_store_and_a_dask_url(tmp_path: Any, capsys: Any
     err = capsys.readouterr().err.strip()
     assert "dask://HOST:PORT" in err and len(err.splitlines()) == 1
     assert main([*base, "--store", str(tmp_path / "r.db"), "--executor", "dask://127.0.0.1:8786"]) == 0
+
+
+def test_nbflow_schedule_with_executor_runs_on_the_cluster(cluster: Any, tmp_path: Any, capsys: Any) -> None:
+    executor, _ = cluster
+    flow_file = str(write_flow(tmp_path, NUMBERS))
+    db = str(tmp_path / "runs.db")
+    argv = ["schedule", flow_file, "--cron", "* * * * * *", "-i", "n=6", "--max-runs", "1", "--store", db]
+    assert main([*argv, "--executor", executor]) == 0
+    assert "succeeded" in capsys.readouterr().err
+    store = SQLiteStore(db)
+    (run,) = store.list_runs(source="schedule")
+    assert run.status == "succeeded" and store.get(run.id).outputs["number"] == 6
+    _worker_pid(store, run.id)
+    store.close()
+    assert main([*argv, "--executor", executor, "--no-store"]) == 2
+    assert "drop --no-store" in capsys.readouterr().err
