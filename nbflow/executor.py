@@ -176,11 +176,13 @@ class DaskExecutor:
         allow_hosts: internal hosts URL inputs may name (as for in-process runs).
         budget: the server's cost caps, obeyed by every run it submits.
         poll: seconds between looks at a running run's record.
+        connect_timeout: seconds to wait for the scheduler when first connecting.
     """
 
     def __init__(self, executor: str, store: RunStore, *, cache: str | None = None,
                  allow_hosts: list[str] | None = None, budget: BudgetSpec | None = None,
-                 poll: float = 0.2) -> None:
+                 poll: float = 0.2, connect_timeout: float = 30.0) -> None:
+        self.connect_timeout = connect_timeout
         self.budget = budget
         self.url = executor
         self.address = dask_address(executor)
@@ -204,7 +206,7 @@ class DaskExecutor:
                 from distributed import Client
 
                 try:
-                    self._client = await Client(self.address, asynchronous=True, timeout=30)
+                    self._client = await Client(self.address, asynchronous=True, timeout=self.connect_timeout)
                 except OSError as exc:
                     raise ConfigError(f"--executor {self.url!r}: cannot reach the Dask scheduler ({exc})") from None
         return self._client

@@ -263,3 +263,32 @@ def test_nbflow_schedule_with_executor_runs_on_the_cluster(cluster: Any, tmp_pat
     store.close()
     assert main([*argv, "--executor", executor, "--no-store"]) == 2
     assert "drop --no-store" in capsys.readouterr().err
+
+
+def test_a_run_accepted_while_the_scheduler_is_unreachable_is_recorded_failed(tmp_path: Any) -> None:
+    import socket
+
+    pytest.importorskip("distributed")
+
+    from nbflow.server import Metrics
+    from nbflow.server.manager import RunManager
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    store = SQLiteStore(tmp_path / "runs.db")
+    flow = Flow.load(write_flow(tmp_path, NUMBERS))
+    remote = DaskExecutor(f"dask://127.0.0.1:{port}", store, connect_timeout=1.0)
+    manager = RunManager({"numbers": flow}, store, Metrics(), executor=remote)
+
+    async def go() -> str:
+        rid, _ = await manager.start("numbers", {"n": "2"})
+        assert await manager.wait(rid, 60)
+        return rid
+
+    rid = asyncio.run(go())
+    summary = store.summary(rid)
+    assert summary.status == "failed" and "cannot reach the Dask scheduler" in (summary.error or "")
+    assert len((summary.error or "").splitlines()) == 1
+    assert store.lease(rid) is None and not heartbeat.holds(store, rid)  # nothing left holding the run
+    store.close()
