@@ -42,14 +42,8 @@ from nbflow.flow import Flow, load
 from nbflow.model.events import Event
 from nbflow.model.record import NodeRecord, RunResult
 from nbflow.model.values import Media
-from nbflow.nodes.nodetype import NodeContext, NodeType, Params, Pause, Port
+from nbflow.nodes.nodetype import NodeContext, NodeType, Pause, Port
 from nbflow.nodes.registry import registry
-from nbflow.providers.awssecrets import AwsSecrets
-from nbflow.providers.pricing import set_price
-from nbflow.providers.profiles import set_active_env
-from nbflow.providers.ratelimit import set_rate_limit
-from nbflow.providers.secrets import Secrets
-from nbflow.providers.vault import VaultSecrets
 from nbflow.resume_runs import resume, resume_expired
 
 __version__ = "0.1.0"
@@ -122,11 +116,16 @@ def run(flow: "str | Flow", inputs: "dict[str, _typing.Any] | None" = None, /, *
 
 
 #: Names imported on first use, so ``import nbflow`` loads only what a run needs: the run history
-#: (SQLite and its models) waits until someone asks for it, and cassettes need httpx.
+#: (SQLite and its models) waits until someone asks for it, cassettes need httpx, ``Params`` is a
+#: pydantic model (pydantic loads with the first flow or params class), and the provider settings load
+#: the provider catalog.
 _LAZY = {"RunStore": "nbflow.store", "open_store": "nbflow.store", "pending_approvals": "nbflow.resuming",
          "use_store": "nbflow.recording", "cassette": "nbflow.providers.cassette", "compare": "nbflow.evaluate",
          "evaluate": "nbflow.evaluate", "Comparison": "nbflow.evaluate", "TestReport": "nbflow.evaluate",
-         "DiskCache": "nbflow.engine.diskcache"}
+         "DiskCache": "nbflow.engine.diskcache", "Params": "nbflow.nodes.params",
+         "AwsSecrets": "nbflow.providers.awssecrets", "set_price": "nbflow.providers.pricing",
+         "set_active_env": "nbflow.providers.profiles", "set_rate_limit": "nbflow.providers.ratelimit",
+         "Secrets": "nbflow.providers.secrets", "VaultSecrets": "nbflow.providers.vault"}
 
 
 def __getattr__(name: str) -> _typing.Any:
@@ -151,6 +150,13 @@ def __dir__() -> list[str]:
 
 if _typing.TYPE_CHECKING:
     from nbflow.engine.diskcache import DiskCache
+    from nbflow.nodes.params import Params
+    from nbflow.providers.awssecrets import AwsSecrets
+    from nbflow.providers.pricing import set_price
+    from nbflow.providers.profiles import set_active_env
+    from nbflow.providers.ratelimit import set_rate_limit
+    from nbflow.providers.secrets import Secrets
+    from nbflow.providers.vault import VaultSecrets
     from nbflow.recording import use_store
     from nbflow.resuming import pending_approvals
     from nbflow.store import RunStore, open_store

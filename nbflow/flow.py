@@ -1,8 +1,7 @@
 """`Flow`: the object users build, edit, save and run, in a notebook or from code.
 
-The canvas edits the same object: every change goes through the methods here, which bump a version
-and notify observers, so a ``flow.connect(...)`` in a cell shows on a displayed canvas and a wire
-drawn on the canvas is visible in ``flow``.
+The canvas edits the same object: every change goes through the methods here, which bump a version and notify
+observers, so a ``flow.connect(...)`` in a cell shows on a displayed canvas and a wire drawn on it is in ``flow``.
 """
 
 from __future__ import annotations
@@ -22,19 +21,18 @@ from nbflow.engine.plan import Plan, compile_flow, make_node
 from nbflow.engine.sync import RunHandle, run_sync
 from nbflow.exceptions import FlowError, UsageError
 from nbflow.model.events import Listener
-from nbflow.model.io import dumps_spec, loads_spec, read_spec
-from nbflow.model.layout import rename_in_layout
 from nbflow.model.record import RunResult
-from nbflow.model.spec import EdgeSpec, FlowSpec, LayoutSpec, NodeSpec, PolicySpec, Position, parse_ref
+from nbflow.model.refs import parse_ref
 from nbflow.model.unset import UNSET
 from nbflow.nodes.registry import Registry
 from nbflow.nodes.registry import registry as default_registry
-from nbflow.providers.catalog import Providers
 from nbflow.providers.intercept import current_interceptor
 from nbflow.providers.pricing import cost_of
 
 if TYPE_CHECKING:
     from nbflow.engine.wiring import WiringIndex
+    from nbflow.model.spec import FlowSpec, LayoutSpec, NodeSpec, PolicySpec
+    from nbflow.providers.catalog import Providers
 
 __all__ = ["EDITOR", "Flow", "load"]
 
@@ -63,6 +61,8 @@ class Flow:
 
     def __init__(self, name: str = "flow", *, description: str = "", spec: FlowSpec | None = None,
                  registry: Registry | None = None) -> None:
+        from nbflow.model.spec import FlowSpec  # the flow-file models (pydantic) load with the first flow
+        from nbflow.providers.catalog import Providers
         self.spec = spec if spec is not None else FlowSpec(name=name, description=description)
         self.registry = registry or default_registry
         self.source: str | None = None
@@ -81,6 +81,7 @@ class Flow:
     @classmethod
     def load(cls, path: str | Path, *, registry: Registry | None = None) -> Flow:
         """Read a flow file (migrating older formats) and validate it against the registry."""
+        from nbflow.model.io import read_spec
         flow = cls(spec=read_spec(path), registry=registry)
         flow.source = str(path)
         flow.validate()
@@ -89,6 +90,7 @@ class Flow:
     @classmethod
     def loads(cls, text: str | bytes, *, source: str | None = None, registry: Registry | None = None) -> Flow:
         """Parse flow JSON text and validate it."""
+        from nbflow.model.io import loads_spec
         flow = cls(spec=loads_spec(text, source=source), registry=registry)
         flow.source = source
         flow.validate()
@@ -96,14 +98,14 @@ class Flow:
 
     def dumps(self) -> str:
         """Canonical JSON text: identical flows give identical bytes."""
+        from nbflow.model.io import dumps_spec
         return dumps_spec(self.spec)
 
     def save(self, path: str | Path) -> Path:
         """Write the canonical JSON to ``path`` (atomically: a crash never leaves half a file)."""
         p = Path(path)
-        text = self.dumps()
         tmp = p.with_name(f".{p.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_text(self.dumps(), encoding="utf-8")
         tmp.replace(p)
         self.source = str(p)
         return p
@@ -238,6 +240,7 @@ class Flow:
 
         Costs O(1) in the size of the flow: only the new node is checked.
         """
+        from nbflow.model.spec import NodeSpec, PolicySpec, Position
         idx = self._index()
         node_id = id or self._new_id(type)
         if node_id in idx.pos:
@@ -275,6 +278,7 @@ class Flow:
         Only the new edge is checked (O(1) when edges follow the order nodes were added in), so
         building a flow edge by edge is linear; :meth:`validate` checks the whole flow before a run.
         """
+        from nbflow.model.spec import EdgeSpec
         edge = EdgeSpec.model_validate({"from": src, "to": dst})
         idx = self._index()
         if not idx.ordered:  # the spec was given with a cycle: let the full compile name it
@@ -319,6 +323,7 @@ class Flow:
         """Override policy fields of a node (deadline, timeout, request_timeout, retry, rpm, tpm,
         max_concurrency, cache, fallback)."""
         node = self.node(node_id)
+        from nbflow.model.spec import PolicySpec
         cur = node.policy.model_dump(exclude_none=True) if node.policy else {}
         node.policy = PolicySpec.model_validate({**cur, **policy})
         self._wiring = None  # fallbacks may have changed
@@ -329,6 +334,7 @@ class Flow:
         self.node(node_id)
         if not (math.isfinite(x) and math.isfinite(y)):
             raise FlowError(f"position ({x}, {y}) must be finite numbers", node=node_id)
+        from nbflow.model.spec import Position
         self.spec.layout.nodes[node_id] = Position(x=x, y=y)
         self._changed("move", node=node_id)
 
@@ -342,6 +348,8 @@ class Flow:
         node = self.node(old)
         if any(n.id == new for n in self.spec.nodes):
             raise FlowError("duplicate node id", node=new)
+        from nbflow.model.layout import rename_in_layout
+        from nbflow.model.spec import NodeSpec
         NodeSpec.model_validate({"id": new, "type": node.type})
         node.id = new
         for e in self.spec.edges:
@@ -504,8 +512,7 @@ class Flow:
         return out
 
     def resume(self, run: RunResult | str | None = None, **kwargs: Any) -> RunResult:
-        """Resume a run of this flow: ``flow.resume(approve=True)`` decides the pending approval of the
-        last run. Takes the keywords of :func:`nbflow.resume`."""
+        """Resume a run: ``flow.resume(approve=True)`` decides the last run's pending approval (as :func:`nbflow.resume`)."""
         return run_sync(self.aresume(run, **kwargs))
 
     # -- iterating: pins and run previews ------------------------------------------------------

@@ -96,9 +96,12 @@ def test_public_api_is_sorted_and_importable():
     assert issubclass(nbflow.ProviderError, nbflow.NodeError)
 
 
-#: What ``import nbflow`` must leave for first use: HTTP and providers' clients, schema validation, the run
-#: history, built-in node types (each with its pydantic params model), package metadata, the widget libraries.
-NOT_AT_IMPORT = ("httpx", "jsonschema", "sqlite3", "nbflow.store", "nbflow.recording", "nbflow.providers.http",
+#: What ``import nbflow`` must leave for first use: pydantic (with the flow-file models and every params
+#: model), the provider catalog and clients, HTTP, schema validation, the run history, built-in node types,
+#: package metadata, the widget libraries. An import-set check, not a timing: ``bench/peers.py`` times it.
+NOT_AT_IMPORT = ("pydantic", "pydantic_core", "nbflow.model.spec", "nbflow.model.io", "nbflow.nodes.params",
+                 "nbflow.providers.catalog", "nbflow.providers.provider", "nbflow.providers.secrets",
+                 "httpx", "jsonschema", "sqlite3", "nbflow.store", "nbflow.recording", "nbflow.providers.http",
                  "nbflow.providers.openai", "nbflow.nodes.ai_nodes", "nbflow.nodes.io_nodes",
                  "nbflow.nodes.control_subflow", "nbflow.mcp", "importlib.metadata", "tempfile", *HEAVY)
 
@@ -114,3 +117,20 @@ def test_import_nbflow_loads_only_what_a_run_needs():
                        timeout=120)
     assert p.returncode == 0, p.stderr
     assert p.stdout.split() == ["LOADED=", "BUILT=", "LAZY=True"]
+
+
+def test_first_flow_loads_the_models_it_needs_and_no_http():
+    """What ``import nbflow`` leaves out arrives on first use, and a run of plain nodes needs no HTTP client."""
+    probe = ("import sys, nbflow\n"
+             "f = nbflow.Flow('t')\n"
+             "f.add('input.text', id='a', default='x')\n"
+             "f.add('output', id='out')\n"
+             "f.connect('a.value', 'out.value')\n"
+             "assert f.run().outputs == {'out': 'x'}\n"
+             "print('LOADED=' + ','.join(m for m in ('pydantic', 'nbflow.model.spec', 'nbflow.providers.catalog',\n"
+             "                                       'httpx', 'jsonschema') if m in sys.modules))\n"
+             "print('PARAMS=' + str(issubclass(nbflow.Params, __import__('pydantic').BaseModel)))")
+    p = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, env=_env(),
+                       timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["LOADED=pydantic,nbflow.model.spec,nbflow.providers.catalog", "PARAMS=True"]

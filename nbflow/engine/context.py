@@ -6,13 +6,15 @@ Implements :class:`nbflow.nodes.nodetype.NodeContext` for one attempt of one nod
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from nbflow.engine.budget import BudgetedProvider
 from nbflow.engine.policies import Policy
 from nbflow.model.record import NodeRecord, value_to_json
 from nbflow.nodes.nodetype import Pause
-from nbflow.providers.clients import HttpClients
+
+if TYPE_CHECKING:
+    from nbflow.providers.clients import HttpClients
 
 __all__ = ["NodeRunContext"]
 

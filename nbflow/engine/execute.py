@@ -18,7 +18,7 @@ import os
 import sys
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbflow.engine.budget import BudgetGuard, budget_for
 from nbflow.engine.cache import Cache, combine_key, value_key
@@ -32,8 +32,10 @@ from nbflow.model.events import Event, EventKind, Listener
 from nbflow.model.record import NodeRecord, RunResult, value_to_json
 from nbflow.model.types import check_value
 from nbflow.nodes.nodetype import Pause
-from nbflow.providers.catalog import Providers
 from nbflow.redaction import scrub
+
+if TYPE_CHECKING:
+    from nbflow.providers.catalog import Providers
 
 __all__ = ["Execution", "Pause", "new_run_id"]  # Pause lives in nodes (raised by nodes); kept here too
 
@@ -60,6 +62,7 @@ class Execution:
         self.run_id = run_id or (restore.run_id if restore else new_run_id())
         self.cache = cache
         self.listeners = list(listeners)
+        from nbflow.providers.catalog import Providers  # loads with the first run, not with ``import nbflow``
         self.providers = providers or Providers()
         self.price = price or _zero_price
         self.budget = budget if budget is not None else budget_for(plan, self.run_id)  # cost caps, if any
@@ -72,12 +75,10 @@ class Execution:
         self._recs: list[NodeRecord | None] = [None] * n
         self._remaining = [0] * n
         self._active = [False] * n
-        self._targets = targets
-        self._start, self._only, self._pins = start, only, pins or {}
+        self._targets, self._start, self._only, self._pins = targets, start, only, pins or {}
         self._sel = Selection(active=set())
         self._seeds: dict[str, NodeRecord] = {}
-        self._restore = restore
-        self._resume = resume or {}
+        self._restore, self._resume = restore, resume or {}
         cap = concurrency or plan.concurrency
         self._sem = asyncio.Semaphore(cap) if cap else None
         self._tasks: list[asyncio.Task[None]] = []
@@ -289,7 +290,7 @@ class Execution:
     def _spawn(self, i: int) -> None:
         self._inflight += 1
         # Finished tasks stay in the list until the run ends (no done-callback: one less loop hop per node).
-        self._tasks.append(asyncio.ensure_future(self._drive(i)))
+        self._tasks.append(asyncio.get_running_loop().create_task(self._drive(i)))
 
     async def _drive(self, i: int | None) -> None:
         try:
@@ -591,9 +592,7 @@ class Execution:
 
 def _spent(rec: NodeRecord | None) -> dict[str, Any]:
     """The usage and cost part of a node_finished event (empty when the node called no provider)."""
-    if rec is None or not rec.usage:
-        return {}
-    return {"usage": rec.usage, "cost": round(rec.cost, 8)}
+    return {"usage": rec.usage, "cost": round(rec.cost, 8)} if rec is not None and rec.usage else {}
 
 
 def _zero_price(entry: dict[str, Any]) -> float:

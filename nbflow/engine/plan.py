@@ -9,20 +9,20 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from nbflow.engine.policies import Policy, resolve_policy
 from nbflow.exceptions import CycleError, FlowError, ParamError, WiringError
-from nbflow.model.spec import BudgetSpec, FlowSpec, NodeSpec, parse_ref
+from nbflow.model.refs import parse_ref
 from nbflow.model.types import coercion
-from nbflow.model.validation import first_error
 from nbflow.nodes.compose import composing
 from nbflow.nodes.nodetype import NodeType, Port
 from nbflow.nodes.registry import Registry
 from nbflow.nodes.registry import registry as default_registry
 from nbflow.redaction import looks_like_secret
+
+if TYPE_CHECKING:
+    from nbflow.model.spec import BudgetSpec, FlowSpec, NodeSpec
 
 __all__ = ["Binding", "Plan", "PlanNode", "compile_flow", "make_node"]
 
@@ -130,6 +130,10 @@ def make_node(spec: NodeSpec, reg: Registry) -> NodeType:
     if leaked is not None:
         raise ParamError("looks like a literal API key; keep keys out of flow files: set an environment "
                          "variable and name it in api_key_env", node=spec.id, field=leaked)
+    from pydantic import ValidationError  # loaded with the params model already: import it where it is used
+
+    from nbflow.model.validation import first_error
+
     try:
         params = cls.Params.model_validate(spec.params)
     except ValidationError as exc:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import random
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbflow.exceptions import NodeError, ProviderError
-from nbflow.model.spec import DefaultsSpec, PolicySpec, RetrySpec
+
+if TYPE_CHECKING:
+    from nbflow.model.spec import DefaultsSpec, PolicySpec, RetrySpec
 
 __all__ = ["Policy", "Retry", "is_retryable", "resolve_policy"]
 

@@ -38,6 +38,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from nbflow.model.refs import ID_RE as _ID_RE
+from nbflow.model.refs import parse_ref
+
 __all__ = [
     "FORMAT_VERSION",
     "BudgetSpec",
@@ -58,17 +61,7 @@ __all__ = [
 #: The flow file format version this nbflow writes. Older versions are migrated on load.
 FORMAT_VERSION = 3
 
-_ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 _COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
-_REF_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_\-]*)\.([A-Za-z_][A-Za-z0-9_]*)$")
-
-
-def parse_ref(ref: str) -> tuple[str, str]:
-    """Split ``"node.port"`` into ``("node", "port")``; ValueError when malformed."""
-    m = _REF_RE.match(ref)
-    if not m:
-        raise ValueError(f"{ref!r} is not of the form 'node.port'")
-    return m.group(1), m.group(2)
 
 
 class _Strict(BaseModel):

@@ -18,7 +18,6 @@ from nbflow.exceptions import NodeError, ParamError, ProviderError
 from nbflow.model.values import Media
 from nbflow.nodes.nodetype import NodeContext, NodeType, Params, Port
 from nbflow.providers.catalog import known_providers
-from nbflow.providers.generic import extract_path, fill_template, secret_refs, substitute_secrets
 from nbflow.providers.models import did_you_mean, fitting_model, model_problem
 from nbflow.providers.provider import (
     ChatRequest,
@@ -30,6 +29,7 @@ from nbflow.providers.provider import (
     VideoRequest,
 )
 from nbflow.providers.structured import REPAIR_PROMPT, check_json, check_schema
+from nbflow.providers.templating import extract_path, fill_template, secret_refs, substitute_secrets
 from nbflow.providers.tokens import OverflowPolicy, fit_prompt
 
 __all__ = ["HttpRequest", "ImageGen", "Llm", "ProviderNode", "ProviderParams", "SpeechGen", "VideoGen", "Vision"]

@@ -30,12 +30,11 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, NoReturn, Protocol, TypeVar, get_args
 
-from pydantic import BaseModel, ConfigDict
-
 from nbflow.model.types import is_port_type
 
 if TYPE_CHECKING:
     from nbflow.model.record import RunResult
+    from nbflow.nodes.params import NoParams, Params
     from nbflow.providers.clients import HttpClients
     from nbflow.providers.provider import Provider
 
@@ -85,17 +84,25 @@ class Port:
             raise ValueError(f"unknown port type {self.type!r}")
 
 
-class Params(BaseModel):
-    """Base class for node params: strict about unknown names, so a typo is an error."""
+def __getattr__(name: str) -> Any:
+    """``Params`` and ``NoParams`` (pydantic models) load on first use: see :mod:`nbflow.nodes.params`."""
+    if name in ("Params", "NoParams"):
+        from nbflow.nodes import params
 
-    model_config = ConfigDict(extra="forbid", defer_build=True)  # schemas built on first use
+        return getattr(params, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-class NoParams(Params):
-    """For node types without params."""
+class _DefaultParams:
+    """``NodeType.Params`` of a node type that declares none: :class:`NoParams`, loaded on first use."""
+
+    def __get__(self, obj: object, owner: builtins.type | None = None) -> builtins.type[Params]:
+        from nbflow.nodes.params import NoParams
+
+        return NoParams
 
 
-P = TypeVar("P", bound=Params)
+P = TypeVar("P", bound="Params")
 
 
 class NodeContext(Protocol):
@@ -171,7 +178,7 @@ class NodeType(ABC, Generic[P]):
     category: ClassVar[str] = "Other"
     description: ClassVar[str] = ""
     version: ClassVar[int] = 1
-    Params: ClassVar[builtins.type[Params]] = NoParams  # set from ``NodeType[XParams]`` when not given
+    Params: ClassVar[builtins.type[Params]] = _DefaultParams()  # type: ignore[assignment]  # or from NodeType[X]
     inputs: ClassVar[dict[str, Port]] = {}
     outputs: ClassVar[dict[str, Port]] = {}
     role: ClassVar[str] = "node"
@@ -184,9 +191,12 @@ class NodeType(ABC, Generic[P]):
             return
         for base in getattr(cls, "__orig_bases__", ()):
             args = get_args(base)
-            if args and isinstance(args[0], type) and issubclass(args[0], Params):
-                cls.Params = args[0]
-                return
+            if args and isinstance(args[0], type):
+                from nbflow.nodes.params import Params  # a params class exists, so pydantic is loaded
+
+                if issubclass(args[0], Params):
+                    cls.Params = args[0]
+                    return
 
     def __init__(self, params: P, node_id: str = "") -> None:
         self.params: P = params

@@ -2,18 +2,11 @@
 ElevenLabs, Runway, Recraft, Flux, Kling, Replicate, fal, generic HTTP), secrets by reference (with Vault
 and AWS Secrets Manager stores and environment profiles), rate limits, pricing, and provider lookup.
 
-Provider modules import httpx lazily through :mod:`nbflow.providers.builtin`, so importing this
-package stays cheap.
+Provider modules import httpx lazily through :mod:`nbflow.providers.builtin`, and the names below load
+on first use, so importing this package (or one small module of it, as the engine does) stays cheap.
 """
 
-from nbflow.providers.awssecrets import AwsSecrets
-from nbflow.providers.catalog import Providers, register_provider
-from nbflow.providers.pricing import cost_of, price_for, set_price
-from nbflow.providers.profiles import active_env, set_active_env
-from nbflow.providers.provider import Provider
-from nbflow.providers.ratelimit import RateLimit, set_rate_limit
-from nbflow.providers.secrets import DictSecrets, DotenvSecrets, EnvSecrets, Secret, Secrets, SecretStore
-from nbflow.providers.vault import VaultSecrets
+from typing import TYPE_CHECKING, Any
 
 __all__ = [
     "AwsSecrets",
@@ -35,3 +28,31 @@ __all__ = [
     "set_price",
     "set_rate_limit",
 ]
+
+_LAZY = {"AwsSecrets": "awssecrets", "Providers": "catalog", "register_provider": "catalog", "cost_of": "pricing",
+         "price_for": "pricing", "set_price": "pricing", "active_env": "profiles", "set_active_env": "profiles",
+         "Provider": "provider", "RateLimit": "ratelimit", "set_rate_limit": "ratelimit", "DictSecrets": "secrets",
+         "DotenvSecrets": "secrets", "EnvSecrets": "secrets", "Secret": "secrets", "Secrets": "secrets",
+         "SecretStore": "secrets", "VaultSecrets": "vault"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nbflow.providers' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"nbflow.providers.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:
+    from nbflow.providers.awssecrets import AwsSecrets
+    from nbflow.providers.catalog import Providers, register_provider
+    from nbflow.providers.pricing import cost_of, price_for, set_price
+    from nbflow.providers.profiles import active_env, set_active_env
+    from nbflow.providers.provider import Provider
+    from nbflow.providers.ratelimit import RateLimit, set_rate_limit
+    from nbflow.providers.secrets import DictSecrets, DotenvSecrets, EnvSecrets, Secret, Secrets, SecretStore
+    from nbflow.providers.vault import VaultSecrets

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from nbflow.exceptions import ParamError
-from nbflow.providers.generic import secret_refs, substitute_secrets
+from nbflow.providers.templating import secret_refs, substitute_secrets
 
 __all__ = ["McpServerParams", "server_params"]
 
