@@ -512,7 +512,7 @@ class Flow:
         return out
 
     def resume(self, run: RunResult | str | None = None, **kwargs: Any) -> RunResult:
-        """Resume a run: ``flow.resume(approve=True)`` decides the last run's pending approval (as :func:`nbflow.resume`)."""
+        """Resume a run as :func:`nbflow.resume` does; ``flow.resume(approve=True)`` decides the last one's approval."""
         return run_sync(self.aresume(run, **kwargs))
 
     # -- iterating: pins and run previews ------------------------------------------------------

@@ -30,10 +30,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nbflow.exceptions import BudgetError
-from nbflow.model.spec import BudgetSpec
 from nbflow.nodes.nodetype import Pause
 
 if TYPE_CHECKING:  # the store and the estimator load only when a run has a budget
+    from nbflow.model.spec import BudgetSpec
     from nbflow.store.runstore import RunStore, SpendRow
 
 __all__ = ["BudgetGuard", "BudgetedProvider", "Caps", "budget_for", "caps_of", "day", "spending"]
