@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbflow.exceptions import NbflowError
 from nbflow.flow import Flow
+from nbflow.widget.arrange import auto_layout
 from nbflow.widget.bodies import Body, open_body
 from nbflow.widget.layers import ALL_LAYERS
 from nbflow.widget.viewmodel import ViewModel
@@ -57,12 +58,18 @@ class BodyNavigation:
             self._say(str(exc), "error")
             return False
         parent_vm = self.vm
-        stop = body.flow.observe(lambda _ch: self._body_changed())
-        self._bodies.append((body, parent_vm, stop))
         vm = ViewModel(body.flow, width=self.vm.view.width, height=self.vm.view.height)
         vm.rails = True
+        laid = body.flow.spec.layout.nodes
+        if any(n.id not in laid for n in body.flow.spec.nodes):  # a body written without a layout
+            for nid, (x, y) in auto_layout(body.flow.spec, vm.boxes).items():
+                body.flow.move(nid, x, y)
+            body.written = body.flow.version  # layout alone is not worth a write: it goes with the next edit
+        stop = body.flow.observe(lambda _ch: self._body_changed())
+        self._bodies.append((body, parent_vm, stop))
         self._switch(body.flow, vm)
         vm.view.fit(vm.boxes.values(), margin=RAIL_MARGIN)  # clear of the edge ports' labels
+        self.redraw()
         self._say(f"editing the body of {body.label}: Up or Escape goes back")
         return True
 

@@ -142,3 +142,16 @@ def test_edge_ports_follow_the_canvas_size_not_the_pan(tmp_path: Path) -> None:
     assert rail_ports(ed.vm) == before
     assert before[0].y < before[1].y and HEADER_H + ROW_H < 60
     assert {r.node for r in before} >= {NEW_INPUT, NEW_OUTPUT}
+
+
+def test_a_body_without_a_layout_is_laid_out_when_opened_and_not_written_for_that() -> None:
+    from nbflow.templates import load_template
+
+    f = load_template("generate-score-regenerate")
+    before = f.dumps()
+    ed = Editor(f, store=False)
+    ed.open_body("attempts")
+    spots = {(b.x, b.y) for b in ed.vm.boxes.values()}
+    assert len(spots) == len(ed.vm.boxes) > 5  # no two nodes on the same spot
+    ed.close_body()
+    assert f.dumps() == before and not ed.vm.history.labels[0]
