@@ -161,10 +161,12 @@ class ClientDrag:
         """Draw a drag step: lift the nodes into the browser's hands the first time, else redraw ``layers``."""
         if self.client_lift:
             return  # the browser draws this drag
-        boxes = self.vm.dragged_boxes()
-        if not (boxes and self.client_ready and self.sprite is not None and self.helper is not None):
+        d = self.vm.drag
+        if not (self.vm.dragged_boxes() and d is not None and self.client_ready and self.sprite is not None
+                and self.helper is not None):
             self.redraw(layers)
             return
+        boxes = [self.vm.boxes[i] for i in d.starts if i in self.vm.boxes]  # where they were: the helper moves them
         self.client_lift = self.renderer.client_drag = True
         size = (self.sprite.width, self.sprite.height)
         area = sprite_origin(self.vm, boxes, size)

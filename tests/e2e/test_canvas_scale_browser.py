@@ -54,6 +54,7 @@ def _drag_and_check(page: Any, by: tuple[float, float], *, snap: bool, name: str
     if snap:
         nx, ny = round(nx / 20) * 20, round(ny / 20) * 20
     canvas = page.locator("canvas.nbflow-canvas")
+    canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
     scale = box["width"] / n["width"]
     px, py = box["x"] + n["sx"] * scale, box["y"] + n["sy"] * scale
@@ -91,6 +92,7 @@ def test_drag_in_a_500_node_flow(server: JupyterServer, browser_context: Any, ca
     shot(page, "20-500-nodes-fit.png")
     base = browser_baseline(browser_context)
     fit = measure_drag(page, "500 nodes, fit", seconds=2.0)
+    _drag_and_check(page, (61, 43), snap=False, name="23-500-nodes-dragging-fit.png")
     kernel(page, "editor.vm.view.zoom = 1.0; editor.vm.view.ox = editor.vm.view.oy = 0.0; editor.redraw()")
     page.wait_for_timeout(500)
     shot(page, "21-500-nodes-1to1.png")

@@ -60,6 +60,8 @@ def test_a_drag_is_lifted_once_and_the_kernel_draws_nothing_while_the_browser_mo
     assert sent.events() == ["lift"] and ed.client_lift and ed.renderer.client_drag
     lift = sent.messages[0]
     assert (lift["x0"], lift["y0"], lift["step"]) == (x0, y0, 0.0)
+    # the sprite holds the node where it was (not where the first step put it): the helper adds the move
+    assert lift["left"] == sprite_origin(ed.vm, [ed.vm.boxes["prompt"]], (2000, 1200))[0] < x0
     # the wires of the lifted node, with the end that moves: product -> prompt and prompt -> copy
     assert sorted((w[1], w[2]) for w in lift["wires"]) == [(False, True), (True, False)]
     assert len(wire.messages) == 1  # one frame: the sprite and the layers without the lifted node
