@@ -292,3 +292,23 @@ def test_a_run_accepted_while_the_scheduler_is_unreachable_is_recorded_failed(tm
     assert len((summary.error or "").splitlines()) == 1
     assert store.lease(rid) is None and not heartbeat.holds(store, rid)  # nothing left holding the run
     store.close()
+
+
+def test_the_server_budget_and_caller_key_hold_on_workers(tmp_path: Any, cluster: Any,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    executor, fake = cluster
+    fake.reset()
+    for name, value in env_for(fake.url).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("NBFLOW_SERVE_TOKEN", TOKEN)
+    # gpt-4o-mini at the shipped prices, 1,024 output tokens assumed: each call is estimated above $0.0005.
+    config = ServeConfig.parse({"flows": [str(write_flow(tmp_path, SLOW))], "executor": executor,
+                                "budget": {"key_day": 0.0005}})
+    with SQLiteStore(tmp_path / "runs.db") as store, ServerThread(build_app(config, store=store)) as server, \
+            httpx.Client(base_url=server.url, headers=AUTH, timeout=60) as c:
+        r = c.post("/flows/slow/runs?wait=true", json={"topic": "kites"})
+        body = r.json()
+        assert body["status"] == "failed", body
+        assert "would pass the per-key-per-day cap of $0.0005 (spent $0.0000 for caller key 'bearer:" in body["error"]
+        assert _worker_pid(store, body["run_id"])  # refused on a worker, which knew the caller's key
+    assert not [q for q in fake.requests if q.path.endswith("/chat/completions")]
