@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nbflow.model.spec import FlowSpec, FrameSpec, LayoutSpec, Position, WireLayout, parse_ref
+from nbflow.widget.geometry import edge_geoms
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from nbflow.flow import Flow
-    from nbflow.widget.geometry import NodeBox, View
+    from nbflow.widget.geometry import EdgeGeom, NodeBox, View
     from nbflow.widget.layers import Hit, Layer
     from nbflow.widget.undo import History
 
@@ -140,6 +141,7 @@ class FrameActions:
         mouse: tuple[float, float]
         snap: bool
         drag: Any
+        _edges: list[EdgeGeom]
         selected_point: Any
         _editing: int
 
@@ -276,15 +278,23 @@ class FrameActions:
         nodes, frames, points = frame_members(self.flow.spec, self.boxes, f)
         return FrameHold(self.flow.spec.model_copy(deep=True), frame_id, nodes, [frame_id, *frames], points)
 
-    def _live(self, hold: FrameHold, change: Callable[[LayoutSpec], None]) -> None:
-        """Show a drag step: the layout as it was at the press, changed, without an undo step."""
-        lay = hold.before.layout.model_copy(deep=True)
-        change(lay)
-        self._editing += 1
-        try:
-            self.flow.set_layout(lay)
-        finally:
-            self._editing -= 1
+    def _live(self, hold: FrameHold, change: Callable[[LayoutSpec, LayoutSpec], None],
+              wires: tuple[tuple[str, str], ...] = ()) -> None:
+        """Show a drag step: ``change(start, now)`` sets the flow's layout in place from the one at the
+        press. No copy, no version bump and no relayout per step: only the moved nodes' boxes and the
+        wires touching them (or ``wires``) are worked out again (the release tells the flow, once)."""
+        lay = self.flow.spec.layout
+        change(hold.before.layout, lay)
+        boxes = self.boxes
+        for n in hold.nodes:
+            p, b = lay.nodes.get(n), boxes.get(n)
+            if p is not None and b is not None:
+                boxes[n] = b.moved_to(p.x, p.y)
+        moved = set(hold.nodes)
+        keys = set(wires) | {(lay.wires[i].from_, lay.wires[i].to) for i, _ in hold.points}
+        keys |= {(e.src, e.dst) for e in self._edges if e.src_node in moved or e.dst_node in moved}
+        fresh = {(g.src, g.dst): g for g in edge_geoms(self.flow.spec, boxes, only=keys)}
+        self._edges = [fresh.get((e.src, e.dst), e) for e in self._edges]
 
     def press_layout(self, h: Hit, sx: float, sy: float, drag: Callable[..., Any]) -> frozenset[Layer]:
         """Press on a reroute point or a frame's title bar or corner: select it, ready to drag (``drag``
@@ -311,18 +321,20 @@ class FrameActions:
             dx, dy = self.snapped(dx), self.snapped(dy)
         dx, dy = float(round(dx)), float(round(dy))
 
-        def change(lay: LayoutSpec) -> None:
-            for f in lay.frames:
+        def change(start: LayoutSpec, lay: LayoutSpec) -> None:
+            for f, f0 in zip(lay.frames, start.frames, strict=True):  # nothing else changes during a drag
                 if resize and f.id == hold.frame:
-                    f.w, f.h = max(MIN_W, f.w + dx), max(MIN_H, f.h + dy)
+                    f.w, f.h = max(MIN_W, f0.w + dx), max(MIN_H, f0.h + dy)
                 elif not resize and f.id in hold.frames:
-                    f.x, f.y = f.x + dx, f.y + dy
+                    f.x, f.y = f0.x + dx, f0.y + dy
             if resize:
                 return
-            moved = [lay.nodes[n] for n in hold.nodes if n in lay.nodes]
-            moved += [lay.wires[i].via[j] for i, j in hold.points]
-            for p in moved:
-                p.x, p.y = p.x + dx, p.y + dy
+            for n in hold.nodes:
+                if n in start.nodes:
+                    lay.nodes[n] = Position(x=start.nodes[n].x + dx, y=start.nodes[n].y + dy)
+            for i, j in hold.points:
+                p0 = start.wires[i].via[j]
+                lay.wires[i].via[j] = Position(x=p0.x + dx, y=p0.y + dy)
 
         self._live(hold, change)
         return _ALL
@@ -333,6 +345,11 @@ class FrameActions:
         if not d.moved:
             return _SELECTION
         if self.flow.spec.layout != hold.before.layout:
+            self._editing += 1
+            try:  # the drag steps changed the layout in place: now the flow (and its observers) are told
+                self.flow.set_layout(self.flow.spec.layout)
+            finally:
+                self._editing -= 1
             label = {"point": "move reroute point", "frame": "move frame"}.get(d.mode, "resize frame")
             self.history.push(label, hold.before)
             n = len(hold.nodes)

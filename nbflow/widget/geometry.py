@@ -190,11 +190,15 @@ def layout(spec: FlowSpec, ports: PortCache) -> dict[str, NodeBox]:
     return boxes
 
 
-def edge_geoms(spec: FlowSpec, boxes: dict[str, NodeBox]) -> list[EdgeGeom]:
-    """Curves for every edge; an edge whose port is gone is drawn to the node's header, marked not ok."""
+def edge_geoms(spec: FlowSpec, boxes: dict[str, NodeBox],
+               only: set[tuple[str, str]] | None = None) -> list[EdgeGeom]:
+    """Curves for every edge (or the ``(from, to)`` pairs in ``only``); an edge whose port is gone is
+    drawn to the node's header, marked not ok."""
     out: list[EdgeGeom] = []
     via = {(w.from_, w.to): tuple((p.x, p.y) for p in w.via) for w in spec.layout.wires}
     for e in spec.edges:
+        if only is not None and (e.from_, e.to) not in only:
+            continue
         a, ap = parse_ref(e.from_)
         b, bp = parse_ref(e.to)
         sa, sb = boxes.get(a), boxes.get(b)

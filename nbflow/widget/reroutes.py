@@ -62,7 +62,8 @@ class RerouteActions:
         def edit(self, label: str, fn: Callable[[], Any]) -> Any: ...
         def say(self, message: str, level: Any = "info") -> None: ...
         def snapped(self, v: float) -> float: ...
-        def _live(self, hold: FrameHold, change: Callable[[LayoutSpec], None]) -> None: ...
+        def _live(self, hold: FrameHold, change: Callable[[LayoutSpec, LayoutSpec], None],
+                  wires: tuple[tuple[str, str], ...] = ()) -> None: ...
 
     def hit_point(self, wx: float, wy: float) -> Hit | None:
         """The reroute point under world point (wx, wy), if any."""
@@ -152,10 +153,10 @@ class RerouteActions:
         if self.snap:
             wx, wy = self.snapped(wx), self.snapped(wy)
 
-        def change(lay: LayoutSpec) -> None:
+        def change(_start: LayoutSpec, lay: LayoutSpec) -> None:
             for w in lay.wires:
                 if (w.from_, w.to) == (src, dst) and j < len(w.via):
                     w.via[j] = Position(x=float(round(wx)), y=float(round(wy)))
 
-        self._live(hold, change)
+        self._live(hold, change, ((src, dst),))
         return _ALL

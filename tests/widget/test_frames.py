@@ -262,3 +262,20 @@ def test_the_editor_shows_a_selected_frame_in_the_params_tab_and_edits_it() -> N
     ed.redraw()
     ed.frame_panel.delete_button.click()  # nothing selected: says so, deletes nothing
     assert len(json.loads(ed.flow.dumps())["layout"]["frames"]) == 1
+
+
+def test_a_frame_drag_step_touches_only_what_moves_and_the_release_tells_the_flow_once(vm: ViewModel) -> None:
+    vm.select(["prompt", "copy"])
+    vm.add_frame()
+    changes: list[dict] = []
+    vm.flow.observe(changes.append)
+    v0, untouched = vm.flow.version, vm.edges[-1]
+    start = title_xy(vm, "frame_1")
+    vm.mouse_down(*start)
+    for k in range(1, 6):
+        vm.mouse_move(start[0] + 10 * k, start[1])
+    assert vm.flow.version == v0 and changes == []  # no relayout, no copy of the flow per step
+    assert vm.boxes["copy"].x == vm.flow.position("copy")[0]  # yet drawn where it is now
+    assert untouched in vm.edges  # a wire away from the frame is the same object
+    vm.mouse_up(start[0] + 50, start[1])
+    assert vm.flow.version == v0 + 1 and [c["kind"] for c in changes] == ["layout"]
