@@ -78,7 +78,12 @@ class NodeRunContext:
 
         if isinstance(inner, EstimatingProvider):  # an estimate's dry run spends nothing
             return inner
-        return BudgetedProvider(inner, guard, node=self.node_id, price=self._exec.price, resume=self.resume)
+        # A decision lets calls past a cap only when this node had paused at one (not for its own approval).
+        restored = getattr(self._exec, "_restore", None)
+        prev = restored.nodes.get(self.node_id) if restored is not None else None
+        at_cap = prev is not None and isinstance(prev.pause, dict) and "budget" in prev.pause
+        return BudgetedProvider(inner, guard, node=self.node_id, price=self._exec.price,
+                                resume=self.resume if at_cap else None)
 
     def secret(self, name: str) -> str:
         return self._exec.providers.secrets.require(name, node=self.node_id)

@@ -18,7 +18,10 @@ import nbflow
 from nbflow.cli import main
 from nbflow.engine.budget import day, spending
 from nbflow.model.spec import BudgetSpec
+from nbflow.nodes.nodetype import NodeType, Params, Port
+from nbflow.nodes.registry import Registry
 from nbflow.providers.estimate import estimate_flow
+from nbflow.providers.provider import ChatRequest, Message
 from nbflow.store import SQLiteStore
 from nbflow.testing.fakeserver import FakeServer, env_for
 
@@ -260,3 +263,41 @@ def test_an_unpriced_call_passes_until_recorded_cost_passed_a_cap() -> None:
     with pytest.raises(BudgetError, match=r"per-flow-per-day cap of \$1.0000 was passed by recorded cost "
                                           r"\(spent \$1.5000 for flow 'f' today \(UTC\)\)"):
         guard.reserve(0.0, node="b")
+
+
+class _AskParams(Params):
+    pass
+
+
+class _AskThenWrite(NodeType[_AskParams]):
+    """Pauses for its own approval, then (whatever the decision) makes one priced call."""
+
+    type = "t.ask_then_write"
+    inputs = {"prompt": Port("text")}
+    outputs = {"text": Port("text")}
+
+    async def run(self, inputs: dict[str, Any], ctx: Any) -> dict[str, Any]:
+        if ctx.resume is None:
+            ctx.pause("write it?")
+        resp = await ctx.provider("openai").chat(ChatRequest(model=MODEL, messages=[Message("user", inputs["prompt"])],
+                                                             max_tokens=1000))
+        ctx.add_usage(provider=resp.provider, model=resp.model, output_tokens=resp.usage.output_tokens)
+        return {"text": resp.text}
+
+
+@pytest.mark.parametrize("approve", [True, False])
+def test_a_nodes_own_approval_is_no_budget_decision(server: FakeServer, tmp_path: Path, approve: bool) -> None:
+    reg = Registry(plugins=False)
+    reg.register(_AskThenWrite)
+    spec = {"nbflow": 2, "name": "ask", "defaults": {"budget": {"run": 0.05}},
+            "nodes": [{"id": "topic", "type": "input.text", "params": {"default": "tea"}},
+                      {"id": "ask", "type": "t.ask_then_write"}],
+            "edges": [{"from": "topic.value", "to": "ask.prompt"}]}
+    flow = nbflow.Flow.loads(json.dumps(spec), registry=reg)
+    with SQLiteStore(tmp_path / "runs.db") as store:
+        res = flow.run(store=store)
+        assert res.status == "paused" and res.nodes["ask"].reason == "write it?"
+        out = flow.resume(res.run_id, approve=approve, store=store)
+    # Approving (or rejecting) the node's own question neither lifts the cap nor reads as a budget rejection.
+    assert out.status == "failed" and calls(server) == 0
+    assert out.nodes["ask"].error["message"].startswith("budget: a call estimated at $0.1000 would pass the per-run cap")
