@@ -33,6 +33,8 @@ __all__ = ["COST_DELAY", "IterateActions"]
 COST_DELAY = 0.3
 
 _NODES: frozenset[Layer] = frozenset(("nodes",))
+#: Flow changes that leave what a run computes (and costs) as it was.
+_LAYOUT_ONLY = frozenset(("move", "layout", "title"))
 
 
 def _button(description: str, icon: str, tooltip: str) -> w.Button:
@@ -77,7 +79,8 @@ class IterateActions:
         self.pin_button.on_click(lambda _: self.toggle_pin())
         self._cost_task: asyncio.Future[Any] | None = None
         self._cost_for: tuple[Any, ...] | None = None
-        stop_edits = self.flow.observe(lambda _: self._cost_soon())
+        self._semantic = 0  # changes to what a run computes (not layout), for the cost label
+        stop_edits = self.flow.observe(self._on_iterate_change)
         stop_runs = self.flow.observe_runs(lambda _: self._cost_soon())
         self._stop_iterate = [stop_edits, stop_runs]
         return w.HBox([self.run_from_button, self.run_only_button, self.pin_button, self.pin_media, self.cost],
@@ -187,9 +190,14 @@ class IterateActions:
 
     # -- the next run's cost --------------------------------------------------------------------------
 
+    def _on_iterate_change(self, change: dict[str, Any]) -> None:
+        if change.get("kind") not in _LAYOUT_ONLY:  # moving nodes does not change what a run costs
+            self._semantic += 1
+            self._cost_soon()
+
     def _cost_key(self) -> tuple[Any, ...]:
         last = self.flow.last_result
-        return (id(self.flow), self.flow.version, tuple(self.vm.selection), id(last))
+        return (id(self.flow), self._semantic, tuple(self.vm.selection), id(last))
 
     def _cost_soon(self) -> None:
         self._later("cost", COST_DELAY, self.update_cost)

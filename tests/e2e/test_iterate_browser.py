@@ -156,9 +156,10 @@ def test_pin_stale_run_from_here_badges_and_cost_in_jupyterlab(fake: FakeServer,
 
     # change the draft's prompt in the Params tab: the pin turns stale (red)
     click(page, header(PROMPT))
-    page.wait_for_function("() => [...document.querySelectorAll('.nbflow-editor .nbflow-tabs textarea')]"
-                           ".some(t => t.value.startsWith('Write three sentences'))", timeout=WAIT)
-    area = page.locator(".nbflow-editor .nbflow-tabs textarea").first
+    find = ("() => [...document.querySelectorAll('.nbflow-editor .nbflow-tabs textarea')]"
+            ".findIndex(t => t.value.startsWith('Write three sentences'))")
+    page.wait_for_function(f"() => ({find})() >= 0", timeout=WAIT)
+    area = page.locator(".nbflow-editor .nbflow-tabs textarea").nth(page.evaluate(find))
     assert area.input_value().startswith("Write three sentences")  # the prompt's template, in the Params tab
     area.fill("Write two sentences about {{topic}}.")
     area.press("Tab")
@@ -177,6 +178,15 @@ def test_pin_stale_run_from_here_badges_and_cost_in_jupyterlab(fake: FakeServer,
     wait_pixel(page, *badge(ASK), FRESH)
     wait_pixel(page, *badge(POLISH), FRESH)
     shot(page, "iterate-01-run-from-here.png")
+
+    # far out (zoom 0.41: each node one block of colour) the tags keep their size on screen
+    for _ in range(4):
+        page.locator(".nbflow-editor button[title='zoom out']").click()
+    assert kernel(page, "print(round(editor.vm.view.zoom, 2))") == "0.41"
+    sx, sy = (float(v) for v in kernel(page, "print(*editor.vm.view.to_screen(480, 40))").split())
+    wait_pixel(page, int(sx) + 2, int(sy) - 12, RED)           # the stale pin mark, 16 px high
+    wait_pixel(page, int(sx + 200 * 0.41) - 2, int(sy) - 12, PIN)  # the badge, at the node's right edge
+    shot(page, "iterate-03-far.png")
 
     # Export: the pin is in the file's "pins", inline
     button(page, "Export").click()

@@ -230,3 +230,20 @@ def test_pin_media_by_cache_reference(tmp_path: Path) -> None:
     ed.pin_media.value = "inline"
     ed.pin_button.click()
     assert "data_base64" in json.dumps(ed.flow.pins["picture"]["image"])
+
+
+def test_moving_nodes_does_not_reprice_but_an_edit_does() -> None:
+    ed = _editor(product_flow())
+    ed.cost_text = "unchanged"
+    start = screen(ed, "copy")
+    frontend(ed.canvas, "mouse_down", x=start[0], y=start[1])
+    for i in range(1, 6):
+        frontend(ed.canvas, "mouse_move", x=start[0] + 8 * i, y=start[1] + 8 * i)
+    frontend(ed.canvas, "mouse_up", x=start[0] + 40, y=start[1] + 40)
+    assert ed.flow.position("copy") == (560.0, 80.0) and ed.vm.selected == "copy"
+    frontend(ed.canvas, "key_down", key="Escape", shift_key=False, ctrl_key=False, meta_key=False)
+    ed.cost_text = "unchanged"
+    ed.flow.move("copy", 520, 40)  # a cell moves it back: layout only
+    assert ed.cost_text == "unchanged"
+    ed.flow.set_params("copy", max_tokens=50)
+    assert ed.cost_text.startswith("Run all ≈ $")
