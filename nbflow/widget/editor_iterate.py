@@ -19,7 +19,7 @@ import ipywidgets as w
 
 from nbflow.exceptions import NbflowError
 from nbflow.providers.estimate import aestimate_flow, estimate_flow
-from nbflow.widget.iterating import KEYS, cost_text, missing_upstream
+from nbflow.widget.iterating import KEYS, cost_text, missing_upstream, narrow_estimate
 from nbflow.widget.status import Problem
 
 if TYPE_CHECKING:
@@ -77,9 +77,10 @@ class IterateActions:
         self.run_from_button.on_click(lambda _: self.run_from_here())
         self.run_only_button.on_click(lambda _: self.run_only())
         self.pin_button.on_click(lambda _: self.toggle_pin())
-        self._cost_task: asyncio.Future[Any] | None = None
         self._cost_for: tuple[Any, ...] | None = None
         self._semantic = 0  # changes to what a run computes (not layout), for the cost label
+        self._dry: tuple[tuple[int, int], dict[str, Any]] | None = None  # the whole flow's estimate, by state
+        self._dry_task: tuple[tuple[int, int], asyncio.Future[Any]] | None = None
         stop_edits = self.flow.observe(self._on_iterate_change)
         stop_runs = self.flow.observe_runs(lambda _: self._cost_soon())
         self._stop_iterate = [stop_edits, stop_runs]
@@ -210,33 +211,47 @@ class IterateActions:
         return "Run all", {}
 
     def update_cost(self) -> asyncio.Future[Any] | None:
-        """Work out what the next run will cost and show it: at once in a plain script, else as a task on
-        the kernel's loop, returned (``await editor.update_cost()`` in a cell waits for the label). An
-        estimate that a later change made stale is not shown."""
+        """Work out what the next run will cost and show it. The estimator's dry run of the whole flow is
+        made once per edit (at once in a plain script, else as a task on the kernel's loop, returned:
+        ``await editor.update_cost()`` in a cell waits for the label); a selection change or a run only
+        narrows it to what the cache and pins leave. An estimate a later change made stale is not shown."""
         pending = self._pending.pop("cost", None)  # worked out now: no need to do it again shortly
         if pending is not None:
             pending.cancel()
         self._cost_for = key = self._cost_key()
         what, narrow = self._cost_plan()
         try:
-            plan = self.flow.preview(use_pins=True, **narrow)
-            missing = missing_upstream(self.flow, plan)
+            states = self.flow.preview(use_pins=True, **narrow)
+            missing = missing_upstream(self.flow, states)
         except NbflowError as exc:
             self._show_cost(f"{what}: cannot estimate: {exc}", error=True)
             return None
         if missing is not None:
             self._show_cost(f"{what}: needs {missing[0]!r}'s output (neither cached nor pinned)", error=True)
             return None
+        state = (id(self.flow), self._semantic)
+        if self._dry is not None and self._dry[0] == state:
+            self._show_cost(cost_text(what, narrow_estimate(self._dry[1], states)))
+            return None
+
+        def show(full: dict[str, Any]) -> None:
+            self._dry = (state, full)
+            self._show_cost(cost_text(what, narrow_estimate(full, states)))
+
         try:
             asyncio.get_running_loop()
         except RuntimeError:  # a plain script: work it out now
             try:
-                self._show_cost(cost_text(what, estimate_flow(self.flow, plan=plan)))
+                show(estimate_flow(self.flow))
             except NbflowError as exc:
                 self._show_cost(f"{what}: cannot estimate: {exc}", error=True)
             return None
-        task = asyncio.ensure_future(aestimate_flow(self.flow, plan=plan))
-        self._cost_task = task
+        going = self._dry_task
+        if going is not None and going[0] == state and not going[1].done():
+            task = going[1]  # the same dry run is under way: narrow its answer when it comes
+        else:
+            task = asyncio.ensure_future(aestimate_flow(self.flow))
+            self._dry_task = (state, task)
 
         def done(t: asyncio.Future[Any]) -> None:
             if t.cancelled() or key != self._cost_for:
@@ -245,7 +260,7 @@ class IterateActions:
             if exc is not None:
                 self._show_cost(f"{what}: cannot estimate: {exc}", error=True)
             else:
-                self._show_cost(cost_text(what, t.result()))
+                show(t.result())
 
         task.add_done_callback(done)
         return task
@@ -260,7 +275,8 @@ class IterateActions:
         """Stop following the flow (for the cost label), then close like the editor does."""
         for stop in getattr(self, "_stop_iterate", ()):
             stop()
-        if self._cost_task is not None and not self._cost_task.done():
-            self._cost_task.cancel()
+        going = getattr(self, "_dry_task", None)
+        if going is not None and not going[1].done():
+            going[1].cancel()
         super().close()  # type: ignore[misc]
 

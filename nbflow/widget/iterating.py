@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from nbflow.flow import Flow
 
 __all__ = ["COMMANDS", "KEYS", "PIN_MARKS", "SOURCE_BADGES", "PinStates", "cost_text", "menu_items",
-           "missing_upstream"]
+           "missing_upstream", "narrow_estimate"]
 
 #: The tag above a pinned node, left: (text, colour) per pin state.
 PIN_MARKS: dict[str, tuple[str, str]] = {
@@ -85,6 +85,25 @@ def missing_upstream(flow: Flow, states: dict[str, str]) -> tuple[str, str] | No
                                 f"cached nor pinned: run up to {src.id!r} first (U), or pin it (P)")
     node = next(n for n, s in states.items() if s == "missing")
     return node, f"the output of {node!r} is neither cached nor pinned: run up to it first (U), or pin it (P)"
+
+
+def narrow_estimate(full: dict[str, Any], states: dict[str, str]) -> dict[str, Any]:
+    """An estimate of the whole flow (``estimate_flow(flow)``, no plan) narrowed to one run: only the
+    nodes that run count, those the cache or a pin serve are saved (``states`` from ``flow.preview``).
+
+    The dry run depends on the flow alone, so the canvas makes it once per edit and narrows it here
+    for each selection and cache state, which costs a pass over the priced nodes.
+    """
+    nodes = {n: v for n, v in full["nodes"].items() if states.get(n, "run") == "run"}
+    saved: dict[str, Any] = {"cached": [], "pinned": [], "cost": 0.0}
+    for n, v in full["nodes"].items():
+        if states.get(n) in ("cached", "pinned"):
+            saved[states[n]].append(n)
+            saved["cost"] = round(saved["cost"] + v["cost"], 8)
+    used = {f"{u['provider']}/{u['model']}" for v in nodes.values() for u in v["usage"]}
+    out = {**full, "nodes": nodes, "cost": round(sum(v["cost"] for v in nodes.values()), 8), "saved": saved,
+           "unpriced": [m for m in full["unpriced"] if m in used]}
+    return out
 
 
 def cost_text(what: str, est: dict[str, Any]) -> str:

@@ -247,3 +247,30 @@ def test_moving_nodes_does_not_reprice_but_an_edit_does() -> None:
     assert ed.cost_text == "unchanged"
     ed.flow.set_params("copy", max_tokens=50)
     assert ed.cost_text.startswith("Run all ≈ $")
+
+
+def test_selection_and_runs_narrow_one_dry_run_and_an_edit_makes_a_new_one() -> None:
+    ed = _editor(product_flow())
+    dry = ed._dry
+    assert dry is not None and set(dry[1]["nodes"]) == {"copy", "picture"}
+    assert "2 calls" in ed.cost_text
+    _do(ed, ed.run)
+    ed.update_cost()
+    assert "0 calls (2 cached" in ed.cost_text and ed._dry is dry
+    click(ed, screen(ed, "copy"))
+    assert "Run from copy ≈" in ed.cost_text and "1 call" in ed.cost_text and ed._dry is dry
+    ed.flow.set_params("copy", max_tokens=40)
+    assert ed._dry is not dry and "Run from copy ≈" in ed.cost_text
+
+
+def test_narrow_estimate_counts_what_runs_and_saves_the_rest() -> None:
+    from nbflow.widget.iterating import cost_text, narrow_estimate
+
+    usage = [{"provider": "openai", "model": "m", "input_tokens": 10, "output_tokens": 5, "cost": 0.5}]
+    full = {"estimate": True, "status": "succeeded", "usage": {}, "cost": 1.5, "unpriced": ["x/y"],
+            "nodes": {n: {"type": "llm", "usage": usage, "cost": 0.5} for n in ("a", "b", "c")}}
+    est = narrow_estimate(full, {"a": "run", "b": "cached", "c": "pinned", "d": "idle"})
+    assert set(est["nodes"]) == {"a"} and est["cost"] == 0.5 and est["unpriced"] == []
+    assert est["saved"] == {"cached": ["b"], "pinned": ["c"], "cost": 1.0}
+    assert cost_text("Run all", est) == "Run all ≈ $0.5000, 1 call (1 cached, 1 pinned: $1.0000 saved)"
+    assert narrow_estimate(full, {"a": "idle", "b": "idle", "c": "idle"})["nodes"] == {}
