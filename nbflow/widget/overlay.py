@@ -105,6 +105,16 @@ def draw_minimap(c: Canvas, vm: Any) -> None:
     _panel(c, mx, my, mw, mh)
     origin = mm.world(boxes)
     s = origin[2]
+    frames = vm.flow.spec.layout.frames
+    if frames:  # frames behind the nodes, in their colours, cut to the panel
+        c.save()
+        c.begin_path()
+        c.rect(mx, my, mw, mh)
+        c.clip()
+        for f in sorted(frames, key=lambda f: -f.w * f.h):
+            c.fill_style = f.color
+            c.fill_rect(*mm.to_mini(f.x, f.y, origin), max(f.w * s, 2.0), max(f.h * s, 2.0))
+        c.restore()
     bs = list(boxes.values())
     xy = np.array([mm.to_mini(b.x, b.y, origin) for b in bs])
     st = vm.status

@@ -279,3 +279,34 @@ def test_a_frame_drag_step_touches_only_what_moves_and_the_release_tells_the_flo
     assert untouched in vm.edges  # a wire away from the frame is the same object
     vm.mouse_up(start[0] + 50, start[1])
     assert vm.flow.version == v0 + 1 and [c["kind"] for c in changes] == ["layout"]
+
+
+class _Recorder:
+    """A stand-in canvas that records the fill colours set and the rectangles filled."""
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "fills", [])
+        object.__setattr__(self, "style", None)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name == "fill_style":
+            object.__setattr__(self, "style", value)
+
+    def fill_rect(self, *args: float) -> None:
+        self.fills.append((self.style, args))
+
+    def __getattr__(self, name: str) -> object:
+        return lambda *a, **k: None
+
+
+def test_the_minimap_shows_frames_in_their_colours(vm: ViewModel) -> None:
+    from nbflow.widget.overlay import draw_minimap
+
+    vm.select(["copy"])
+    vm.add_frame()
+    vm.set_frame("frame_1", color="red")
+    vm.view.zoom = 3.0  # most of the flow out of view: the minimap shows
+    assert vm.minimap.shown(vm.boxes)
+    c = _Recorder()
+    draw_minimap(c, vm)  # type: ignore[arg-type]
+    assert any(style == FRAME_COLORS["red"] for style, _ in c.fills)
