@@ -212,9 +212,20 @@ class IterateActions:
 
     def update_cost(self) -> asyncio.Future[Any] | None:
         """Work out what the next run will cost and show it. The estimator's dry run of the whole flow is
-        made once per edit (at once in a plain script, else as a task on the kernel's loop, returned:
-        ``await editor.update_cost()`` in a cell waits for the label); a selection change or a run only
-        narrows it to what the cache and pins leave. An estimate a later change made stale is not shown."""
+        made once per edit (at once in a plain script, else as a task on the kernel's loop); a selection
+        change or a run only narrows it to what the cache and pins leave. An estimate a later change made
+        stale is not shown. On a loop it returns a future: ``await editor.update_cost()`` in a cell
+        waits for the label."""
+        task = self._update_cost()
+        if task is None:
+            try:
+                task = asyncio.get_running_loop().create_future()
+            except RuntimeError:
+                return None
+            task.set_result(None)
+        return task
+
+    def _update_cost(self) -> asyncio.Future[Any] | None:
         pending = self._pending.pop("cost", None)  # worked out now: no need to do it again shortly
         if pending is not None:
             pending.cancel()

@@ -274,3 +274,15 @@ def test_narrow_estimate_counts_what_runs_and_saves_the_rest() -> None:
     assert est["saved"] == {"cached": ["b"], "pinned": ["c"], "cost": 1.0}
     assert cost_text("Run all", est) == "Run all ≈ $0.5000, 1 call (1 cached, 1 pinned: $1.0000 saved)"
     assert narrow_estimate(full, {"a": "idle", "b": "idle", "c": "idle"})["nodes"] == {}
+
+
+def test_update_cost_can_be_awaited_in_a_loop_even_with_nothing_new_to_estimate() -> None:
+    async def main() -> tuple[str, str]:
+        ed = _editor(product_flow())
+        await ed.update_cost()  # in a kernel: the dry run is a task on its loop
+        first = ed.cost_text
+        await ed.update_cost()  # nothing changed: narrowed at once, still awaitable
+        return first, ed.cost_text
+
+    first, again = asyncio.run(main())
+    assert first == again and first.startswith("Run all ≈ $") and "2 calls" in first
