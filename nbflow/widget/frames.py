@@ -339,6 +339,17 @@ class FrameActions:
         self._live(hold, change)
         return _ALL
 
+    def let_go(self) -> None:
+        """Drop the drag in progress (Escape); a frame or reroute-point drag puts back what it moved."""
+        d, self.drag = self.drag, None
+        hold = getattr(d, "hold", None)
+        if isinstance(hold, FrameHold) and self.flow.spec.layout != hold.before.layout:
+            self._editing += 1
+            try:
+                self.flow.set_layout(hold.before.layout.model_copy(deep=True))
+            finally:
+                self._editing -= 1
+
     def drop_layout(self, d: Any) -> frozenset[Layer]:
         """End a frame or reroute-point drag ``d``: one undo step when anything moved."""
         hold: FrameHold = d.hold

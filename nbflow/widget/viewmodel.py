@@ -412,7 +412,7 @@ class ViewModel(PopupActions, Tooltips, Commands, FrameActions, RerouteActions, 
         if key == "Escape":
             if not self.selection and self.selected_edge is None and self.drag is None:
                 self.command = "up"  # nothing to let go of: leave an opened body
-            self.drag = None
+            self.let_go()
             self.selection, self.selected_edge = {}, None
             self.selected_frame = self.selected_point = None
             return ALL_LAYERS

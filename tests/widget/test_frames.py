@@ -310,3 +310,17 @@ def test_the_minimap_shows_frames_in_their_colours(vm: ViewModel) -> None:
     c = _Recorder()
     draw_minimap(c, vm)  # type: ignore[arg-type]
     assert any(style == FRAME_COLORS["red"] for style, _ in c.fills)
+
+
+def test_escape_during_a_frame_drag_puts_everything_back_with_no_undo_step(vm: ViewModel) -> None:
+    vm.select(["prompt", "copy"])
+    vm.add_frame()
+    before, steps = vm.flow.dumps(), vm.history.labels[0]
+    start = title_xy(vm, "frame_1")
+    vm.mouse_down(*start)
+    vm.mouse_move(start[0] + 80, start[1] + 40)
+    was = json.loads(before)["layout"]["nodes"]["copy"]
+    assert vm.flow.position("copy") == (was["x"] + 80, was["y"] + 40)
+    vm.key_down("Escape")
+    assert vm.drag is None and vm.flow.dumps() == before and vm.history.labels[0] == steps
+    assert vm.boxes["copy"].x == was["x"]
