@@ -223,6 +223,7 @@ class Editor(IterateActions, BodyNavigation, FileActions, ClientDrag, w.VBox):
     def _apply(self, layers: frozenset[Layer], *, panels: bool = False) -> None:
         """After a view-model action: draw, show its message, refresh panels and buttons, and run the
         editor-level command a menu asked for."""
+        self.flush_body()
         self.redraw(layers)
         self.end_lift()
         self._show_message()

@@ -40,6 +40,7 @@ class BodyNavigation:
         result: RunResult | None
         _bodies: list[tuple[Body, ViewModel, Any]]
         _unsaved: str | None
+        _body_pending: bool
 
         def _say(self, text: str, level: str = "info") -> None: ...
         def _show_message(self) -> None: ...
@@ -74,10 +75,19 @@ class BodyNavigation:
         return True
 
     def _body_changed(self) -> None:
+        if self.vm.editing:  # one canvas gesture may change the body several times: write it back once,
+            self._body_pending = True  # when the gesture is done (flush_body, after every canvas action)
+            return
+        self._body_pending = False
         body, parent_vm, _ = self._bodies[-1]
         why = parent_vm.edit(f"edit body of {body.node}", body.write_back)
         self._unsaved = f"{body.node}: not saved into the parent yet: {why}" if why else None
         self._show_message()
+
+    def flush_body(self) -> None:
+        """Write an opened body back after a canvas gesture that changed it (one parent undo step)."""
+        if getattr(self, "_body_pending", False) and self._bodies:
+            self._body_changed()
 
     def close_body(self) -> bool:
         """Back to the enclosing flow (the body is already written back; a body the parent refuses

@@ -155,3 +155,19 @@ def test_a_body_without_a_layout_is_laid_out_when_opened_and_not_written_for_tha
     assert len(spots) == len(ed.vm.boxes) > 5  # no two nodes on the same spot
     ed.close_body()
     assert f.dumps() == before and not ed.vm.history.labels[0]
+
+
+def test_one_gesture_in_a_body_is_one_undo_step_in_the_parent(tmp_path: Path) -> None:
+    f = parent(tmp_path)
+    before = f.dumps()
+    ed = Editor(f, store=False)
+    ed.open_body("inner")
+    plus_in = rail(ed, "+", "in")
+    # adds a node, takes the old wire off (the body is briefly invalid) and wires the new input
+    drag(ed, (plus_in.x, plus_in.y), port_at(ed, "shout", "mood", True))
+    assert "mood" in {n["id"] for n in f.node("inner").params["flow"]["nodes"]}
+    parent_vm = ed._bodies[-1][1]
+    assert parent_vm.history.labels[0] == ["edit body of inner"]
+    ed.close_body()
+    key(ed.canvas, "z", ctrl=True)
+    assert f.dumps() == before
