@@ -7,6 +7,7 @@ the column with a gap. It is linear in nodes + edges apart from the column sort.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable
 
 from nbflow.model.spec import FlowSpec, parse_ref
@@ -38,24 +39,62 @@ def free_spot(x: float, y: float, w: float, h: float, taken: Iterable[Rect], *,
     """The spot nearest to (x, y) where a ``w`` x ``h`` box overlaps none of ``taken``.
 
     Candidates are tried ring by ring around (x, y) on a ``step`` grid, nearest first; a flow
-    always has room further out, so this ends.
+    always has room further out, so this ends. Each row of candidates is worked out once as the
+    x intervals its neighbours block, so a candidate costs one bisection, not a check against
+    every node of a large flow.
     """
-    rects = list(taken)
-    if not any(overlaps((x, y, w, h), r, gap) for r in rects):
+    rows = _Rows(list(taken), w, h, gap)
+    if rows.free(x, y):
         return x, y
     ring = 1
     while True:
-        cands = []
-        for i in range(-ring, ring + 1):
-            for j in (-ring, ring):
-                cands.append((i, j))
-                cands.append((j, i))
-        cands.sort(key=lambda c: (c[0] * c[0] + c[1] * c[1], abs(c[1]), c[0]))
-        for i, j in cands:
+        for i, j in _ring(ring):
             cx, cy = x + i * step, y + j * step
-            if not any(overlaps((cx, cy, w, h), r, gap) for r in rects):
+            if rows.free(cx, cy):
                 return cx, cy
         ring += 1
+
+
+def _ring(ring: int) -> list[tuple[int, int]]:
+    """The grid offsets at Chebyshev distance ``ring``, nearest (Euclidean) first."""
+    cands = []
+    for i in range(-ring, ring + 1):
+        for j in (-ring, ring):
+            cands.append((i, j))
+            cands.append((j, i))
+    cands.sort(key=lambda c: (c[0] * c[0] + c[1] * c[1], abs(c[1]), c[0]))
+    return cands
+
+
+class _Rows:
+    """For a ``w`` x ``h`` box: per top edge y, the merged open x intervals where it overlaps."""
+
+    def __init__(self, rects: list[Rect], w: float, h: float, gap: float) -> None:
+        self.rects, self.w, self.h, self.gap = rects, w, h, gap
+        self.rows: dict[float, tuple[list[float], list[float]]] = {}
+
+    def _row(self, y: float) -> tuple[list[float], list[float]]:
+        w, h, gap = self.w, self.h, self.gap
+        spans = sorted((r[0] - w - gap, r[0] + r[2] + gap) for r in self.rects
+                       if y < r[1] + r[3] + gap and r[1] < y + h + gap)
+        starts: list[float] = []
+        ends: list[float] = []
+        for a, b in spans:
+            if ends and a < ends[-1]:
+                ends[-1] = max(ends[-1], b)
+            else:
+                starts.append(a)
+                ends.append(b)
+        return starts, ends
+
+    def free(self, x: float, y: float) -> bool:
+        """Whether a box with its top-left corner at (x, y) overlaps nothing."""
+        row = self.rows.get(y)
+        if row is None:
+            row = self.rows[y] = self._row(y)
+        starts, ends = row
+        k = bisect_right(starts, x) - 1
+        return k < 0 or not (starts[k] < x < ends[k])
 
 
 def auto_layout(spec: FlowSpec, boxes: dict[str, NodeBox], *, x0: float = 40.0,

@@ -4,10 +4,12 @@ minimap, and legibility (level of detail, z-order, status contrast)."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from nbflow import Flow
-from nbflow.widget.arrange import free_spot, overlaps
+from nbflow.widget.arrange import _ring, free_spot, overlaps
 from nbflow.widget.draw import preview_lines, split_overlapping
 from nbflow.widget.previews import Preview
 from nbflow.widget.style import (
@@ -328,3 +330,25 @@ def test_overlapping_nodes_are_drawn_whole_in_order(vm: ViewModel) -> None:
 def test_preview_text_wraps_into_lines() -> None:
     lines = preview_lines("alpha beta gamma delta epsilon zeta eta theta iota kappa", 100, 12, 3)
     assert 1 < len(lines) <= 3
+
+
+def test_free_spot_matches_checking_every_node() -> None:
+    """The row index gives the same spot as testing each candidate against every rectangle."""
+    def brute(x: float, y: float, w: float, h: float, taken: list, step: float = 20.0) -> tuple:
+        def ok(cx: float, cy: float) -> bool:
+            return not any(overlaps((cx, cy, w, h), r, 24.0) for r in taken)
+        if ok(x, y):
+            return x, y
+        ring = 1
+        while True:
+            for i, j in _ring(ring):
+                if ok(x + i * step, y + j * step):
+                    return x + i * step, y + j * step
+            ring += 1
+
+    rng = random.Random(7)
+    for _ in range(60):
+        taken = [(rng.uniform(0, 900), rng.uniform(0, 700), rng.uniform(40, 260), rng.uniform(30, 180))
+                 for _ in range(rng.randint(0, 40))]
+        x, y = rng.uniform(0, 900), rng.uniform(0, 700)
+        assert free_spot(x, y, 200, 100, taken, step=20.0) == brute(x, y, 200, 100, taken)
