@@ -37,7 +37,7 @@ from nbflow.store.lease import lease_ttl, owner_id
 from nbflow.store.owners import heartbeat
 from nbflow.store.runstore import Approval, RunStore
 
-__all__ = ["approval_decide", "approval_page", "install_notices"]
+__all__ = ["approval_decide", "approval_page", "approval_routes", "install_notices"]
 
 log = logging.getLogger("nbflow.server")
 
