@@ -238,3 +238,49 @@ def test_group_into_a_map_needs_a_wire_coming_in() -> None:
     ed.vm.group("map")
     assert "a map needs a wire coming into the selection" in ed.vm.message
     assert ed.vm.message_level == "error" and len(ed.flow.nodes) == 1
+
+
+def test_the_seed_pattern_drawn_flat_and_grouped_into_a_loop_runs_like_the_template() -> None:
+    from nbflow.templates import load_template
+
+    f = Flow("drawn")
+    f.add("input.text", id="prompt", default="a ceramic teapot on a wooden table, morning light", x=0, y=0)
+    f.add("input.text", id="feedback", default="", required=False, x=0, y=200)
+    f.add("template", id="full_prompt", template="{{prompt}}\n{{feedback}}", x=260, y=0)
+    f.add("image", id="draw", x=520, y=0)
+    f.add("template", id="judge", x=520, y=200,
+          template="Score from 0 to 1 how well this image shows: {{prompt}}. Say what to change.")
+    schema = {"type": "object", "properties": {"score": {"type": "number", "minimum": 0, "maximum": 1},
+                                               "critique": {"type": "string"}}, "required": ["score", "critique"]}
+    f.add("vision", id="score_it", json_schema=schema, x=780, y=100)
+    f.add("json.extract", id="score_of", path="$.score", x=1040, y=0)
+    f.add("json.extract", id="critique_of", path="$.critique", x=1040, y=200)
+    for n, y in (("image", 0), ("score", 200), ("critique", 400)):
+        f.add("output", id=n, x=1300, y=y)
+    for a, b in (("prompt.value", "full_prompt.prompt"), ("feedback.value", "full_prompt.feedback"),
+                 ("full_prompt.text", "draw.prompt"), ("full_prompt.text", "judge.prompt"),
+                 ("draw.image", "score_it.image"), ("judge.text", "score_it.prompt"),
+                 ("score_it.json", "score_of.data"), ("score_it.json", "critique_of.data"),
+                 ("draw.image", "image.value"), ("score_of.value", "score.value"),
+                 ("critique_of.value", "critique.value")):
+        f.connect(a, b)
+    ed = Editor(f, store=False)
+    ed.vm.select(["full_prompt", "draw", "judge", "score_it", "score_of", "critique_of"])
+    ed.vm.group("loop")
+    gid = ed.vm.selected
+    assert gid is not None and f.node(gid).type == "loop", ed.vm.message
+    # regenerate with the critique until the score is good: the loop's params, as in the Params tab
+    f.set_params(gid, max_iterations=5, feedback={"critique_of_value": "full_prompt_feedback"},
+                 until=[{"path": "$.score_of_value", "op": ">=", "value": 0.8}])
+    got = f.run()
+    want = load_template("generate-score-regenerate").run()
+    assert got.nodes[gid].outputs["count"] == want.nodes["attempts"].outputs["count"] > 1
+    assert got.nodes[gid].outputs["converged"] is True
+    assert got.outputs["score"] == want.outputs["score"] and got.outputs["image"] == want.outputs["image"]
+    # and it opens in place with its inputs and outputs at the edges
+    ed.open_body(gid)
+    from nbflow.widget.rails import rail_ports
+
+    assert {(r.side, r.name) for r in rail_ports(ed.vm)} >= {
+        ("in", "full_prompt_prompt"), ("in", "full_prompt_feedback"), ("out", "draw_image"),
+        ("out", "score_of_value"), ("out", "critique_of_value")}
