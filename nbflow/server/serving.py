@@ -4,12 +4,36 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 import socket
 import threading
 import time
 from typing import Any
 
-__all__ = ["ServerThread", "serve_forever"]
+__all__ = ["ServerThread", "hide_link_tokens", "serve_forever"]
+
+_LINK = re.compile(r"(/approvals/)[^/?#\s]+")
+
+
+class _HideLinkTokens(logging.Filter):
+    """Drops the token of an approval link (``/approvals/{token}``) from uvicorn's access log: a link
+    is a one-time capability, and a log is read by more people than the approver."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple):
+            record.args = tuple(_LINK.sub(r"\1[token]", a) if isinstance(a, str) else a for a in args)
+        elif isinstance(record.msg, str):
+            record.msg = _LINK.sub(r"\1[token]", record.msg)
+        return True
+
+
+def hide_link_tokens() -> None:
+    """Install the access-log filter that keeps approval-link tokens out of the log (idempotent)."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, _HideLinkTokens) for f in access.filters):
+        access.addFilter(_HideLinkTokens())
 
 
 def serve_forever(app: Any, *, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info",
@@ -17,8 +41,10 @@ def serve_forever(app: Any, *, host: str = "127.0.0.1", port: int = 8000, log_le
     """Serve ``app`` until interrupted (Ctrl-C or SIGTERM); running runs get ``grace`` seconds."""
     import uvicorn
 
-    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=int(grace),
-                proxy_headers=False, server_header=False)
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=int(grace),
+                            proxy_headers=False, server_header=False)
+    hide_link_tokens()  # after the Config, which sets up uvicorn's loggers
+    uvicorn.Server(config).run()
 
 
 class ServerThread:
@@ -37,6 +63,7 @@ class ServerThread:
         self.host, self.port = self.sock.getsockname()[:2]
         config = uvicorn.Config(app, log_level=log_level, lifespan="on", server_header=False,
                                 timeout_graceful_shutdown=5)
+        hide_link_tokens()
         self.server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
         self.loop: asyncio.AbstractEventLoop | None = None

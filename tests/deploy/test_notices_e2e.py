@@ -72,7 +72,7 @@ def test_notices_links_and_refusals_against_a_real_server(tmp_path: Path) -> Non
         log = (tmp_path / "serve.log").open("w")  # a file, not a pipe: info logs would fill a pipe
         proc = subprocess.Popen([sys.executable, "-m", "nbflow", "serve", "--config", str(tmp_path / "serve.json"),
                                  "--log-level", "info"], env=_env(tmp_path, receiver.url),
-                                stdout=subprocess.DEVNULL, stderr=log, text=True)
+                                stdout=log, stderr=log, text=True)
         url = f"http://127.0.0.1:{port}"
         try:
             with httpx.Client(timeout=30) as c:
@@ -97,6 +97,9 @@ def test_notices_links_and_refusals_against_a_real_server(tmp_path: Path) -> Non
     for secret in (receiver.url, LINK_SECRET, SMTP_PASSWORD):
         assert secret not in err
     assert "approval notice for run" in err and "Logging error" not in err  # access log lines intact
+    # The access log shows that links were used, never their one-time tokens.
+    assert '"GET /approvals/[token] HTTP/1.1" 200' in err and '"POST /approvals/[token] HTTP/1.1"' in err
+    assert re.search(r"/approvals/(?!\[token\]|{token})", err) is None
 
 
 def _up(c: httpx.Client, url: str) -> bool:
