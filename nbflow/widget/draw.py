@@ -31,6 +31,7 @@ from nbflow.widget.style import (
     GRID_MAJOR,
     GRID_MINOR,
     HEADER_H,
+    MIN_TEXT_PX,
     PORT_R,
     PREVIEW_H,
     STATUS_COLORS,
@@ -45,7 +46,7 @@ from nbflow.widget.style import (
 )
 from nbflow.widget.viewmodel import Layer, ViewModel
 
-__all__ = ["LAYER_INDEX", "Renderer", "preview_lines", "split_overlapping"]
+__all__ = ["LAYER_INDEX", "Renderer", "far_titles", "preview_lines", "split_overlapping"]
 
 LAYER_INDEX: dict[str, int] = {"grid": 0, "edges": 1, "nodes": 2, "minimap": 3, "overlay": 4}
 _ORDER: tuple[Layer, ...] = ("grid", "edges", "nodes", "minimap", "overlay")
@@ -79,6 +80,19 @@ def preview_lines(text: str, room: float, px: float, max_lines: int) -> list[str
     if max_lines <= 1:
         return [fit_text(text, room, px)[0]]
     return wrap(text, per_line, max_lines)
+
+
+def far_titles(boxes: list[NodeBox], lod: Detail) -> list[tuple[NodeBox, float, str]]:
+    """Far out: ``(box, font size in world units, text)`` for each node whose title fits at >= 3 characters,
+    at 13 px on screen if it fits so, else at ``MIN_TEXT_PX`` (never smaller), cut with an ellipsis."""
+    out = []
+    for b in boxes:
+        for px in (lod.title_px, MIN_TEXT_PX / lod.zoom):
+            if px > b.h - 2 or int((b.w - 10) / (px * 0.58)) < 3:
+                continue
+            out.append((b, px, fit_text(b.title, b.w - 10, px)[0]))
+            break
+    return out
 
 
 class Renderer:
@@ -322,16 +336,8 @@ class Renderer:
     def _titles(self, c: Canvas, boxes: list[NodeBox], lod: Detail) -> None:
         c.text_baseline = "middle"
         c.font = f"bold {lod.title_px:.1f}px sans-serif"
-        if lod.far:  # the title across the body, as large as the minimum on-screen size needs
-            c.text_align = "center"
-            st = self.vm.status
-            for b in boxes:
-                text, _ = fit_text(b.title, b.w - 10, lod.title_px)
-                if len(text) < 3 or lod.title_px > b.h - HEADER_H:
-                    continue
-                bg = STATUS_COLORS.get(st[b.id], "#999999") if b.id in st else "#ffffff"
-                c.fill_style = "#ffffff" if contrast("#ffffff", bg) > contrast("#1f2933", bg) else "#1f2933"
-                c.fill_text(text, b.x + b.w / 2, b.y + HEADER_H + (b.h - HEADER_H) / 2)
+        if lod.far:
+            self._far_titles(c, boxes, lod)
             return
         c.fill_style = "#ffffff"
         c.text_align = "left"
@@ -344,6 +350,27 @@ class Renderer:
             c.fill_style = "rgba(255,255,255,0.9)"
             for b in boxes:
                 c.fill_text(b.type, b.x + b.w - 26, b.y + HEADER_H / 2)
+
+    def _far_titles(self, c: Canvas, boxes: list[NodeBox], lod: Detail) -> None:
+        """Far out, each title across its node: across the body when it fits there, else across the whole
+        node (header too), at 13 px on screen or down to ``MIN_TEXT_PX`` so that at least 3 characters fit;
+        a node too small for that gets no title (its tooltip tells it). The body keeps its status colour."""
+        c.text_align = "center"
+        st = self.vm.status
+        font = ""
+        for b, px, text in far_titles(boxes, lod):
+            if font != (font := f"bold {px:.1f}px sans-serif"):
+                c.font = font
+            bg = STATUS_COLORS.get(st[b.id], "#999999") if b.id in st else "#ffffff"
+            ink = "#ffffff" if contrast("#ffffff", bg) > contrast("#1f2933", bg) else "#1f2933"
+            body = b.h - HEADER_H
+            cy = b.y + HEADER_H + body / 2 if px <= body else b.y + b.h / 2
+            if px > body:  # over the header too: a halo keeps it legible on both colours
+                c.stroke_style = "#1f2933" if ink == "#ffffff" else "#ffffff"
+                c.line_width = px * 0.18
+                c.stroke_text(text, b.x + b.w / 2, cy)
+            c.fill_style = ink
+            c.fill_text(text, b.x + b.w / 2, cy)
 
     @staticmethod
     def _port_labels(c: Canvas, boxes: list[NodeBox], lod: Detail) -> None:
