@@ -57,14 +57,28 @@ def short_preview(value: Any) -> Preview:
 
 
 def record_preview(rec: NodeRecord) -> Preview | None:
-    """The on-node preview of a node's record (its first output, or its error)."""
+    """The on-node preview of a node's record: its error, else a picture among its outputs (a loop's
+    latest iteration's picture rather than its score), else its first output."""
     if rec.status == "failed" and rec.error:
         return Preview("text", first_line(str(rec.error.get("message", "failed"))))
     if rec.status == "skipped" and rec.reason:
         return Preview("text", first_line(rec.reason))
-    if rec.outputs:
-        return short_preview(next(iter(rec.outputs.values())))
-    return None
+    if not rec.outputs:
+        return None
+    values = list(rec.outputs.values())
+    return short_preview(next((v for v in values if _has_picture(v)), values[0]))
+
+
+def _has_picture(value: Any) -> bool:
+    """Whether :func:`short_preview` shows ``value`` as a picture (checked without building the preview)."""
+    if isinstance(value, Media):
+        return value.kind == "image"
+    if isinstance(value, list) and value:
+        if isinstance(value[0], Media):
+            return value[0].kind == "image"
+        last = value[-1]
+        return isinstance(last, dict) and any(isinstance(v, Media) and v.kind == "image" for v in last.values())
+    return False
 
 
 def wrap(text: str, width: int, max_lines: int) -> list[str]:
