@@ -383,7 +383,7 @@ class ParamsPanel(w.VBox):
         self.children = rows
 
     def _show_problem(self, node_id: str, rows: list[w.Widget]) -> None:
-        """Why the run could not start, at the top of the form, with the field at fault outlined."""
+        """Why the run could not start, at the top of the form, with the field at fault outlined under it."""
         p = self.problem
         if p is None or p.node != node_id:
             return
@@ -396,9 +396,12 @@ class ParamsPanel(w.VBox):
             parts.append(self.run_ready_button)
         self.problem_box.children = parts
         rows.insert(1, self.problem_box)
-        if p.field in self.fields:
-            self.fields[p.field].layout.border = "2px solid #d93025"
-            self.fields[p.field].add_class("nbflow-field-at-fault")
+        if p.field in self.fields:  # outlined, and moved up under the message, so no scrolling finds it
+            at_fault = self.fields[p.field]
+            at_fault.layout.border = "2px solid #d93025"
+            at_fault.add_class("nbflow-field-at-fault")
+            rows.remove(at_fault)
+            rows.insert(2, at_fault)
 
     def _commit(self, name: str) -> None:
         if self.node_id is None:

@@ -71,3 +71,21 @@ def test_missing_key_names_the_variable(monkeypatch: pytest.MonkeyPatch, tmp_pat
     assert "copy" in ed.vm.problems
     assert ed.vm.problems["copy"].field == "api_key_env"
     assert "OPENAI_API_KEY" in ed.params.problem_box.children[0].value
+
+
+def test_the_field_at_fault_comes_first_under_the_message(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    f = two_branches("openai")
+    f.set_params("topic", default="cats")
+    ed = Editor(f, store=False)
+    ed.run()
+    rows = list(ed.params.children)
+    at_fault = ed.params.fields["api_key_env"]
+    # the message, then the field at fault, before the id row and every other field (no scrolling)
+    assert rows.index(ed.params.problem_box) == 1 and rows.index(at_fault) == 2
+    assert all(rows.index(box) > 2 for name, box in ed.params.fields.items() if name != "api_key_env")
+    assert len(ed.params.fields) > 8  # the llm form is long: at its usual place the field was far down
+    ed.vm.select(["topic"])  # another node's form is in its usual order
+    ed.params.show("topic")
+    assert ed.params.problem_box not in ed.params.children
