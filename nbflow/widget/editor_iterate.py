@@ -197,14 +197,22 @@ class IterateActions:
             self._cost_soon()
 
     def _cost_key(self) -> tuple[Any, ...]:
-        last = self.flow.last_result
-        return (id(self.flow), self._semantic, tuple(self.vm.selection), id(last))
+        flow = self._cost_flow()
+        return (id(flow), self._semantic, tuple(self.vm.selection), id(flow.last_result))
+
+    def _cost_flow(self) -> Flow:
+        """The flow the label prices: inside an opened body, the flow it belongs to (a body alone lacks its
+        inputs: its estimate would only say that a graph input is missing)."""
+        bodies = getattr(self, "_bodies", None)
+        return bodies[0][1].flow if bodies else self.flow
 
     def _cost_soon(self) -> None:
         self._later("cost", COST_DELAY, self.update_cost)
 
     def _cost_plan(self) -> tuple[str, dict[str, Any]]:
         """What the label prices: Run all, or Run from here for the selection."""
+        if self._cost_flow() is not self.flow:
+            return "Run the whole flow", {}
         ids = list(self.vm.selection)
         if ids:
             return f"Run from {', '.join(ids[:3])}{'…' if len(ids) > 3 else ''}", {"start": ids}
@@ -231,16 +239,17 @@ class IterateActions:
             pending.cancel()
         self._cost_for = key = self._cost_key()
         what, narrow = self._cost_plan()
+        flow = self._cost_flow()
         try:
-            states = self.flow.preview(use_pins=True, **narrow)
-            missing = missing_upstream(self.flow, states)
+            states = flow.preview(use_pins=True, **narrow)
+            missing = missing_upstream(flow, states)
         except NbflowError as exc:
             self._show_cost(f"{what}: cannot estimate: {exc}", error=True)
             return None
         if missing is not None:
             self._show_cost(f"{what}: needs {missing[0]!r}'s output (neither cached nor pinned)", error=True)
             return None
-        state = (id(self.flow), self._semantic)
+        state = (id(flow), self._semantic)
         if self._dry is not None and self._dry[0] == state:
             self._show_cost(cost_text(what, narrow_estimate(self._dry[1], states)))
             return None
@@ -253,7 +262,7 @@ class IterateActions:
             asyncio.get_running_loop()
         except RuntimeError:  # a plain script: work it out now
             try:
-                show(estimate_flow(self.flow))
+                show(estimate_flow(flow))
             except NbflowError as exc:
                 self._show_cost(f"{what}: cannot estimate: {exc}", error=True)
             return None
@@ -261,7 +270,7 @@ class IterateActions:
         if going is not None and going[0] == state and not going[1].done():
             task = going[1]  # the same dry run is under way: narrow its answer when it comes
         else:
-            task = asyncio.ensure_future(aestimate_flow(self.flow))
+            task = asyncio.ensure_future(aestimate_flow(flow))
             self._dry_task = (state, task)
 
         def done(t: asyncio.Future[Any]) -> None:

@@ -286,3 +286,21 @@ def test_update_cost_can_be_awaited_in_a_loop_even_with_nothing_new_to_estimate(
 
     first, again = asyncio.run(main())
     assert first == again and first.startswith("Run all ≈ $") and "2 calls" in first
+
+
+def test_inside_an_opened_body_the_cost_label_prices_the_whole_flow_not_an_error() -> None:
+    from nbflow.templates import load_template
+
+    ed = Editor(load_template("generate-score-regenerate"), store=False)
+    ed.update_cost()
+    outside = ed.cost_text
+    assert outside.startswith("Run all ≈ $"), outside
+    assert ed.open_body("attempts")
+    ed.update_cost()
+    assert "cannot estimate" not in ed.cost_text and "missing graph input" not in ed.cost_text
+    assert ed.cost_text.startswith("Run the whole flow ≈ $"), ed.cost_text
+    assert ed.cost_text.split("≈", 1)[1] == outside.split("≈", 1)[1]  # the same figure as outside
+    assert "#d93025" not in ed.cost.value  # not drawn as an error
+    ed.close_body()  # back out, the loop is selected: the label prices a run from it again
+    ed.update_cost()
+    assert ed.cost_text.startswith("Run from attempts")
