@@ -120,8 +120,8 @@ class PopupActions:
                      MenuItem(f"Delete {what}", "delete", "Del"),
                      *menu_items(self.flow, h.node, n == 1),
                      MenuItem(f"Group {what} into a subflow", "group:subflow", "Ctrl+G"),
-                     MenuItem(f"Group {what} into a loop", "group:loop", ""),
-                     MenuItem(f"Group {what} into a map", "group:map", ""),
+                     MenuItem(f"Group {what} into a loop", "group:loop", "Shift+L"),
+                     MenuItem(f"Group {what} into a map", "group:map", "Shift+M"),
                      MenuItem(f"Frame {what}", "frame_add", "Shift+G"),
                      MenuItem("Select all", "select_all", "Ctrl+A")]
         elif h.kind == "edge" and h.edge is not None:

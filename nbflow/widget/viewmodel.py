@@ -32,6 +32,7 @@ from nbflow.widget.geometry import (
     layout,
     segment_distance,
 )
+from nbflow.widget.keynav import KeyNav
 from nbflow.widget.layers import ALL_LAYERS, Hit, Layer
 from nbflow.widget.menus import PopupActions
 from nbflow.widget.minimap import Minimap
@@ -85,7 +86,7 @@ class Drag:
     hold: FrameHold | None = None  # a frame or reroute point being dragged
 
 
-class ViewModel(PopupActions, Tooltips, Commands, FrameActions, RerouteActions, RunStatus):
+class ViewModel(PopupActions, Tooltips, Commands, FrameActions, RerouteActions, RunStatus, KeyNav):
     """Everything the canvas shows and does, in plain Python.
 
     Mouse handlers take canvas pixel coordinates and return the set of layers to redraw.
@@ -426,11 +427,7 @@ class ViewModel(PopupActions, Tooltips, Commands, FrameActions, RerouteActions, 
             return self.add_point() if k == "r" else self.add_frame(comment=k == "c")
         if key == "ContextMenu" or (shift and key == "F10"):
             return self.open_menu(*self.mouse)
-        simple: dict[str, Callable[[], frozenset[Layer]]] = {
-            "f": self.fit, "+": lambda: self.zoom(1.25), "=": lambda: self.zoom(1.25),
-            "-": lambda: self.zoom(0.8), "g": self.toggle_snap, "l": self.auto_layout,
-            "/": lambda: self.open_search(*self.mouse)}
-        return simple[k]() if k in simple else NONE
+        return self.plain_key(key, shift)  # Tab, arrows, Shift+L/M, F, +, =, -, G, L, /
 
     # -- editing ----------------------------------------------------------------------------------
 
