@@ -1,6 +1,8 @@
-"""Which cache a run uses: in memory per flow (the default), or a persistent folder on disk.
+"""Which cache a run uses: in memory per flow (the default in Python), or a persistent folder on disk.
 
-``nbflow.use_cache()`` turns the persistent cache on for every flow in the process (the canvas too);
+The canvas uses the persistent cache by default (:func:`canvas_cache`: ``<nbflow home>/cache``, or the
+one :func:`use_cache` set), so a new kernel re-running a flow on the canvas pays nothing again.
+``nbflow.use_cache()`` turns the persistent cache on for every flow in the process;
 ``flow.run(cache=...)`` chooses per run: ``True`` the flow's cache, ``False`` none, a path a disk cache
 in that folder, a :class:`~nbflow.engine.diskcache.DiskCache` (or any object with ``get``/``put``).
 """
@@ -16,7 +18,7 @@ from nbflow.engine.cache import Cache
 if TYPE_CHECKING:  # the disk cache (sqlite3) loads when a run first asks for it, not on import
     from nbflow.engine.diskcache import DiskCache
 
-__all__ = ["CacheChoice", "configured_cache", "open_cache", "resolve_cache", "use_cache"]
+__all__ = ["CacheChoice", "canvas_cache", "configured_cache", "open_cache", "resolve_cache", "use_cache"]
 
 CacheChoice = Any  # bool | Cache | str | os.PathLike[str] | None
 
@@ -72,3 +74,25 @@ def resolve_cache(choice: CacheChoice, own: Cache) -> Cache | None:
     if isinstance(choice, (str, os.PathLike)):
         return open_cache(choice)
     return choice
+
+
+def canvas_cache(choice: CacheChoice, own: Cache) -> Cache:
+    """The cache an editor's runs use. ``True``: the one :func:`use_cache` set, else ``own`` (the flow's
+    ``cache``) when it was set to something other than the in-memory default, else the disk cache in
+    ``<nbflow home>/cache``; ``False``/``None``: ``own``; a path or a cache object as in
+    :func:`resolve_cache`. A default folder that cannot be opened (read-only home) leaves ``own``."""
+    from nbflow.engine.cache import MemoryCache
+    from nbflow.exceptions import StoreError
+
+    if choice is False or choice is None:
+        return own
+    if choice is not True:
+        return resolve_cache(choice, own) or own
+    if _configured is not None:
+        return _configured
+    if not isinstance(own, MemoryCache):
+        return own
+    try:
+        return open_cache()
+    except StoreError:
+        return own

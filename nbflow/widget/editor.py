@@ -69,10 +69,13 @@ class Editor(IterateActions, BodyNavigation, FileActions, ClientDrag, w.VBox):
         path: the file Export writes and Import reads; defaults to the flow's source or ``<name>.json``.
         store: where canvas runs are recorded (run history, resumable approvals): True for the default
             SQLite store, a path or a RunStore, False for nowhere.
+        cache: what canvas runs reuse: True (default) the persistent disk cache (``<nbflow home>/cache``,
+            the one ``nbflow.use_cache()`` set, or ``flow.cache`` if you set it), so a new kernel pays
+            nothing again; a folder or a DiskCache; False for the flow's in-memory cache only.
     """
 
     def __init__(self, flow: Flow, *, width: int = 780, height: int = 520, path: str | None = None,
-                 store: Any = True) -> None:
+                 store: Any = True, cache: Any = True) -> None:
         """Build the canvas, toolbar and panels and wire their callbacks.
 
         Long (over 60 lines) because it is a flat list of widget constructions and ``on_click`` wirings
@@ -80,6 +83,7 @@ class Editor(IterateActions, BodyNavigation, FileActions, ClientDrag, w.VBox):
         """
         self.flow = flow
         self.store = store
+        self._cache_choice = cache  # see IterateActions.cache
         self.vm = ViewModel(flow, width=width, height=height)
         self._width = width
         self.canvas = MultiCanvas(5, width=width, height=height,
@@ -462,7 +466,7 @@ class Editor(IterateActions, BodyNavigation, FileActions, ClientDrag, w.VBox):
     def run(self, targets: list[str] | None = None, *, start: list[str] | None = None,
             only: list[str] | None = None) -> RunHandle | None:
         """Start a run of the flow (or of ``targets`` and what they need, or from ``start`` on, or
-        ``only`` some nodes) on the kernel's loop, with the flow's cache and pins."""
+        ``only`` some nodes) on the kernel's loop, with the editor's cache and the flow's pins."""
         if self.handle is not None and not self.handle.done():
             self._say("a run is already going: stop it first", "error")
             return None
@@ -473,7 +477,8 @@ class Editor(IterateActions, BodyNavigation, FileActions, ClientDrag, w.VBox):
             return None
         self._begin_run(targets, start, only)
         self.params.problem = None
-        narrow: dict[str, Any] = {"targets": targets, "start": start, "only": only, "use_pins": True}
+        narrow: dict[str, Any] = {"targets": targets, "start": start, "only": only, "use_pins": True,
+                                  "cache": self.cache}
         try:
             asyncio.get_running_loop()
         except RuntimeError:  # a plain script: no loop to run in the background on

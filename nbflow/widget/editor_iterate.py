@@ -1,7 +1,7 @@
 """Iterating on the canvas editor (a mixin of :class:`~nbflow.widget.Editor`): pin / unpin a node's
 output, run from here / only this / up to here, and the cost of the next run in the toolbar.
 
-Canvas runs use the flow's cache (``nbflow.use_cache()`` makes it the persistent one) and its pins.
+Canvas runs use the persistent disk cache by default (``Editor(cache=...)``) and the flow's pins.
 A run from here (or only this) takes what it needs from upstream out of the cache or the pins; when
 an output is in neither, it does not start: the node lacking it is marked and the message says which
 output is missing. The cost label prices the next run before it starts (the estimator's dry run,
@@ -17,12 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
+from nbflow.caching import canvas_cache
 from nbflow.exceptions import NbflowError
 from nbflow.providers.estimate import aestimate_flow, estimate_flow
 from nbflow.widget.iterating import KEYS, cost_text, missing_upstream, narrow_estimate
 from nbflow.widget.status import Problem
 
 if TYPE_CHECKING:
+    from nbflow.engine.cache import Cache
     from nbflow.engine.sync import RunHandle
     from nbflow.flow import Flow
     from nbflow.widget.viewmodel import Layer, ViewModel
@@ -46,6 +48,8 @@ class IterateActions:
 
     if TYPE_CHECKING:
         flow: Flow
+        root: Flow
+        _cache_choice: Any
         vm: ViewModel
         handle: RunHandle | None
         message: w.HTML
@@ -59,6 +63,13 @@ class IterateActions:
                 only: list[str] | None = None) -> RunHandle | None: ...
         def run_selected(self) -> RunHandle | None: ...
 
+    @property
+    def cache(self) -> Cache:
+        """What this editor's runs, previews and cache-referenced pins use: by default the persistent
+        disk cache (``<nbflow home>/cache`` or the one ``nbflow.use_cache()`` set), worked out at each
+        use; see ``Editor(cache=...)``."""
+        return canvas_cache(self._cache_choice, self.root.cache)  # the top flow's, in an opened body too
+
     def _build_iterate(self) -> w.HBox:
         """The toolbar row of this mixin; follows the flow's edits and runs for the cost label."""
         self.run_from_button = _button("Run from here", "forward", "run the selected node and everything after "
@@ -70,7 +81,7 @@ class IterateActions:
         self.pin_media = w.Dropdown(options=[("media inline", "inline"), ("media by cache reference", "cache")],
                                     value="inline", layout=w.Layout(width="190px"),
                                     tooltip="how a pin keeps images, audio and video: in the flow file (inline) "
-                                    "or by reference to the disk cache (nbflow.use_cache())")
+                                    "or by reference to the canvas's disk cache")
         self.cost = w.HTML(layout=w.Layout(margin="0 0 0 8px"))
         self.cost_text = ""  # the label's text: what the next run will cost
         self.cost.add_class("nbflow-cost")
@@ -131,7 +142,7 @@ class IterateActions:
         else:
             media = self.pin_media.value
             try:
-                self.vm.edit("pin output", lambda: self.flow.pin(nid, media=media))
+                self.vm.edit("pin output", lambda: self.flow.pin(nid, media=media, cache=self.cache))
             except NbflowError as exc:
                 self._say(f"cannot pin {nid}: {exc}", "error")
                 return False
@@ -160,7 +171,7 @@ class IterateActions:
             self._say("a run is already going: stop it first", "error")
             return None
         try:
-            states = self.flow.preview(use_pins=True, **{how: ids})
+            states = self.flow.preview(use_pins=True, cache=self.cache, **{how: ids})
             missing = missing_upstream(self.flow, states)
         except NbflowError:
             missing = None  # an invalid flow: the run says what is wrong with it, and marks it
@@ -184,7 +195,7 @@ class IterateActions:
             self.vm.begin_run(targets)
             return
         try:
-            states = self.flow.preview(use_pins=True, targets=targets, start=start, only=only)
+            states = self.flow.preview(use_pins=True, cache=self.cache, targets=targets, start=start, only=only)
         except NbflowError:
             states = {}
         self.vm.forget_status([n for n, s in states.items() if s != "idle"])
@@ -241,7 +252,7 @@ class IterateActions:
         what, narrow = self._cost_plan()
         flow = self._cost_flow()
         try:
-            states = flow.preview(use_pins=True, **narrow)
+            states = flow.preview(use_pins=True, cache=self.cache, **narrow)
             missing = missing_upstream(flow, states)
         except NbflowError as exc:
             self._show_cost(f"{what}: cannot estimate: {exc}", error=True)
