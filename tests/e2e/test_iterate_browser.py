@@ -1,7 +1,7 @@
 """Iterating on the canvas in real JupyterLab 4 and Notebook 7, by the user's gestures: pin from the
 context menu (and the key P), see the pin mark, change a prompt in the Params tab and see it turn
-stale, run from here (and only this) with no call upstream, see fresh / cache / pin badges, and watch
-the cost label follow. Provider calls go to the in-repo fake server, which this test starts and whose
+stale, run from here (and only this) with no call upstream, see fresh / cache / pin badges (a new
+kernel's run served by the canvas's disk cache too), and watch the cost label follow. Provider calls go to the in-repo fake server, which this test starts and whose
 requests it counts. Checked by pixels, by the fake server and by asking the kernel. Screenshots go to
 ``test-output/e2e/``.
 """
@@ -148,6 +148,13 @@ def test_pin_stale_run_from_here_badges_and_cost_in_jupyterlab(fake: FakeServer,
     after = cost(page, "Run all ≈ $0.0000, 0 calls", "2 cached")
     assert after != before
 
+    # a second Run all: no call, and each llm node's badge says its output came from the cache
+    run_and_wait(page, button(page, "Run all").click)
+    assert len(chats(fake)) == 2
+    wait_pixel(page, *badge(DRAFT), CACHE)
+    wait_pixel(page, *badge(POLISH), CACHE)
+    assert kernel(page, "print(editor.vm.status['draft'], editor.vm.status['polish'])") == "cached cached"
+
     # pin the draft from its context menu: the orange mark, the pin in the flow
     menu_item(page, DRAFT, "toggle_pin")
     message(page, "draft: pinned its last output")
@@ -196,13 +203,25 @@ def test_pin_stale_run_from_here_badges_and_cost_in_jupyterlab(fake: FakeServer,
     page.close()
 
 
-def test_pin_by_key_run_only_and_run_from_here_in_notebook_7(fake: FakeServer, server: JupyterServer,
-                                                             browser_context: Any) -> None:
-    (server.root / "nb7.ipynb").write_bytes((HERE / NOTEBOOK).read_bytes())
+def test_new_kernel_cache_pin_by_key_run_only_and_run_from_here_in_notebook_7(fake: FakeServer,
+                                                                              server: JupyterServer,
+                                                                              browser_context: Any) -> None:
+    notebook = (HERE / NOTEBOOK).read_bytes().replace(b"a ceramic teapot", b"a glass teapot")  # keys of its own
+    for name in ("nb7.ipynb", "nb7-again.ipynb"):
+        (server.root / name).write_bytes(notebook)
     fake.reset()
     page = open_and_run(browser_context, f"{server.url}/notebooks/nb7.ipynb")
     run_and_wait(page, button(page, "Run all").click)
     assert len(chats(fake)) == 2
+    wait_pixel(page, *badge(DRAFT), FRESH)
+    page.close()
+
+    # the same flow in a new kernel: the canvas's disk cache (under NBFLOW_HOME) answers, with no call
+    page = open_and_run(browser_context, f"{server.url}/notebooks/nb7-again.ipynb")
+    run_and_wait(page, button(page, "Run all").click)
+    assert len(chats(fake)) == 2
+    wait_pixel(page, *badge(DRAFT), CACHE)
+    wait_pixel(page, *badge(POLISH), CACHE)
 
     click(page, header(DRAFT))
     page.keyboard.press("p")
