@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from nbflow.exceptions import StoreError
+from nbflow.store.pgurl import safe_url
 from nbflow.store.runstore import CAP_SLACK, NodeRow, RunStore, SpendRow
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresStore", "is_postgres_url"]
@@ -133,15 +134,6 @@ def is_postgres_url(where: object) -> bool:
     return isinstance(where, str) and where.startswith(("postgresql://", "postgres://"))
 
 
-def _safe_url(url: str) -> str:
-    """The URL without its password, for messages."""
-    head, sep, tail = url.partition("@")
-    if not sep:
-        return url
-    scheme, _, cred = head.partition("://")
-    return f"{scheme}://{cred.split(':', 1)[0]}@{tail}"
-
-
 class PostgresStore(RunStore):
     """Runs, node records, approvals, leases, replay records and media in one PostgreSQL database.
 
@@ -164,7 +156,7 @@ class PostgresStore(RunStore):
         try:
             self._db = psycopg.connect(url, autocommit=False, connect_timeout=10)
         except psycopg.Error as exc:
-            raise StoreError(f"cannot open run store {_safe_url(url)!r}: {_first_line(exc)}") from None
+            raise StoreError(f"cannot open run store {safe_url(url)!r}: {_first_line(exc)}") from None
         try:
             self._migrate()
         except BaseException:
@@ -194,7 +186,7 @@ class PostgresStore(RunStore):
                 cur.execute("INSERT INTO nbflow_schema (version) VALUES (0)")
             version = int(row[0]) if row else 0
             if version > SCHEMA_VERSION:
-                raise StoreError(f"run store {_safe_url(self.url)!r} has schema version {version}, newer than "
+                raise StoreError(f"run store {safe_url(self.url)!r} has schema version {version}, newer than "
                                  f"this nbflow supports ({SCHEMA_VERSION}); upgrade nbflow")
             for step in range(version, SCHEMA_VERSION):
                 for stmt in (s.strip() for s in MIGRATIONS[step].split(";")):
@@ -210,12 +202,12 @@ class PostgresStore(RunStore):
         psycopg = self._psycopg
         with self._lock:
             if self.closed:
-                raise StoreError(f"run store {_safe_url(self.url)!r} is closed")
+                raise StoreError(f"run store {safe_url(self.url)!r} is closed")
             try:
                 with self._db.transaction(), self._db.cursor() as cur:
                     return fn(cur)
             except psycopg.Error as exc:
-                raise StoreError(f"run store {_safe_url(self.url)!r}: {_first_line(exc)}") from None
+                raise StoreError(f"run store {safe_url(self.url)!r}: {_first_line(exc)}") from None
 
     def _rows(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[dict[str, Any]]:
         def tx(cur: Any) -> list[dict[str, Any]]:
@@ -458,7 +450,7 @@ class PostgresStore(RunStore):
         super().close()
 
     def __repr__(self) -> str:
-        return f"<PostgresStore {_safe_url(self.url)!r}>"
+        return f"<PostgresStore {safe_url(self.url)!r}>"
 
 
 def _first_line(exc: BaseException) -> str:

@@ -56,6 +56,16 @@ def test_a_password_never_shows_in_errors():
     with pytest.raises(StoreError) as info:
         open_store("postgresql://bob:s3cret@127.0.0.1:1/nope")
     assert "s3cret" not in str(info.value) and "bob@127.0.0.1:1/nope" in str(info.value)
+    for url in ("postgresql://bob@127.0.0.1:1/nope?password=s3cret",
+                "postgresql://bob@127.0.0.1:1/nope?sslmode=disable&sslpassword=s3cret"):
+        with pytest.raises(StoreError) as info:
+            open_store(url)
+        assert "s3cret" not in str(info.value) and "password=***" in str(info.value)
+
+
+def test_a_password_query_parameter_never_shows_in_repr(pg_url: str):
+    with open_store(pg_url + "?password=s3cret&application_name=nbflow-test") as s:
+        assert "s3cret" not in repr(s) and "password=***" in repr(s) and "application_name" in repr(s)
 
 
 def test_replicas_opening_together_migrate_once(pg_url: str):
