@@ -7,7 +7,9 @@ run's lease over from the accepting process, runs the flow through the one engin
 every node as it finishes; the accepting process follows the record (:mod:`nbflow.storefeed`) to
 stream events, and reads the result from the store. So workers need nbflow, the node packages the
 flow uses, the provider keys, and the store: a SQLite file they can open (one machine) or a
-``postgresql://`` URL; a ``:memory:`` store is refused.
+``postgresql://`` URL; a ``:memory:`` store is refused. A task carries the URL without its password
+(tasks show in the scheduler, its dashboard and logs): a worker uses its own ``NBFLOW_STORE`` when
+that names the same database as the same user, else libpq's ``PGPASSWORD`` or ``.pgpass``.
 
 A worker that dies mid-run stops renewing the run's lease: the run becomes ``interrupted``
 (by lease expiry, or at once when the dead process was on the same machine), and resumes like any
@@ -40,6 +42,7 @@ from nbflow.resume_runs import aresume
 from nbflow.store.lease import lease_ttl, owner_id
 from nbflow.store.memory import MemoryStore
 from nbflow.store.owners import heartbeat, interrupt_if_orphaned
+from nbflow.store.pgurl import local_url, without_password
 from nbflow.store.runstore import RunStore
 from nbflow.storefeed import StoreFeed, finished_event
 
@@ -62,13 +65,14 @@ def dask_address(executor: str, *, where: str = "--executor") -> str:
 
 
 def store_location(store: RunStore, *, where: str = "--executor") -> dict[str, str]:
-    """How a worker opens ``store``; ConfigError for a store only this process can see."""
+    """How a worker opens ``store``; ConfigError for a store only this process can see. A database
+    URL goes without its password: the worker takes it from its own environment (:func:`local_url`)."""
     if isinstance(store, MemoryStore):
         raise ConfigError(f"{where}: the run store is in memory, which Dask workers cannot see; give a "
                           "shared store (--store FILE.db on one machine, or --store postgresql://...)")
     url = getattr(store, "url", None)
-    if isinstance(url, str):
-        return {"url": url}
+    if isinstance(url, str):  # never the password: a task's arguments show in the scheduler and its logs
+        return {"url": without_password(url)}
     path, blobs = getattr(store, "path", None), getattr(store, "blob_dir", None)
     if path is None:
         raise ConfigError(f"{where}: Dask workers cannot open a {type(store).__name__}; give --store "
@@ -84,7 +88,7 @@ def _open(where: tuple[tuple[str, str], ...]) -> RunStore:
     if "url" in loc:
         from nbflow.store.postgres import PostgresStore
 
-        return PostgresStore(loc["url"])
+        return PostgresStore(local_url(loc["url"]))
     from nbflow.store.sqlite import SQLiteStore
 
     return SQLiteStore(loc["path"], blob_dir=loc.get("blob_dir") or None)

@@ -6,7 +6,8 @@
 It uses the server binaries of Debian's ``postgresql`` package (``/usr/lib/postgresql/*/bin``) or
 ``initdb`` on ``PATH``. PostgreSQL refuses to run as root, so as root the data folder is given to
 the ``postgres`` user (or ``nobody``) and the binaries run as that user. Trust authentication,
-listening only on 127.0.0.1.
+listening only on 127.0.0.1; ``PgServer.start(password=...)`` requires that password over TCP
+instead (``scram-sha-256``), and :meth:`PgServer.url` leaves it out.
 """
 
 from __future__ import annotations
@@ -48,11 +49,13 @@ def _free_port() -> int:
 class PgServer:
     """One running PostgreSQL server; :meth:`stop` (or ``with``) stops it and removes its data."""
 
-    def __init__(self, bin_dir: Path, root: Path, port: int, proc: subprocess.Popen[bytes], prefix: list[str]):
+    def __init__(self, bin_dir: Path, root: Path, port: int, proc: subprocess.Popen[bytes], prefix: list[str],
+                 password: str | None = None):
         self.bin_dir, self.root, self.port, self.proc, self._prefix = bin_dir, root, port, proc, prefix
+        self.password = password
 
     @classmethod
-    def start(cls, *, timeout: float = 60.0) -> PgServer:
+    def start(cls, *, timeout: float = 60.0, password: str | None = None) -> PgServer:
         bin_dir = find_bin_dir()
         if bin_dir is None:
             raise PgUnavailable("no PostgreSQL server installed (Debian: apt-get install postgresql)")
@@ -65,7 +68,13 @@ class PgServer:
             os.chown(root, pw.pw_uid, pw.pw_gid)
             prefix = ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--clear-groups"]
         data = root / "data"
-        init = subprocess.run([*prefix, str(bin_dir / "initdb"), "-D", str(data), "-U", "nbflow", "--auth=trust",
+        auth = ["--auth=trust"]
+        if password is not None:
+            (root / "pw").write_text(password + "\n")
+            if prefix:
+                os.chown(root / "pw", pw.pw_uid, pw.pw_gid)
+            auth = ["--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={root / 'pw'}"]
+        init = subprocess.run([*prefix, str(bin_dir / "initdb"), "-D", str(data), "-U", "nbflow", *auth,
                                "-E", "UTF8", "--no-sync"], capture_output=True, cwd=root)
         if init.returncode:
             shutil.rmtree(root, ignore_errors=True)
@@ -76,7 +85,7 @@ class PgServer:
                                  "-p", str(port), "-k", str(root), "-c", "fsync=off",
                                  "-c", "max_connections=300", "-c", "shared_buffers=32MB"],
                                 stdout=log, stderr=subprocess.STDOUT, cwd=root)
-        server = cls(bin_dir, root, port, proc, prefix)
+        server = cls(bin_dir, root, port, proc, prefix, password)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if proc.poll() is not None:
@@ -94,26 +103,32 @@ class PgServer:
         import psycopg
 
         try:
-            with psycopg.connect(self.url("postgres"), connect_timeout=2):
+            with psycopg.connect(self._admin("postgres"), connect_timeout=2):
                 return True
         except psycopg.OperationalError:
             return False
 
     def url(self, database: str) -> str:
+        """The database's URL, without the password (if the server has one)."""
         return f"postgresql://nbflow@127.0.0.1:{self.port}/{database}"
+
+    def _admin(self, database: str) -> str:
+        if self.password is None:
+            return self.url(database)
+        return f"postgresql://nbflow:{self.password}@127.0.0.1:{self.port}/{database}"
 
     def create_database(self, name: str) -> str:
         """A new empty database; returns its URL."""
         import psycopg
 
-        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+        with psycopg.connect(self._admin("postgres"), autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
     def drop_database(self, name: str) -> None:
         import psycopg
 
-        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+        with psycopg.connect(self._admin("postgres"), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def stop(self) -> None:

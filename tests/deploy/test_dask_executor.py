@@ -312,3 +312,70 @@ def test_the_server_budget_and_caller_key_hold_on_workers(tmp_path: Any, cluster
         assert "would pass the per-key-per-day cap of $0.0005 (spent $0.0000 for caller key 'bearer:" in body["error"]
         assert _worker_pid(store, body["run_id"])  # refused on a worker, which knew the caller's key
     assert not [q for q in fake.requests if q.path.endswith("/chat/completions")]
+
+
+def _task_specs(scheduler: Any) -> Any:
+    """A scheduler plugin keeping every task's spec as the scheduler holds it (pickled, and as text)."""
+    import pickle
+
+    from distributed.diagnostics.plugin import SchedulerPlugin
+
+    class TaskSpecs(SchedulerPlugin):
+        name = "nbflow-task-specs"
+
+        def __init__(self) -> None:
+            self.seen: list[bytes] = []
+
+        def transition(self, key: Any, start: str, finish: str, *args: Any, **kwargs: Any) -> None:
+            ts = scheduler.tasks.get(key)
+            if ts is not None and ts.run_spec is not None:
+                self.seen.append(pickle.dumps(ts.run_spec) + repr(ts.run_spec).encode())
+
+    return TaskSpecs()
+
+
+def test_tasks_carry_no_password_and_workers_read_it_from_their_environment(tmp_path: Any,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store behind a password: the tasks the scheduler holds never contain it (not in the userinfo,
+    not as ?password=); the workers, started with PGPASSWORD, open the store and run the flow."""
+    pytest.importorskip("distributed")
+    from distributed import LocalCluster
+
+    from nbflow.exceptions import StoreError
+    from nbflow.testing.pgserver import PgServer, PgUnavailable
+
+    password = "pw" + os.urandom(8).hex()
+    try:
+        pg = PgServer.start(password=password)
+    except PgUnavailable as exc:
+        pytest.skip(f"PostgreSQL not available: {exc}")
+    fake = FakeServer().start()
+    monkeypatch.delenv("NBFLOW_STORE", raising=False)
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    try:
+        bare = pg.create_database("pw_runs")
+        with pytest.raises(StoreError, match="password"):
+            PostgresStore(bare)  # the server really asks for it
+        for name, value in {**env_for(fake.url), "PGPASSWORD": password, "NBFLOW_LEASE_TTL": "3",
+                            "NBFLOW_HOME": str(tmp_path / "worker_home")}.items():
+            monkeypatch.setenv(name, value)  # the workers' environment, the documented way
+        with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, host="127.0.0.1",
+                          dashboard_address=None) as local:
+            specs = _task_specs(local.scheduler)
+            local.scheduler.add_plugin(specs)
+            monkeypatch.delenv("PGPASSWORD")  # the server has it only in its URL
+            store = PostgresStore(bare.replace("nbflow@", f"nbflow:{password}@") + f"?password={password}")
+            executor = "dask://" + local.scheduler_address.removeprefix("tcp://")
+            app = build_app(ServeConfig.parse({"flows": [str(write_flow(tmp_path, NUMBERS))], "executor": executor}),
+                            store=store, auth=Auth(token=TOKEN))
+            with ServerThread(app) as server, httpx.Client(base_url=server.url, headers=AUTH, timeout=60) as c:
+                r = c.post("/flows/numbers/runs?wait=true", json={"n": "7", "topic": "keys"})
+                assert r.status_code == 200, r.text
+                assert r.json()["status"] == "succeeded" and r.json()["outputs"]["number"] == 7
+            _worker_pid(store, r.json()["run_id"])
+            assert specs.seen and any(b"pw_runs" in spec for spec in specs.seen)  # the URL went, bare
+            assert not any(password.encode() in spec for spec in specs.seen)
+            store.close()
+    finally:
+        fake.stop()
+        pg.stop()
