@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from nbflow.exceptions import NbflowError
 
-__all__ = ["ApprovalLinks", "LinkClaim", "LinkError"]
+__all__ = ["MIN_SECRET_BYTES", "ApprovalLinks", "LinkClaim", "LinkError"]
 
 Decision = Literal["approve", "reject"]
 
@@ -62,6 +62,10 @@ class LinkClaim:
         return self.decision == "approve"
 
 
+#: The shortest HMAC key approval links are signed with (a guessable key forges approvals).
+MIN_SECRET_BYTES = 32
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
@@ -82,8 +86,8 @@ class ApprovalLinks:
 
     def __init__(self, secret: str, base_url: str, *, ttl: float = 86400.0,
                  clock: Callable[[], float] = time.time) -> None:
-        if not secret:
-            raise ValueError("an approval link secret is needed")
+        if len(secret.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"an approval link secret needs at least {MIN_SECRET_BYTES} bytes")
         self._key = secret.encode()
         self.base_url = base_url.rstrip("/")
         self.ttl = ttl

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 
-from nbflow.exceptions import NbflowError, SecretError
+from nbflow.exceptions import ConfigError, NbflowError, SecretError
 from nbflow.model.spec import NotifySpec
-from nbflow.ops.links import ApprovalLinks
+from nbflow.ops.links import MIN_SECRET_BYTES, ApprovalLinks
 from nbflow.ops.notices import EmailNotice, Notice, NoticeConfig, email_message, preview, slack_payload
 from nbflow.providers.netguard import AllowList, allow_list, post_json_guarded
 from nbflow.providers.secrets import Secrets
@@ -102,8 +102,11 @@ class Notifier:
         self.config = config
         self.secrets = secrets or Secrets()
         config.check_secrets(self.secrets)
-        self.links = ApprovalLinks(self.secrets.require(config.link_secret_env), config.base_url,
-                                   ttl=config.link_ttl)
+        key = self.secrets.require(config.link_secret_env)
+        if len(key.encode()) < MIN_SECRET_BYTES:
+            raise ConfigError(f"notices.link_secret_env: secret {config.link_secret_env} is {len(key.encode())} "
+                              f"bytes; approval links need at least {MIN_SECRET_BYTES} (e.g. openssl rand -hex 32)")
+        self.links = ApprovalLinks(key, config.base_url, ttl=config.link_ttl)
         self.allow = allow
         self._send_webhook = send_webhook or self._post
         self._send_email = send_email or send_smtp

@@ -22,7 +22,7 @@ from .mailsink import MailSink, free_port
 # The local SMTP server asks for a login over plain SMTP (no TLS on a loopback test server).
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
-SECRET = "link-secret-0123456789abcdef"
+SECRET = "link-secret-0123456789abcdef-0123456789"
 
 
 def _notice(**kw: object) -> Notice:
@@ -44,7 +44,7 @@ def test_link_round_trip_tamper_foreign_and_expiry() -> None:
     assert SECRET not in token and SECRET not in repr(links)
     # Changing any part of the token (the decision in the payload, or the MAC) is refused.
     payload, mac = token.split(".")
-    forged = ApprovalLinks("other-secret", "https://nb.example", clock=lambda: now[0])
+    forged = ApprovalLinks("other-secret-0123456789abcdef-0123456789", "https://nb.example", clock=lambda: now[0])
     other = forged.token("r-1", "check", "reject", since=999_999.5)
     for bad in (other.split(".")[0] + "." + mac, payload + "." + mac[:-2] + "AA", other):
         with pytest.raises(LinkError) as err:

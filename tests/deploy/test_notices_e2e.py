@@ -28,7 +28,7 @@ from .test_orphans import _stop, _wait
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
-LINK_SECRET = "lk-7f3a9c2e51d84b6f0a"
+LINK_SECRET = "lk-7f3a9c2e51d84b6f0a-5c1e9b2d7a3f8e04"
 SMTP_PASSWORD = "pw-Q8zV3kT1mN6"
 HOOK_PATH = "/hook"  # the receiver's URL is the webhook secret
 
@@ -173,7 +173,7 @@ def _refusals(c: httpx.Client, url: str, receiver: Receiver, db: Path) -> None:
     assert tampered.status_code == 403 and "not valid" in tampered.text
     # Foreign: signed with another secret.
     since = float(json.loads(__import__("base64").urlsafe_b64decode(payload + "==="))["since"])
-    foreign = ApprovalLinks("not-the-server-secret", url).token(rid, "check", "approve", since=since)
+    foreign = ApprovalLinks("not-the-server-secret-0123456789abcdef", url).token(rid, "check", "approve", since=since)
     assert c.post(f"{url}/approvals/{foreign}").status_code == 403
     # Expired: genuinely signed, but its time has passed.
     old = ApprovalLinks(LINK_SECRET, url, ttl=60, clock=lambda: time.time() - 3600)
@@ -299,3 +299,27 @@ def test_cli_resume_notify_tells_about_the_next_approval_once(tmp_path: Path, mo
         # Deciding "brand" finishes the run: nothing more to tell.
         assert main(["resume", rid, "--approve", "--notify", str(cfg), "-q"]) == 0
         assert len(receiver.received) == 2
+
+
+def test_serve_refuses_a_short_link_secret_at_start(tmp_path: Path) -> None:
+    """A link-signing key under 32 bytes: `nbflow serve` (and --check) exits 2 with one line naming the
+    setting and the secret, before listening, and never shows the key."""
+    flow = write_flow(tmp_path, APPROVE)
+    port = free_port()
+    cfg = tmp_path / "serve.json"
+    cfg.write_text(json.dumps({"flows": [str(flow)], "port": port, "store": str(tmp_path / "runs.db"),
+                               "notices": {"base_url": f"http://127.0.0.1:{port}", "webhook": {"url_env": "NOTICE_HOOK"}}}))
+    env = _env(tmp_path, "http://127.0.0.1:9/hook")
+    short = "x" * 31
+    for extra in (["--check"], []):
+        env["NBFLOW_LINK_SECRET"] = short
+        done = subprocess.run([sys.executable, "-m", "nbflow", "serve", "--config", str(cfg), *extra], env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr and short not in done.stderr
+        assert "notices.link_secret_env: secret NBFLOW_LINK_SECRET is 31 bytes" in done.stderr
+        assert "at least 32" in done.stderr
+    env["NBFLOW_LINK_SECRET"] = "x" * 32
+    ok = subprocess.run([sys.executable, "-m", "nbflow", "serve", "--config", str(cfg), "--check"], env=env,
+                        capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr
