@@ -16,12 +16,13 @@ browser paint at that moment), and the moves sent per second (the most updates a
 from __future__ import annotations
 
 import argparse
+import base64
 import itertools
 import json
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,8 @@ def scale_notebook(nodes: int) -> dict[str, Any]:
         "name": "python3", "display_name": "Python 3", "language": "python"}}, "nbformat": 4, "nbformat_minor": 5}
 
 
-# every paint of a canvas on screen: ipycanvas' composed frame, or the DOM helper's drag frame
+# every paint of a canvas on screen: ipycanvas' composed frame, or the DOM helper's drag frame (a
+# draw on its canvas, or a move of its layers: they are moved by CSS transform, not redrawn)
 _COUNTER = """() => {
   const P = CanvasRenderingContext2D.prototype;
   if (!P.__nbflowOrig) { P.__nbflowOrig = P.drawImage; }
@@ -77,6 +79,12 @@ _COUNTER = """() => {
     if (k && (k.contains('nbflow-canvas') || k.contains('nbflow-drag'))) window.__nbflowFrames.push(performance.now());
     return P.__nbflowOrig.apply(this, a);
   };
+  if (window.__nbflowMoves) window.__nbflowMoves.disconnect();
+  const box = document.querySelector('div.nbflow-drag');
+  if (box) {
+    window.__nbflowMoves = new MutationObserver(() => window.__nbflowFrames.push(performance.now()));
+    window.__nbflowMoves.observe(box, {subtree: true, attributes: true, attributeFilter: ['style']});
+  }
 }"""
 
 _FRAMES = """async (seconds) => {
@@ -121,6 +129,8 @@ class DragFigures:
     updates_per_s: float
     max_gap_ms: float
     moves_per_s: float
+    #: milliseconds of work per screen update, by thread (Chromium's trace, see :func:`_thread_ms`)
+    cost_ms: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -136,6 +146,10 @@ class DragFigures:
         return (f"  {self.label:<22} zoom {self.zoom:4.2f}: {self.updates_per_s:5.1f} updates/s{share}, longest gap "
                 f"{self.max_gap_ms:5.1f} ms   [mouse {self.moves_per_s:4.1f} moves/s; target >= {TARGET_RATE:.0f}/s, "
                 f"gap <= {TARGET_GAP_MS:.0f} ms: {verdict}]")
+
+    def cost_line(self) -> str:
+        parts = ", ".join(f"{k} {v:5.2f}" for k, v in self.cost_ms.items())
+        return f"  {self.label:<22} ms of work per update: {parts}"
 
 
 def _kernel(page: Any, code: str) -> str:
@@ -197,7 +211,10 @@ print(json.dumps({"x": sx, "y": sy, "zoom": vm.view.zoom, "width": vm.view.width
     page.mouse.move(x0 + 8, y0 + 4)  # past the slop: the node lifts onto the overlay
     page.wait_for_timeout(800)
     page.evaluate(_COUNTER)
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Tracing.start", {"categories": _TRACE_CATEGORIES, "transferMode": "ReturnAsStream"})
     got = page.evaluate(_DRAG, [x0 + 8, y0 + 4, seconds])
+    busy = _thread_ms(_trace_end(page, cdp))
     page.mouse.up()
     page.wait_for_timeout(300)
     _kernel(page, "editor.vm.undo(); editor.redraw()")
@@ -208,8 +225,50 @@ print(json.dumps({"x": sx, "y": sy, "zoom": vm.view.zoom, "width": vm.view.width
             frames.append(s)
     gaps = [b - a for a, b in itertools.pairwise(frames)]
     elapsed_s = got["elapsed"] / 1000
+    per = max(1, len(frames))
     return DragFigures(label, float(info["zoom"]), len(frames) / elapsed_s, max(gaps) if gaps else float("inf"),
-                       got["moves"] / elapsed_s)
+                       got["moves"] / elapsed_s, {k: v / per for k, v in busy.items()})
+
+
+_TRACE_CATEGORIES = "toplevel,devtools.timeline,disabled-by-default-devtools.timeline,cc,viz,__metadata"
+#: thread name -> label: the page's main thread, its compositor, the raster workers, the display compositor
+_THREADS = {"CrRendererMain": "main", "Compositor": "compositor", "CompositorTileWorker": "raster",
+            "VizCompositorThread": "display"}
+
+
+def _trace_end(page: Any, cdp: Any) -> list[dict[str, Any]]:
+    """Stop Chromium's trace and read its events."""
+    streams: list[str] = []
+    cdp.on("Tracing.tracingComplete", lambda p: streams.append(p["stream"]))
+    cdp.send("Tracing.end")
+    for _ in range(300):
+        if streams:
+            break
+        page.wait_for_timeout(100)
+    if not streams:
+        return []
+    chunks: list[str] = []
+    while True:
+        r = cdp.send("IO.read", {"handle": streams[0], "size": 1 << 20})
+        chunks.append(base64.b64decode(r["data"]).decode() if r.get("base64Encoded") else r["data"])
+        if r.get("eof"):
+            break
+    cdp.send("IO.close", {"handle": streams[0]})
+    data = json.loads("".join(chunks))
+    return list(data["traceEvents"] if isinstance(data, dict) else data)
+
+
+def _thread_ms(events: list[dict[str, Any]]) -> dict[str, float]:
+    """Milliseconds each kind of thread was busy running tasks (top-level task events, summed)."""
+    names = {(e.get("pid"), e.get("tid")): e.get("args", {}).get("name", "") for e in events
+             if e.get("ph") == "M" and e.get("name") == "thread_name"}
+    out = dict.fromkeys(_THREADS.values(), 0.0)
+    for e in events:
+        if e.get("ph") == "X" and e.get("cat") == "toplevel" and "dur" in e:
+            label = _THREADS.get(names.get((e.get("pid"), e.get("tid")), "").rstrip("0123456789/ "))
+            if label:
+                out[label] += e["dur"] / 1000.0
+    return out
 
 
 def run(nodes: int, seconds: float) -> tuple[list[DragFigures], list[Baseline]]:
@@ -272,6 +331,8 @@ def main() -> None:
         print(b.line())
     for f in figures:
         print(f.line(base))
+    for f in figures:
+        print(f.cost_line())
 
 
 if __name__ == "__main__":

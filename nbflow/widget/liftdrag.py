@@ -9,9 +9,10 @@ so does the editor when the DOM helper (:mod:`nbflow.widget.dom`) runs:
    lower layers without it; it then draws the lifted nodes once into a hidden *sprite* canvas and
    sends the helper a ``lift`` message (the view, where the sprite sits, the grabbed node's start,
    the snap step and the wires of the lifted nodes);
-2. on each animation frame in which the pointer moved, the helper paints the sprite, moved with the
-   pointer and snapped as the view model snaps, and the wires bent to it, on its own canvas
-   (``canvas.nbflow-drag``) above the editor's;
+2. the helper copies the sprite once into a small canvas of its own (``div.nbflow-drag`` above the
+   editor's canvas holds it); on each animation frame in which the snapped position changed it moves
+   that canvas by a CSS transform (a compositor-only move: nothing large is redrawn) and redraws the
+   wires bent to it on a canvas the size of their bounds only; no layout is read in those frames;
 3. the kernel keeps following the moves in the view model (no drawing), and on mouse-up drops the
    nodes as one undoable move from the same pointer position, redraws, and sends ``drop``: the helper
    clears its canvas once that frame is on screen.
@@ -186,8 +187,8 @@ class ClientDrag:
 
 DRAG_JS = r"""
 function dragger(model, canvas, at) {
-  let sprite = null, lift = null, cur = null, pressed = false, shown = null, layer = null, raf = 0, gen = 0;
-  let rect = null, sent = 0;
+  let sprite = null, lift = null, cur = null, pressed = false, shown = null, raf = 0, gen = 0;
+  let rect = null, sent = 0, box = null, img = null, wires = null, s = 1, used = null;
   const ref = model.get("sprite");
   const ready = (async () => {
     if (typeof ref === "string" && ref.startsWith("IPY_MODEL_") && model.widget_manager) {
@@ -196,38 +197,74 @@ function dragger(model, canvas, at) {
     }
     return sprite !== null;
   })().catch(() => false);
-  function place() {
-    if (!layer) {
-      layer = document.createElement("canvas");
-      layer.className = "nbflow-drag";
-      layer.style.cssText = "position:absolute;pointer-events:none;z-index:1;display:none";
+  const layer = (cls) => {
+    const c = document.createElement("canvas");
+    c.className = cls;
+    c.style.cssText = "position:absolute;left:0;top:0;will-change:transform;transform-origin:0 0";
+    return c;
+  };
+  function place() {  // layout is read here, once a drag, never in the animation frames
+    if (!box) {
+      box = document.createElement("div");
+      box.className = "nbflow-drag";
+      box.style.cssText = "position:absolute;pointer-events:none;z-index:1;overflow:hidden;contain:strict;display:none";
+      wires = layer("nbflow-drag-wires");
+      img = layer("nbflow-drag-sprite");
+      box.append(wires, img);
     }
     const parent = canvas.parentElement;
     if (getComputedStyle(parent).position === "static") parent.style.position = "relative";
-    if (layer.parentElement !== parent) parent.appendChild(layer);
+    if (box.parentElement !== parent) parent.appendChild(box);
     const c = rect = canvas.getBoundingClientRect(), p = parent.getBoundingClientRect();
-    layer.style.left = (c.left - p.left - parent.clientLeft + parent.scrollLeft) + "px";
-    layer.style.top = (c.top - p.top - parent.clientTop + parent.scrollTop) + "px";
-    layer.style.width = c.width + "px";
-    layer.style.height = c.height + "px";
-    layer.width = canvas.width;
-    layer.height = canvas.height;
-    layer.style.display = "block";
-  }
-  function paint() {
-    raf = lift ? requestAnimationFrame(paint) : 0;
-    if (!lift || !cur) return;
-    const key = cur.x + "," + cur.y;
-    if (key === shown) return;
-    shown = key;
+    s = c.width / canvas.width;  // CSS pixels per canvas pixel
+    box.style.left = (c.left - p.left - parent.clientLeft + parent.scrollLeft) + "px";
+    box.style.top = (c.top - p.top - parent.clientTop + parent.scrollTop) + "px";
+    box.style.width = c.width + "px";
+    box.style.height = c.height + "px";
     const L = lift;
-    let nx = (cur.x - L.ox) / L.zoom - L.gx, ny = (cur.y - L.oy) / L.zoom - L.gy;
-    if (L.step) { nx = Math.round(nx / L.step) * L.step; ny = Math.round(ny / L.step) * L.step; }
-    const dx = nx - L.x0, dy = ny - L.y0;
-    const ctx = layer.getContext("2d");
+    img.width = L.w;  // the lifted nodes, drawn once; each frame only moves this small canvas
+    img.height = L.h;
+    img.style.width = L.w * s + "px";
+    img.style.height = L.h * s + "px";
+    img.style.opacity = L.alpha;
+    img.getContext("2d").drawImage(sprite, 0, 0, L.w, L.h, 0, 0, L.w, L.h);
+    img.style.transform = `translate(${L.left * s}px,${L.top * s}px)`;
+    wires.style.display = "none";
+    used = null;
+    box.style.display = "block";
+  }
+  function drawWires(L, dx, dy) {  // the wires of the lifted nodes, on a canvas the size of their bounds
+    const lines = L.wires.map(([pts, ms, md, color, dashed]) => {
+      const n = pts.length - 1;
+      const q = pts.map(([x, y], i) => ((i === 0 && ms) || (i === n && md)
+        ? [(x + dx) * L.zoom + L.ox, (y + dy) * L.zoom + L.oy] : [x * L.zoom + L.ox, y * L.zoom + L.oy]));
+      return [q, color, dashed];
+    });
+    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    for (const [q] of lines) {
+      for (let i = 0; i + 1 < q.length; i++) {
+        const [a, b] = q[i], [c, d] = q[i + 1], k = Math.max(40 * L.zoom, Math.abs(c - a) * 0.5);
+        x0 = Math.min(x0, a, c - k); x1 = Math.max(x1, a + k, c);
+        y0 = Math.min(y0, b, d); y1 = Math.max(y1, b, d);
+      }
+    }
+    const pad = L.line * L.zoom + 2;
+    x0 = Math.max(0, Math.floor(x0 - pad)); y0 = Math.max(0, Math.floor(y0 - pad));
+    x1 = Math.min(canvas.width, Math.ceil(x1 + pad)); y1 = Math.min(canvas.height, Math.ceil(y1 + pad));
+    if (!(x1 > x0 && y1 > y0)) { wires.style.display = "none"; used = null; return; }
+    const w = x1 - x0, h = y1 - y0;
+    if (w > wires.width || h > wires.height || w * h * 4 < wires.width * wires.height) {
+      wires.width = Math.ceil(w * 1.25);  // grown (or shrunk) now and then, not every frame
+      wires.height = Math.ceil(h * 1.25);
+      wires.style.width = wires.width * s + "px";
+      wires.style.height = wires.height * s + "px";
+      used = null;
+    }
+    const ctx = wires.getContext("2d");
     ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.clearRect(0, 0, layer.width, layer.height);
-    ctx.setTransform(L.zoom, 0, 0, L.zoom, L.ox, L.oy);
+    if (used) ctx.clearRect(0, 0, used[0], used[1]);
+    used = [w, h];
+    ctx.setTransform(L.zoom, 0, 0, L.zoom, L.ox - x0, L.oy - y0);
     ctx.lineWidth = L.line;
     for (const [pts, ms, md, color, dashed] of L.wires) {
       const n = pts.length - 1;
@@ -243,11 +280,21 @@ function dragger(model, canvas, at) {
       }
       ctx.stroke();
     }
-    ctx.setLineDash([]);
-    ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.globalAlpha = L.alpha;
-    ctx.drawImage(sprite, 0, 0, L.w, L.h, Math.round(L.left + dx * L.zoom), Math.round(L.top + dy * L.zoom), L.w, L.h);
-    ctx.globalAlpha = 1;
+    wires.style.transform = `translate(${x0 * s}px,${y0 * s}px)`;
+    wires.style.display = "block";
+  }
+  function paint() {
+    raf = lift ? requestAnimationFrame(paint) : 0;
+    if (!lift || !cur) return;
+    const L = lift;
+    let nx = (cur.x - L.ox) / L.zoom - L.gx, ny = (cur.y - L.oy) / L.zoom - L.gy;
+    if (L.step) { nx = Math.round(nx / L.step) * L.step; ny = Math.round(ny / L.step) * L.step; }
+    const dx = nx - L.x0, dy = ny - L.y0, key = dx + "," + dy;
+    if (key === shown) return;
+    shown = key;
+    if (L.wires.length) drawWires(L, dx, dy);
+    const x = Math.round(L.left + dx * L.zoom) * s, y = Math.round(L.top + dy * L.zoom) * s;
+    img.style.transform = `translate(${x}px,${y}px)`;  // a compositor-only move: nothing is redrawn
   }
   canvas.addEventListener("mousedown", (e) => { if (e.button === 0) { pressed = true; cur = at(e); } });
   // while the browser moves the nodes, the kernel gets a few positions a second, not every move
@@ -272,11 +319,9 @@ function dragger(model, canvas, at) {
     } else if (msg.event === "drop" && lift) {
       const mine = ++gen;
       lift = null;
-      // the kernel's frame with the dropped nodes came before this message: clear once it is drawn
+      // the kernel's frame with the dropped nodes came before this message: hide once it is drawn
       requestAnimationFrame(() => requestAnimationFrame(() => {
-        if (mine !== gen || !layer) return;
-        layer.getContext("2d").clearRect(0, 0, layer.width, layer.height);
-        layer.style.display = "none";
+        if (mine === gen && box) box.style.display = "none";
       }));
     }
   });

@@ -1,4 +1,4 @@
-"""Dragging in a 500-node flow in real JupyterLab: the figures ``bench/canvas_browser.py`` prints.
+"""Dragging in a 500-node flow in real JupyterLab and Notebook 7: the figures ``bench/canvas_browser.py`` prints.
 
 Measures screen updates per second and the longest gap while a node is dragged, with the flow fitted
 in view and at zoom 1, next to Chromium's own frame rate on an empty page in the same run, and saves
@@ -37,11 +37,24 @@ print(json.dumps({"id": b.id, "x": b.x, "y": b.y, "sx": sx, "sy": sy, "zoom": vm
                   "width": vm.view.width, "rgb": list(hex_to_rgb(category_color(b.category)))}))
 """
 
+# the helper's drag layers (the moved sprite above the wires), read at canvas pixel (x, y)
 _LAYER_PIXEL = """([x, y]) => {
-  const c = document.querySelector('canvas.nbflow-drag');
-  if (!c || c.style.display === 'none') return null;
-  return Array.from(c.getContext('2d').getImageData(x, y, 1, 1).data);
+  const box = document.querySelector('div.nbflow-drag');
+  if (!box || box.style.display === 'none') return null;
+  const r = document.querySelector('canvas.nbflow-canvas').getBoundingClientRect();
+  const s = r.width / document.querySelector('canvas.nbflow-canvas').width;
+  for (const c of [box.querySelector('canvas.nbflow-drag-sprite'), box.querySelector('canvas.nbflow-drag-wires')]) {
+    if (!c || c.style.display === 'none') continue;
+    const q = c.getBoundingClientRect();
+    const cx = Math.floor((r.left + x * s - q.left) / s), cy = Math.floor((r.top + y * s - q.top) / s);
+    if (cx < 0 || cy < 0 || cx >= c.width || cy >= c.height) continue;
+    const d = Array.from(c.getContext('2d').getImageData(cx, cy, 1, 1).data);
+    if (d[3] > 0) return d;
+  }
+  return [0, 0, 0, 0];
 }"""
+
+_SHOWN = "() => { const c = document.querySelector('div.nbflow-drag'); return c && c.style.display {} 'none'; }"
 
 
 def _drag_and_check(page: Any, by: tuple[float, float], *, snap: bool, name: str | None = None) -> None:
@@ -61,8 +74,7 @@ def _drag_and_check(page: Any, by: tuple[float, float], *, snap: bool, name: str
     page.mouse.move(px, py)
     page.mouse.down()
     page.mouse.move(px + 8, py + 4)  # past the slop: the kernel lifts the node into the browser's hands
-    page.wait_for_function("() => { const c = document.querySelector('canvas.nbflow-drag');"
-                           " return c && c.style.display !== 'none'; }", timeout=60_000)
+    page.wait_for_function(_SHOWN.replace("{}", "!=="), timeout=60_000)
     page.mouse.move(px + by[0] * scale, py + by[1] * scale, steps=10)
     # where the grabbed point of the header now is (snapped: the node jumps to the grid)
     gx, gy = n["sx"] + (nx - n["x"]) * z, n["sy"] + (ny - n["y"]) * z
@@ -76,37 +88,44 @@ def _drag_and_check(page: Any, by: tuple[float, float], *, snap: bool, name: str
         page.screenshot(path=str(OUT / name),
                         clip={"x": box["x"], "y": box["y"], "width": box["width"], "height": box["height"]})
     page.mouse.up()
-    page.wait_for_function("() => { const c = document.querySelector('canvas.nbflow-drag');"
-                           " return c && c.style.display === 'none'; }", timeout=60_000)
+    page.wait_for_function(_SHOWN.replace("{}", "==="), timeout=60_000)
     x, y = json.loads(kernel(page, f"import json; print(json.dumps(flow.position('{n['id']}')))"))
     assert abs(x - nx) <= 1 and abs(y - ny) <= 1, ((x, y), (nx, ny))  # where it was shown
     assert kernel(page, "print(editor.vm.history.labels[0][-1])") == "move node"  # one undoable step
     kernel(page, "editor.vm.undo(); editor.redraw(); editor.vm.snap = False")
 
 
-def test_drag_in_a_500_node_flow(server: JupyterServer, browser_context: Any, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("app", ["lab/tree", "notebooks"], ids=["jupyterlab", "notebook7"])
+def test_drag_in_a_500_node_flow(server: JupyterServer, browser_context: Any, capsys: pytest.CaptureFixture[str],
+                                 app: str) -> None:
+    nb7 = app == "notebooks"
+    sfx = "-nb7" if nb7 else ""
     (server.root / "scale.ipynb").write_text(json.dumps(scale_notebook(500)))
-    page = open_scale(browser_context, f"{server.url}/lab/tree/scale.ipynb")
+    page = open_scale(browser_context, f"{server.url}/{app}/scale.ipynb")
     assert kernel(page, "print(len(flow.nodes), len(flow.edges))") == "500 400"
     before = kernel(page, "print(flow.dumps())")
-    shot(page, "20-500-nodes-fit.png")
+    if not nb7:
+        shot(page, "20-500-nodes-fit.png")
     base = browser_baseline(browser_context)
-    fit = measure_drag(page, "500 nodes, fit", seconds=2.0)
-    _drag_and_check(page, (61, 43), snap=False, name="23-500-nodes-dragging-fit.png")
+    where = "Notebook 7" if nb7 else "JupyterLab"
+    fit = measure_drag(page, f"{where}, fit", seconds=2.0)
+    _drag_and_check(page, (61, 43), snap=False, name=f"23-500-nodes-dragging-fit{sfx}.png")
     kernel(page, "editor.vm.view.zoom = 1.0; editor.vm.view.ox = editor.vm.view.oy = 0.0; editor.redraw()")
     page.wait_for_timeout(500)
-    shot(page, "21-500-nodes-1to1.png")
-    one = measure_drag(page, "500 nodes, 1:1", seconds=2.0)
+    if not nb7:
+        shot(page, "21-500-nodes-1to1.png")
+    one = measure_drag(page, f"{where}, 1:1", seconds=2.0)
     with capsys.disabled():
         print()
         print(base.line())
         for f in (fit, one):
             print(f.line(base))
+            print(f.cost_line())
     for f in (fit, one):
         # each browser frame in which the pointer moved painted the drag: the kernel sets no pace
         assert f.moves_per_s > 0 and f.updates_per_s >= 0.8 * f.moves_per_s, f.line(base)
     assert kernel(page, "print(flow.dumps())") == before  # each drag was undone
-    _drag_and_check(page, (97, 61), snap=False, name="22-500-nodes-dragging.png")
+    _drag_and_check(page, (97, 61), snap=False, name=f"22-500-nodes-dragging{sfx}.png")
     _drag_and_check(page, (33, 17), snap=True)
     assert kernel(page, "print(flow.dumps())") == before
     page.close()
