@@ -151,7 +151,14 @@ def make_node(spec: NodeSpec, reg: Registry) -> NodeType:
 
 def _key_part(impl: NodeType) -> str:
     # Params serialise in field-definition order, so this text is canonical for a given type version.
-    text = f"{impl.type}@{impl.version}:".encode() + impl.params.__pydantic_serializer__.to_json(impl.params)
+    # Params that name a secret (api_key_env) say where the key comes from, not what the node computes:
+    # they stay out of the key. base_url stays in: another server may answer differently.
+    from nbflow.nodes.params import secret_ref_fields  # pydantic is loaded with the params already
+
+    params = impl.params
+    exclude = secret_ref_fields(type(params))
+    text = f"{impl.type}@{impl.version}:".encode() + params.__pydantic_serializer__.to_json(params,
+                                                                                            exclude=exclude)
     return hashlib.blake2b(text, digest_size=16).hexdigest()
 
 

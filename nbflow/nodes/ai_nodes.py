@@ -17,6 +17,7 @@ from pydantic import Field, field_validator
 from nbflow.exceptions import NodeError, ParamError, ProviderError
 from nbflow.model.values import Media
 from nbflow.nodes.nodetype import NodeContext, NodeType, Params, Port
+from nbflow.nodes.params import SECRET_REF
 from nbflow.providers.catalog import known_providers
 from nbflow.providers.models import did_you_mean, fitting_model, model_problem
 from nbflow.providers.provider import (
@@ -55,7 +56,8 @@ class ProviderParams(Params):
                                  "(e.g. a self-hosted OpenAI-compatible server).")
     api_key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
                                     description="Name of the secret holding the API key "
-                                    "(an environment variable name, never the key itself).")
+                                    "(an environment variable name, never the key itself).",
+                                    json_schema_extra=SECRET_REF)
 
 
 PP = TypeVar("PP", bound=ProviderParams)

@@ -6,9 +6,18 @@ when a node type with params is defined or used (``nodetype.Params`` still names
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["NoParams", "Params"]
+if TYPE_CHECKING:
+    from pydantic.json_schema import JsonDict
+
+__all__ = ["SECRET_REF", "NoParams", "Params", "secret_ref_fields"]
+
+#: ``Field(json_schema_extra=SECRET_REF)`` marks a param that names a secret (never holds one): it says
+#: where the key comes from, not what the node computes, so cache keys leave it out.
+SECRET_REF: JsonDict = {"secret_ref": True}
 
 
 class Params(BaseModel):
@@ -19,3 +28,17 @@ class Params(BaseModel):
 
 class NoParams(Params):
     """For node types without params."""
+
+
+_secret_refs: dict[type[BaseModel], frozenset[str] | None] = {}
+
+
+def secret_ref_fields(cls: type[BaseModel]) -> frozenset[str] | None:
+    """Names of ``cls``'s params that reference a secret (``api_key_env`` or marked with
+    :data:`SECRET_REF`), or None when it has none; worked out once per class."""
+    if cls not in _secret_refs:
+        names = {name for name, info in cls.model_fields.items()
+                 if name == "api_key_env" or (isinstance(info.json_schema_extra, dict)
+                                              and info.json_schema_extra.get("secret_ref") is True)}
+        _secret_refs[cls] = frozenset(names) or None
+    return _secret_refs[cls]
