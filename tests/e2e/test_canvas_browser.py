@@ -193,6 +193,9 @@ def test_canvas_in_jupyterlab(server: JupyterServer, browser_context: Any) -> No
     page.mouse.click(sx, sy)
     page.wait_for_function("() => { const i = document.querySelector('.nbflow-editor .widget-image');"
                            " return i && i.naturalWidth > 0; }", timeout=WAIT)
+    button(page, "Fit").click()  # every node in view: the minimap hides and covers none of them
+    assert kernel(page, "print(editor.vm.minimap.shown(editor.vm.boxes))") == "False"
+    page.wait_for_timeout(500)
     shot(page, "04-run-preview.png")
 
     button(page, "Export").click()

@@ -52,6 +52,7 @@ def click(page: Any, x: float, y: float, *, shift: bool = False, **kw: Any) -> N
 
 def test_editing_gestures_in_jupyterlab(server: JupyterServer, browser_context: Any) -> None:
     page = open_and_run(browser_context, f"{server.url}/lab/tree/canvas_e2e.ipynb")
+    kernel(page, "flow.connect('image_prompt.text', 'picture.prompt')")  # a complete flow: the label prices it
     page.wait_for_function("() => document.querySelector('canvas.nbflow-canvas')"
                            ".hasAttribute('data-jp-suppress-context-menu')", timeout=WAIT)
     n_cells = cells(page)
@@ -134,6 +135,14 @@ def test_run_feedback_and_output_tab_in_notebook_7(server: JupyterServer, browse
     for title in ("Params", "Output"):
         box = page.locator(".nbflow-editor .nbflow-tabs .lm-TabBar-tab", has_text=title).bounding_box()
         assert box is not None and box["y"] + box["height"] <= 1050 and box["x"] + box["width"] <= 1700
+    # the outlined field at fault is in view without scrolling (right under the message)
+    field = page.locator(".nbflow-editor .nbflow-field-at-fault").bounding_box()
+    problem = page.locator(".nbflow-editor .nbflow-problem").bounding_box()
+    assert field is not None and problem is not None and field["y"] + field["height"] <= 1050
+    assert 0 < field["y"] - problem["y"] < 200
+    page.locator(".nbflow-editor button.widget-button", has_text="Fit").click()  # the minimap hides
+    assert kernel(page, "print(editor.vm.minimap.shown(editor.vm.boxes))") == "False"
+    page.wait_for_timeout(500)
     shot(page, "12-cannot-run.png")
     page.locator(".nbflow-editor button.widget-button", has_text="do not need it").click()
     message(page, "run succeeded")
@@ -159,6 +168,7 @@ def close_to_white(rgb: tuple[int, int, int]) -> bool:
 def test_group_open_body_and_tooltip_in_jupyterlab(server: JupyterServer, browser_context: Any) -> None:
     (server.root / "bodies.ipynb").write_bytes((server.root / "canvas_e2e.ipynb").read_bytes())
     page = open_and_run(browser_context, f"{server.url}/lab/tree/bodies.ipynb")
+    kernel(page, "flow.connect('image_prompt.text', 'picture.prompt')")  # a complete flow: the label prices it
     page.wait_for_function("() => document.querySelector('canvas.nbflow-canvas')"
                            ".hasAttribute('data-lm-suppress-shortcuts')", timeout=WAIT)
     # Shift-click 'prompt' and 'copy', Ctrl+G: one subflow node in their place

@@ -57,6 +57,15 @@ _LAYER_PIXEL = """([x, y]) => {
 _SHOWN = "() => { const c = document.querySelector('div.nbflow-drag'); return c && c.style.display {} 'none'; }"
 
 
+_MINIMAP_CLEAR = """\
+mx, my, mw, mh = editor.vm.minimap.rect(); v = editor.vm.view; under = []
+for b in editor.vm.boxes.values():
+    (x0, y0), (x1, y1) = v.to_screen(b.x, b.y), v.to_screen(b.x + b.w, b.y + b.h)
+    if x0 < mx + mw and x1 > mx and y0 < my + mh and y1 > my:
+        under.append(b.id)
+print(under)"""
+
+
 def _drag_and_check(page: Any, by: tuple[float, float], *, snap: bool, name: str | None = None) -> None:
     """Drag the node nearest the centre by ``by`` canvas pixels with the mouse; mid-drag the helper shows
     it at the new place (snapped when snapping) and the old place is empty; the drop lands there."""
@@ -125,6 +134,10 @@ def test_drag_in_a_500_node_flow(server: JupyterServer, browser_context: Any, ca
         # each browser frame in which the pointer moved painted the drag: the kernel sets no pace
         assert f.moves_per_s > 0 and f.updates_per_s >= 0.8 * f.moves_per_s, f.line(base)
     assert kernel(page, "print(flow.dumps())") == before  # each drag was undone
+    # the flow's bottom-right corner at zoom 1: the minimap (bottom right) lies over empty canvas, not a node
+    kernel(page, "v = editor.vm.view; v.ox = v.width - 200.0 - 5960; v.oy = v.height - 140.0 - 3528; editor.redraw()")
+    assert kernel(page, "print(editor.vm.minimap.shown(editor.vm.boxes))") == "True"
+    assert kernel(page, _MINIMAP_CLEAR) == "[]"
     _drag_and_check(page, (97, 61), snap=False, name=f"22-500-nodes-dragging{sfx}.png")
     _drag_and_check(page, (33, 17), snap=True)
     assert kernel(page, "print(flow.dumps())") == before

@@ -184,7 +184,13 @@ def test_pin_stale_run_from_here_badges_and_cost_in_jupyterlab(fake: FakeServer,
     wait_pixel(page, *badge(DRAFT), PIN)
     wait_pixel(page, *badge(ASK), FRESH)
     wait_pixel(page, *badge(POLISH), FRESH)
+    # the shot fitted (no minimap over a node), then the view as it was
+    kernel(page, "_v = (editor.vm.view.zoom, editor.vm.view.ox, editor.vm.view.oy); editor.vm.fit(); editor.redraw()")
+    assert kernel(page, "print(editor.vm.minimap.shown(editor.vm.boxes))") == "False"
+    page.wait_for_timeout(500)
     shot(page, "iterate-01-run-from-here.png")
+    kernel(page, "editor.vm.view.zoom, editor.vm.view.ox, editor.vm.view.oy = _v; editor.redraw()")
+    page.wait_for_timeout(300)
 
     # far out (zoom 0.41: each node one block of colour) the tags keep their size on screen
     for _ in range(4):
