@@ -129,9 +129,10 @@ class KeyNav:
 
 
 def _shift(lo: float, hi: float, size: float) -> float:
-    """How far to pan so [lo, hi] lies inside [0, size] with a margin (its start wins if too big)."""
-    if lo < _MARGIN or hi - lo > size - 2 * _MARGIN:
+    """How far to pan so [lo, hi] lies inside [0, size]: nothing when it already does, else in with a
+    margin (its start wins if it is too big)."""
+    if lo >= 0 and hi <= size:
+        return 0.0
+    if lo < 0 or hi - lo > size - 2 * _MARGIN:
         return _MARGIN - lo
-    if hi > size - _MARGIN:
-        return size - _MARGIN - hi
-    return 0.0
+    return size - _MARGIN - hi

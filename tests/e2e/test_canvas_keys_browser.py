@@ -1,0 +1,106 @@
+"""The canvas by keyboard alone in Notebook 7, and snap (G) and auto-layout (L) pressed in JupyterLab.
+
+Notebook 7: the canvas takes the focus without a click; Tab selects nodes in reading order, the arrows
+move the selected node (and the canvas draws it there), Shift+L groups it into a loop, and Ctrl+Z takes
+each step back; no key touches the notebook's cells. JupyterLab: G turns snapping on so a dragged node
+lands on the grid, L lays the flow out exactly as ``auto_layout`` says. The kernel is polled for the model's
+state, since a key event can reach the kernel after code sent later.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from .jupyter import JupyterServer
+from .test_canvas_browser import (
+    HEADER,
+    WAIT,
+    browser_context,
+    drag,
+    kernel,
+    message,
+    open_and_run,
+    server,
+    wait_pixel,
+)
+from .test_canvas_editing_browser import cells, finish
+
+__all__ = ["browser_context", "server"]
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
+
+
+def until(page: Any, code: str, expected: str, timeout: float = 30.0) -> None:
+    """Poll the kernel until ``code`` prints ``expected`` (key events reach it a little after the press)."""
+    end = time.monotonic() + timeout
+    while (got := kernel(page, code)) != expected and time.monotonic() < end:
+        page.wait_for_timeout(200)
+    assert got == expected, (code, got)
+
+
+def focus_canvas(page: Any) -> None:
+    """Give the canvas the keyboard focus the way Tab would (no mouse)."""
+    page.locator("canvas.nbflow-canvas").focus()
+    page.wait_for_function("() => document.activeElement"
+                           " && document.activeElement.classList.contains('nbflow-canvas')", timeout=WAIT)
+
+
+def test_keyboard_only_select_move_group_into_a_loop_and_undo_in_notebook_7(
+        server: JupyterServer, browser_context: Any) -> None:
+    (server.root / "nb7-keys.ipynb").write_bytes((server.root / "canvas_e2e.ipynb").read_bytes())
+    page = open_and_run(browser_context, f"{server.url}/notebooks/nb7-keys.ipynb")
+    n_cells = cells(page)
+    focus_canvas(page)
+    # reading order: product, prompt, copy, copy_out on the top row
+    for _ in range(3):
+        page.keyboard.press("Tab")
+    until(page, "print(editor.vm.selected)", "copy")
+    page.keyboard.press("Tab")
+    until(page, "print(editor.vm.selected)", "copy_out")
+    page.keyboard.press("Shift+Tab")
+    until(page, "print(editor.vm.selected)", "copy")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Shift+ArrowDown")
+    until(page, "print(*flow.position('copy'))", "500.0 130.0")
+    # drawn at its new place (Notebook 7 narrows the canvas, so ask the view where that is on screen)
+    sx, sy = (int(v) for v in kernel(page, "print(*(round(v) for v in editor.vm.view.to_screen(600, 143)))").split())
+    wait_pixel(page, sx, sy, HEADER["AI"])
+    # still the canvas' keys: focus stayed, and no cell was added or removed
+    assert page.evaluate("() => document.activeElement.classList.contains('nbflow-canvas')")
+    page.keyboard.press("Shift+L")
+    message(page, "grouped 1 node into loop")
+    gid = kernel(page, "print(editor.vm.selected)")
+    until(page, f"print(flow.node('{gid}').type, 'copy' in flow.nodes)", "loop False")
+    page.keyboard.press("Control+z")
+    until(page, "print('copy' in flow.nodes, *flow.position('copy'))", "True 500.0 130.0")
+    page.keyboard.press("Control+z")
+    until(page, "print(*flow.position('copy'))", "500.0 30.0")  # one undo step per press
+    page.keyboard.press("Control+z")
+    until(page, "print(*flow.position('copy'))", "480.0 30.0")
+    assert cells(page) == n_cells
+    finish(page)
+
+
+def test_snap_and_auto_layout_keys_in_jupyterlab(server: JupyterServer, browser_context: Any) -> None:
+    (server.root / "keys-lab.ipynb").write_bytes((server.root / "canvas_e2e.ipynb").read_bytes())
+    page = open_and_run(browser_context, f"{server.url}/lab/tree/keys-lab.ipynb")
+    focus_canvas(page)
+    page.keyboard.press("g")
+    until(page, "print(editor.vm.snap, editor.snap_button.value)", "True True")
+    drag(page, (130, 43), (173, 97))  # 'product' from (20, 30) by (43, 54)
+    until(page, "p = flow.position('product'); print(p != (20.0, 30.0), p[0] % 20 == 0 and p[1] % 20 == 0)",
+          "True True")
+    page.keyboard.press("g")
+    until(page, "print(editor.vm.snap)", "False")
+    # L: the positions auto_layout works out for the flow as it is now
+    kernel(page, "from nbflow.widget.arrange import auto_layout\n"
+                 "expected = auto_layout(flow.spec, editor.vm.boxes)")
+    focus_canvas(page)
+    page.keyboard.press("l")
+    message(page, "laid out 7 nodes")
+    assert kernel(page, "print(all(flow.position(n) == (float(x), float(y)) for n, (x, y) in expected.items()),"
+                        " len(expected) == len(flow.nodes))") == "True True"
+    finish(page)
