@@ -102,8 +102,11 @@ def test_editing_gestures_in_jupyterlab(server: JupyterServer, browser_context: 
     page.keyboard.up("Shift")
     message(page, "4 nodes selected")
 
-    # double-click empty canvas: search-to-add at the pointer
-    px, py = to_page(page, 700, 360)
+    # double-click empty canvas: search-to-add at the pointer (the flow fitted: no minimap over a node)
+    kernel(page, "editor.vm.fit(); editor.redraw()")
+    assert kernel(page, "print(editor.vm.minimap.shown(editor.vm.boxes))") == "False"
+    cx, cy = (float(v) for v in kernel(page, "print(*editor.vm.view.to_screen(700, 360))").split())
+    px, py = to_page(page, cx, cy)
     page.mouse.dblclick(px, py)
     page.wait_for_timeout(300)
     page.keyboard.type("json par")
