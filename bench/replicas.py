@@ -11,9 +11,14 @@ is killed; the client, like a load balancer, sends every request A did not answe
 same key. Then it waits until no run is ``running`` or ``interrupted`` and prints:
 
 - lost: keys with no succeeded run in the store;
-- duplicated runs: keys with more than one run;
-- provider calls: per key, beyond the first; the calls that A had in flight when it died are re-made
-  by the resume (the interrupted node), and everything beyond those is counted as duplicated.
+- provider calls, counted at the fake provider server per (run, node): each run has one provider
+  node and its topic names its key, so calls per key are calls per (run, node). A call is
+  *interrupted* when A made it (it came on one of A's TCP connections, read from ``/proc`` just
+  before the kill) and it was still waiting for its answer when A died; the resume re-makes exactly
+  those. Every call beyond one per (run, node), less one per interrupted node, is a duplicate.
+
+(A run id is derived from its key, so a count of runs per key could only ever read 0: the store's
+primary key makes it so. The provider calls are what a duplicate would cost.)
 """
 
 from __future__ import annotations
@@ -99,7 +104,28 @@ async def _post(c: httpx.AsyncClient, urls: list[str], key: str, accepted: dict[
     accepted[key] = "refused"
 
 
-async def _load(urls: list[str], n: int, kill: subprocess.Popen[bytes], fake: FakeServer) -> dict[str, str]:
+def _tcp_ports(pid: int) -> set[int]:
+    """The local ports of the TCP sockets process ``pid`` has open (Linux ``/proc``)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    ports = set()
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            cols = line.split()
+            if cols[9] in inodes:
+                ports.add(int(cols[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+async def _load(urls: list[str], n: int, kill: subprocess.Popen[bytes], fake: FakeServer,
+                death: dict[str, object]) -> dict[str, str]:
+    """Send the load; ``death`` gets the moment A was killed and its TCP ports just before."""
     accepted: dict[str, str] = {}
     limits = httpx.Limits(max_connections=2 * n)
     async with httpx.AsyncClient(timeout=60, limits=limits) as c:
@@ -112,10 +138,30 @@ async def _load(urls: list[str], n: int, kill: subprocess.Popen[bytes], fake: Fa
             # midway: when half of A's share has reached the provider (so A has runs in flight)
             while sum(1 for r in fake.requests if b"about a-" in r.body) < n // 2:
                 await asyncio.sleep(0.01)
+            death["ports"] = _tcp_ports(kill.pid)
             kill.kill()
+            death["at"] = time.monotonic()
 
         await asyncio.gather(killer(), *tasks)
     return accepted
+
+
+def _provider_calls(requests: list, death: dict[str, object], delay: float) -> tuple[Counter[str], set[str]]:
+    """Calls per key (= per (run, node)) at the fake provider, and the keys whose call A had in flight
+    when it died: made on one of A's connections, and not yet answered (made less than ``delay`` before)."""
+    calls: Counter[str] = Counter()
+    interrupted: set[str] = set()
+    ports = death.get("ports") or set()
+    at = float(death.get("at") or 0.0)  # type: ignore[arg-type]
+    for req in requests:
+        m = re.search(r"about ([ab]-\d{4})\.", req.body.decode(errors="replace"))
+        if not m:
+            continue
+        calls[m.group(1)] += 1
+        port = re.search(r"(\d+)\)?$", req.peer)
+        if port and int(port.group(1)) in ports and at - delay < req.time <= at:  # type: ignore[operator]
+            interrupted.add(m.group(1))
+    return calls, interrupted
 
 
 def main() -> None:
@@ -134,7 +180,8 @@ def main() -> None:
         b, url_b = _serve(flow, env)
         try:
             t0 = time.monotonic()
-            accepted = asyncio.run(_load([url_a, url_b], args.requests, a, fake))
+            death: dict[str, object] = {}
+            accepted = asyncio.run(_load([url_a, url_b], args.requests, a, fake, death))
             t_accept = time.monotonic() - t0
             a.wait()
             with open_store(url) as store:
@@ -149,16 +196,10 @@ def main() -> None:
             b.terminate()
             b.wait(30)
         keys = sorted(accepted)
-        by_id = Counter(r.id for r in runs)
         ok = {r.id for r in runs if r.status == "succeeded"}
         lost = [k for k in keys if idempotent_run_id("copy", k) not in ok]
-        calls: Counter[str] = Counter()
-        for req in fake.requests:
-            m = re.search(r"about ([ab]-\d{4})\.", req.body.decode(errors="replace"))
-            if m:
-                calls[m.group(1)] += 1
-        redone = [k for k in keys if calls[k] == 2 and accepted[k] == url_a]
-        beyond = sum(max(0, c - 1) for k, c in calls.items()) - len(redone)
+        calls, interrupted = _provider_calls(fake.requests, death, args.delay)
+        beyond = {k: c - 1 - (k in interrupted) for k, c in calls.items() if c - 1 - (k in interrupted) > 0}
         print(f"replicas: 2; requests: {len(keys)} ({args.requests} per replica, concurrent); "
               f"replica A killed when {args.requests // 2} of its runs had reached the provider")
         print(f"accepted by A: {sum(1 for u in accepted.values() if u == url_a)}, by B: "
@@ -166,9 +207,11 @@ def main() -> None:
               f"{sum(1 for u in accepted.values() if u == 'refused')}")
         print(f"runs in the store: {len(runs)}; succeeded: {len(ok)}; other: "
               f"{dict(Counter(r.status for r in runs if r.status != 'succeeded'))}")
-        print(f"lost: {len(lost)}; duplicated runs: {sum(1 for c in by_id.values() if c > 1)}")
-        print(f"provider calls: {sum(calls.values())}; re-made for nodes interrupted on A: {len(redone)}; "
-              f"duplicated beyond those: {beyond}")
+        print(f"lost: {len(lost)}; (run, node) pairs called: {len(calls)}, called more than once: "
+              f"{sum(1 for c in calls.values() if c > 1)}")
+        print(f"provider calls: {sum(calls.values())}; in flight on A when it died (interrupted nodes): "
+              f"{len(interrupted)}, of them re-made: {sum(1 for k in interrupted if calls[k] > 1)}; "
+              f"duplicated beyond those: {sum(beyond.values())}" + (f" {sorted(beyond)[:10]}" if beyond else ""))
         print(f"all accepted in {t_accept:.1f} s; all finished in {t_done:.1f} s")
 
 
