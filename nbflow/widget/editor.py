@@ -265,7 +265,7 @@ class Editor(IterateActions, BodyNavigation, FileActions, ClientDrag, w.VBox):
         self.env_label.value = _profile_html()  # the profile can change between runs (NBFLOW_ENV)
         running = self.handle is not None and not self.handle.done()
         self.run_button.disabled = running
-        self.run_selected_button.disabled = running or self.vm.selected is None
+        self.run_selected_button.disabled = running or not self.vm.selection
         self.stop_button.disabled = not running
         self.undo_button.disabled = not self.vm.history.can_undo
         self.redo_button.disabled = not self.vm.history.can_redo
@@ -499,11 +499,11 @@ class Editor(IterateActions, BodyNavigation, FileActions, ClientDrag, w.VBox):
         return self.handle
 
     def run_selected(self) -> RunHandle | None:
-        """Run the selected node and the nodes it depends on."""
-        if self.vm.selected is None:
+        """Run the selected nodes and the nodes they depend on (up to here)."""
+        if not self.vm.selection:
             self._say("select a node to run", "error")
             return None
-        return self.run([self.vm.selected])
+        return self.run(list(self.vm.selection))
 
     def stop(self) -> None:
         """Stop the current run."""

@@ -103,11 +103,11 @@ class IterateActions:
     def _sync_iterate(self) -> None:
         """Enable the buttons for the selection; reprice the next run when the selection changed."""
         running = self.handle is not None and not self.handle.done()
-        sel = self.vm.selected
+        sel = list(self.vm.selection)
         for b in (self.run_from_button, self.run_only_button):
-            b.disabled = running or sel is None
-        self.pin_button.disabled = sel is None
-        pinned = sel is not None and sel in self.flow.spec.pins
+            b.disabled = running or not sel
+        self.pin_button.disabled = not sel
+        pinned = bool(sel) and all(nid in self.flow.spec.pins for nid in sel)
         self.pin_button.description = "Unpin" if pinned else "Pin"
         if self._cost_key() != self._cost_for:
             self._cost_soon()
@@ -130,24 +130,37 @@ class IterateActions:
     # -- pins -----------------------------------------------------------------------------------------
 
     def toggle_pin(self) -> bool:
-        """Pin the selected node's last output (as the media choice says), or unpin it; one undo step.
-        Returns whether the pin changed."""
-        nid = self.vm.selected
-        if nid is None:
+        """Pin the selected nodes' last outputs (as the media choice says), or unpin them when every one
+        is pinned; one undo step, all or nothing. Returns whether the pins changed."""
+        ids = list(self.vm.selection)
+        if not ids:
             self._say("select a node to pin its output", "error")
             return False
-        if nid in self.flow.spec.pins:
-            self.vm.edit("unpin output", lambda: self.flow.unpin(nid))
-            self._say(f"{nid}: unpinned")
+        pins = self.flow.spec.pins
+        if all(nid in pins for nid in ids):
+            def unpin_all() -> None:
+                for nid in ids:
+                    self.flow.unpin(nid)
+
+            self.vm.edit("unpin output", unpin_all)
+            self._say(f"{', '.join(ids)}: unpinned")
         else:
-            media = self.pin_media.value
+            media, todo, at = self.pin_media.value, [nid for nid in ids if nid not in pins], [""]
+
+            def pin_all() -> None:
+                for nid in todo:
+                    at[0] = nid
+                    self.flow.pin(nid, media=media, cache=self.cache)
+
             try:
-                self.vm.edit("pin output", lambda: self.flow.pin(nid, media=media, cache=self.cache))
+                self.vm.edit("pin output", pin_all)
             except NbflowError as exc:
-                self._say(f"cannot pin {nid}: {exc}", "error")
+                self._say(f"cannot pin {at[0]}: {exc}", "error")
                 return False
             how = " (media by cache reference)" if media == "cache" else ""
-            self._say(f"{nid}: pinned its last output{how}; runs on the canvas use it")
+            one = len(todo) == 1
+            self._say(f"{', '.join(todo)}: pinned {'its last output' if one else 'their last outputs'}{how}; "
+                      f"runs on the canvas use {'it' if one else 'them'}")
         self._apply(_NODES)
         return True
 

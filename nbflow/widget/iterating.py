@@ -60,13 +60,17 @@ class PinStates:
         return self._states
 
 
-def menu_items(flow: Flow, node_id: str, single: bool) -> list[MenuItem]:
-    """The context menu's run and pin items for a node (``single``: the only selected node)."""
-    pinned = node_id in flow.spec.pins
-    return [MenuItem("Run from here", "run_from", COMMANDS["run_from"], single),
-            MenuItem("Run only this", "run_only", COMMANDS["run_only"], single),
-            MenuItem("Run up to here", "run_selected", COMMANDS["run_selected"], single),
-            MenuItem("Unpin output" if pinned else "Pin output", "toggle_pin", COMMANDS["toggle_pin"], single)]
+def menu_items(flow: Flow, selection: list[str]) -> list[MenuItem]:
+    """The context menu's run and pin items for the selected nodes: they act on all of them, as the
+    toolbar and the keys do (Unpin when every one is pinned, else Pin the others)."""
+    n = len(selection)
+    many = f" ({n} nodes)" if n > 1 else ""
+    pinned = bool(selection) and all(nid in flow.spec.pins for nid in selection)
+    pin = ("Unpin output" if pinned else "Pin output") + ("s" if n > 1 else "")
+    return [MenuItem(f"Run from here{many}", "run_from", COMMANDS["run_from"]),
+            MenuItem(f"Run only this{many}" if n == 1 else f"Run only these{many}", "run_only", COMMANDS["run_only"]),
+            MenuItem(f"Run up to here{many}", "run_selected", COMMANDS["run_selected"]),
+            MenuItem(f"{pin}{many}", "toggle_pin", COMMANDS["toggle_pin"])]
 
 
 def missing_upstream(flow: Flow, states: dict[str, str]) -> tuple[str, str] | None:

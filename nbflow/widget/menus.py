@@ -118,7 +118,7 @@ class PopupActions:
             items += [MenuItem(f"Copy {what}", "copy", "Ctrl+C"), MenuItem(f"Cut {what}", "cut", "Ctrl+X"),
                      MenuItem(f"Duplicate {what}", "duplicate", "Ctrl+D"),
                      MenuItem(f"Delete {what}", "delete", "Del"),
-                     *menu_items(self.flow, h.node, n == 1),
+                     *menu_items(self.flow, list(self.selection)),
                      MenuItem(f"Group {what} into a subflow", "group:subflow", "Ctrl+G"),
                      MenuItem(f"Group {what} into a loop", "group:loop", "Shift+L"),
                      MenuItem(f"Group {what} into a map", "group:map", "Shift+M"),
