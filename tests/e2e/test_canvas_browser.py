@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -136,6 +137,15 @@ _EXECUTE_JS = """async (code) => {
 def kernel(page: Any, code: str) -> str:
     """Run ``code`` in the notebook's kernel (as a cell would) and return what it printed."""
     return str(page.evaluate(_EXECUTE_JS, code)).strip()
+
+
+def until(page: Any, code: str, expected: str, timeout: float = 30.0) -> None:
+    """Poll the kernel until ``code`` prints ``expected`` (a browser event can reach the kernel after code
+    sent later, so one read right after a key press or click may see the state before it)."""
+    end = time.monotonic() + timeout
+    while (got := kernel(page, code)) != expected and time.monotonic() < end:
+        page.wait_for_timeout(200)
+    assert got == expected, (code, got)
 
 
 def button(page: Any, text: str) -> Any:

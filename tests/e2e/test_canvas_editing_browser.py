@@ -24,6 +24,7 @@ from .test_canvas_browser import (
     server,
     shot,
     to_page,
+    until,
 )
 
 __all__ = ["browser_context", "server"]
@@ -61,7 +62,8 @@ def test_editing_gestures_in_jupyterlab(server: JupyterServer, browser_context: 
     click(page, 580, 43, button="right")
     page.wait_for_timeout(400)
     assert not lab_menu_open(page)
-    message(page, "")  # the round trip is done when the frame arrives; the menu is white at its rows
+    until(page, "print(editor.vm.popup is not None and editor.vm.popup.kind)", "menu")
+    # the frame with the menu arrives after the kernel opened it: the menu is white at its rows
     page.wait_for_function("""() => { const c = document.querySelector('canvas.nbflow-canvas');
         const d = c.getContext('2d').getImageData(640, 80, 1, 1).data; return d[0] > 250 && d[1] > 250; }""",
                            timeout=WAIT)
@@ -71,8 +73,7 @@ def test_editing_gestures_in_jupyterlab(server: JupyterServer, browser_context: 
     # Shift-click two nodes, copy, paste at the pointer; typing on the canvas never touches cells
     click(page, 350, 43)
     click(page, 580, 43, shift=True)
-    message(page, "")
-    assert kernel(page, "print(sorted(editor.vm.selection))") == "['copy', 'prompt']"
+    until(page, "print(sorted(editor.vm.selection))", "['copy', 'prompt']")
     page.keyboard.press("Control+c")
     message(page, "copied 2 nodes")
     px, py = to_page(page, 120, 330)

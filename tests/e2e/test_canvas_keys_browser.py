@@ -9,7 +9,6 @@ state, since a key event can reach the kernel after code sent later.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -24,6 +23,7 @@ from .test_canvas_browser import (
     message,
     open_and_run,
     server,
+    until,
     wait_pixel,
 )
 from .test_canvas_editing_browser import cells, finish
@@ -31,14 +31,6 @@ from .test_canvas_editing_browser import cells, finish
 __all__ = ["browser_context", "server"]
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
-
-
-def until(page: Any, code: str, expected: str, timeout: float = 30.0) -> None:
-    """Poll the kernel until ``code`` prints ``expected`` (key events reach it a little after the press)."""
-    end = time.monotonic() + timeout
-    while (got := kernel(page, code)) != expected and time.monotonic() < end:
-        page.wait_for_timeout(200)
-    assert got == expected, (code, got)
 
 
 def focus_canvas(page: Any) -> None:

@@ -105,6 +105,21 @@ def test_snap_button_and_key_agree(ed: Editor) -> None:
 
 def test_output_tab_beside_params(ed: Editor) -> None:
     assert [ed.tabs.get_title(i) for i in range(2)] == ["Params", "Output"]
+    params_pane, output_pane = ed.tabs.children
+    assert ed.params in params_pane.children and ed.preview in output_pane.children
+    ed.vm.select(["copy_out"])
+    ed.run()
+    assert ed.vm.status.get("copy_out") == "done"
+    assert ed.tabs.selected_index == 1  # a run that ends with a node selected opens its output
+    shown = _texts(ed.preview)  # the selected node's last output, in the tab
+    assert "Preview: copy_out" in shown and "ceramic teapot" in shown
+
+
+def _texts(widget: Any) -> str:
+    """Every value and child text under an ipywidgets tree."""
+    out = [str(getattr(widget, "value", "") or "")]
+    out += [_texts(c) for c in getattr(widget, "children", ())]
+    return " ".join(out)
 
 
 @pytest.mark.parametrize("zoom", [0.12, 0.3, 0.73, 1.0, 2.5])
@@ -121,6 +136,18 @@ def test_every_drawing_path_runs(ed: Editor, zoom: float, wire: CanvasWire) -> N
     ed.throttle.reset()
     frontend(ed.canvas, "mouse_move", x=at(ed, "picture")[0], y=at(ed, "picture")[1])
     assert len(wire.messages) >= 3
+    drawn = _drawn(wire)
+    assert "Select all" in drawn and "Fit the flow in view" in drawn  # the canvas menu, with its rows
+
+
+def _drawn(wire: CanvasWire) -> str:
+    import json
+
+    out = []
+    for data, buffers in wire.messages:
+        out.append(json.dumps(data, default=str))
+        out.extend(bytes(b).decode("utf-8", "replace") for b in buffers or [])
+    return "".join(out)
 
 
 def test_a_narrow_notebook_narrows_the_canvas_to_keep_the_panel_beside_it(ed: Editor) -> None:
