@@ -26,7 +26,7 @@ from .test_canvas_browser import (
     until,
     wait_pixel,
 )
-from .test_canvas_editing_browser import cells, finish
+from .test_canvas_editing_browser import cells, click, finish
 
 __all__ = ["browser_context", "server"]
 
@@ -95,4 +95,20 @@ def test_snap_and_auto_layout_keys_in_jupyterlab(server: JupyterServer, browser_
     message(page, "laid out 7 nodes")
     assert kernel(page, "print(all(flow.position(n) == (float(x), float(y)) for n, (x, y) in expected.items()),"
                         " len(expected) == len(flow.nodes))") == "True True"
+    # the Params and Output tabs are on screen without scrolling
+    for title in ("Params", "Output"):
+        box = page.locator(".nbflow-editor .nbflow-tabs .lm-TabBar-tab", has_text=title).bounding_box()
+        assert box is not None and 0 <= box["y"] and box["y"] + box["height"] <= 1050
+        assert 0 <= box["x"] and box["x"] + box["width"] <= 1700
+    # zoom in by key until part of the flow is out of view: the minimap is drawn, and a click in it pans
+    for _ in range(3):
+        page.keyboard.press("+")
+    until(page, "print(editor.vm.minimap.shown(editor.vm.boxes))", "True")
+    mx, my = (int(v) for v in kernel(page, "mm, bs = editor.vm.minimap, editor.vm.boxes; b = bs['copy']; "
+                                           "print(*(round(v) for v in mm.to_mini(b.x + b.w / 2, b.y + 8, "
+                                           "mm.world(bs))))").split())
+    wait_pixel(page, mx, my, HEADER["AI"])  # 'copy' in the minimap, in its category colour
+    before = kernel(page, "print(round(editor.vm.view.ox), round(editor.vm.view.oy))")
+    click(page, mx, my)
+    until(page, f"print(f'{{round(editor.vm.view.ox)}} {{round(editor.vm.view.oy)}}' != '{before}')", "True")
     finish(page)
