@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import nbflow
+from nbflow.nodes import Registry
 from nbflow.nodes.data_nodes import extract_path, parse_path
 from nbflow.nodes.text_nodes import placeholders
 from nbflow.providers.offline import png_bytes
@@ -217,3 +218,38 @@ def test_make_list_and_list_item():
     assert rec.status == "failed" and rec.error["message"] == "index 2 is out of range: the list has 1 item(s)"
     rec = one("list.item", {"list": "abc"})
     assert rec.status == "failed" and rec.error["message"] == "input 'list': expected a list, got str"
+
+
+def test_builtin_type_table_matches_what_each_module_defines():
+    """The registry imports a built-in's module only when one of its types is looked up: the static table of
+    type -> module it goes by must list exactly the types each built-in module defines."""
+    import importlib
+
+    from nbflow.nodes.registry import BUILTIN_TYPES, node_classes
+
+    defined = {cls.type: mod for mod in set(BUILTIN_TYPES.values())
+               for cls in node_classes(importlib.import_module(mod))}
+    assert defined == BUILTIN_TYPES
+    listed = Registry(plugins=False).types()
+    assert {name: cls.__module__ for name, cls in listed.items()} == BUILTIN_TYPES
+
+
+def test_a_lookup_registers_only_that_types_module_and_user_types_keep_their_place():
+    reg = Registry(plugins=False)
+    assert "llm" in reg and "templat" not in reg
+    assert reg.get("template").__module__ == "nbflow.nodes.text_nodes"
+    assert reg.origin("join") == "nbflow" and "llm" not in reg._types  # the AI nodes are not registered yet
+
+    class Shout(nbflow.NodeType):
+        type = "llm"
+
+        async def run(self, inputs, ctx):
+            return {}
+
+    with pytest.raises(nbflow.NbflowError, match="'llm' is already registered by nbflow"):
+        reg.register(Shout)
+    reg.register(Shout, replace=True)
+    assert reg.get("vision").__module__ == "nbflow.nodes.ai_nodes"  # loading its module keeps the user's llm
+    assert reg.get("llm") is Shout and reg.origin("llm") == "user"
+    with pytest.raises(nbflow.UnknownNodeTypeError, match="did you mean 'template'"):
+        reg.get("tempalte")

@@ -119,18 +119,35 @@ def test_import_nbflow_loads_only_what_a_run_needs():
     assert p.stdout.split() == ["LOADED=", "BUILT=", "LAZY=True"]
 
 
+#: What a first run of input -> template -> output must not import: the node types it does not use (the AI
+#: nodes and, with them, the provider clients and prompt tools; the control and data nodes' models), HTTP.
+NOT_IN_A_PLAIN_RUN = ("nbflow.nodes.ai_nodes", "nbflow.nodes.control_nodes", "nbflow.nodes.control_loops",
+                      "nbflow.nodes.control_conditions", "nbflow.nodes.data_nodes", "nbflow.nodes.list_nodes",
+                      "nbflow.nodes.mcp_nodes", "nbflow.providers.offline", "nbflow.providers.openai",
+                      "nbflow.providers.anthropic", "nbflow.providers.http", "nbflow.providers.models",
+                      "nbflow.providers.structured", "nbflow.providers.templating", "nbflow.providers.tokens",
+                      "nbflow.mcp", "httpx", "jsonschema")
+
+
 def test_first_flow_loads_the_models_it_needs_and_no_http():
-    """What ``import nbflow`` leaves out arrives on first use, and a run of plain nodes needs no HTTP client."""
+    """What ``import nbflow`` leaves out arrives on first use, and only the node types a run looks up load."""
     probe = ("import sys, nbflow\n"
              "f = nbflow.Flow('t')\n"
              "f.add('input.text', id='a', default='x')\n"
+             "f.add('template', id='t', template='hi {{name}}')\n"
              "f.add('output', id='out')\n"
-             "f.connect('a.value', 'out.value')\n"
-             "assert f.run().outputs == {'out': 'x'}\n"
-             "print('LOADED=' + ','.join(m for m in ('pydantic', 'nbflow.model.spec', 'nbflow.providers.catalog',\n"
-             "                                       'httpx', 'jsonschema') if m in sys.modules))\n"
-             "print('PARAMS=' + str(issubclass(nbflow.Params, __import__('pydantic').BaseModel)))")
+             "f.connect('a.value', 't.name')\n"
+             "f.connect('t.text', 'out.value')\n"
+             "assert f.run().outputs == {'out': 'hi x'}\n"
+             f"print('UNNEEDED=' + ','.join(m for m in {NOT_IN_A_PLAIN_RUN!r} if m in sys.modules))\n"
+             "print('LOADED=' + ','.join(m for m in ('pydantic', 'nbflow.model.spec', 'nbflow.nodes.io_nodes',\n"
+             "                                       'nbflow.nodes.text_nodes') if m in sys.modules))\n"
+             "print('PARAMS=' + str(issubclass(nbflow.Params, __import__('pydantic').BaseModel)))\n"
+             "print('ALL=' + str(len(nbflow.registry.types())) + str('nbflow.nodes.ai_nodes' in sys.modules))")
     p = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, env=_env(),
                        timeout=120)
     assert p.returncode == 0, p.stderr
-    assert p.stdout.split() == ["LOADED=pydantic,nbflow.model.spec,nbflow.providers.catalog", "PARAMS=True"]
+    from nbflow.nodes.registry import BUILTIN_TYPES
+
+    assert p.stdout.split() == ["UNNEEDED=", "LOADED=pydantic,nbflow.model.spec,nbflow.nodes.io_nodes,nbflow.nodes.text_nodes",
+                                "PARAMS=True", f"ALL={len(BUILTIN_TYPES)}True"]
