@@ -45,6 +45,10 @@ BUILTIN_TYPES: dict[str, str] = {
 
 _BUILTIN_MODULES = tuple(dict.fromkeys(BUILTIN_TYPES.values()))
 
+#: Built-in modules whose nodes name providers: a plugin may register its provider when it loads, so the
+#: entry points load with them.
+_WITH_PLUGINS = ("nbflow.nodes.ai_nodes",)
+
 
 def node_classes(module: ModuleType) -> list[type[NodeType]]:
     """The concrete NodeType classes ``module`` itself defines (not the ones it imports)."""
@@ -57,7 +61,8 @@ class Registry:
     """Maps type names (``llm``, ``input.text``) to NodeType classes.
 
     Built-in types are imported one module at a time, when one of their names is first looked up; entry
-    points are read on the first lookup of a name no built-in has, or when every type is listed. A plugin
+    points are read on the first lookup of a name no built-in has, of a provider node (a plugin may register
+    a provider), or when every type is listed. A plugin
     that reuses a built-in's name replaces it from then on (a flow built before that keeps the built-in).
     """
 
@@ -94,6 +99,8 @@ class Registry:
                 self._origin[cls.type] = "nbflow"
         for name in [name for name, m in self._lazy.items() if m == mod]:
             del self._lazy[name]
+        if mod in _WITH_PLUGINS:
+            self._load_unlisted()
 
     def _load_unlisted(self) -> None:
         """Modules outside the table, then the entry points: what a name no built-in has may come from."""
