@@ -203,7 +203,27 @@ def test_group_open_body_and_tooltip_in_jupyterlab(server: JupyterServer, browse
     px, py = to_page(page, 560, 60)
     page.mouse.move(px, py)
     page.mouse.move(px + 2, py + 1)
-    page.wait_for_timeout(800)
-    assert kernel(page, "print(editor.vm.tooltip is not None)") == "True"
+    until(page, "print(editor.vm.tooltip is not None and 'for the shop' in ' '.join(editor.vm.tooltip[2]))",
+          "True")
+    # and drawn: a white panel where draw_tooltip puts it, with the text in dark pixels
+    x, y, w, h = (int(v) for v in kernel(page, "sx, sy, lines = editor.vm.tooltip; W, H = editor.vm.view.width, "
+                                               "editor.vm.view.height; w = min(W - 8, max(map(len, lines)) * 7 + 16); "
+                                               "h = len(lines) * 16 + 8; x = min(max(4, sx + 14), W - w - 4); "
+                                               "y = sy + 18 if sy + 18 + h < H else max(4, sy - h - 8); "
+                                               "print(*(round(v) for v in (x, y, w, h)))").split())
+    panel = """([x, y, w, h, want]) => {
+        const c = document.querySelector('canvas.nbflow-canvas');
+        const d = c.getContext('2d').getImageData(x + 2, y + 2, w - 4, h - 4).data;
+        let white = 0, dark = 0;
+        for (let i = 0; i < d.length; i += 4) {
+          if (d[i] > 250 && d[i + 1] > 250 && d[i + 2] > 250) white++;
+          if (d[i] < 90 && d[i + 1] < 90 && d[i + 2] < 90) dark++;
+        }
+        const n = d.length / 4; return (white > 0.6 * n && dark > 30) === want; }"""
+    page.wait_for_function(panel, arg=[x, y, w, h, True], timeout=WAIT)
     shot(page, "14-tooltip.png")
+    px, py = to_page(page, 150, 370)  # empty canvas: the tooltip goes, and so does its panel
+    page.mouse.move(px, py)
+    until(page, "print(editor.vm.tooltip is None)", "True")
+    page.wait_for_function(panel, arg=[x, y, w, h, False], timeout=WAIT)
     finish(page)
