@@ -30,12 +30,15 @@ def _gaps(server: Any) -> list[float]:
 
 def test_rpm_policy_spaces_calls_and_avoids_429s(fake_env: Any) -> None:
     fake_env.rate_limit(20, burst=3)  # the server allows 20 requests a second
-    res = _fan_out(8, rpm=1200).run(cache=False)  # 1200 a minute: one every 50 ms
+    # 600 a minute: one every 100 ms, half the server's rate. At exactly the server's rate a busy
+    # machine's stall sends two granted calls in one instant and the server's small bucket rejects
+    # one: a real client keeps the same margin below a provider's limit.
+    res = _fan_out(8, rpm=600).run(cache=False)
     assert res.ok, res.error
     assert fake_env.rejected == 0
     # spaced, not all at once (unlimited, eight calls arrive within milliseconds): the limiter grants one
-    # every 50 ms; arrivals add connection set-up and a busy machine's jitter, hence the margin
-    assert sum(_gaps(fake_env)) >= 4 * 0.05
+    # every 100 ms; arrivals add connection set-up and jitter, hence the margin
+    assert sum(_gaps(fake_env)) >= 7 * 0.1 * 0.8
 
 
 def test_without_a_limit_the_same_batch_is_rejected(fake_env: Any) -> None:
