@@ -237,13 +237,13 @@ class Editor(IterateActions, BodyNavigation, FileActions, ClientDrag, w.VBox):
             self.snap_button.value = self.vm.snap
         self._sync_buttons()
         command, self.vm.command = self.vm.command, None
-        if command is not None and self.iterate_command(command):
-            pass  # run from here / only this / up to here, pin
-        elif command == "up":
+        if command is None or self.iterate_command(command):  # run from here / only / up to here, pin
+            return
+        if command == "up":
             self.close_body()
-        elif command is not None and command.startswith("open:"):
+        elif command.startswith("open:"):
             self.open_body(command[5:])
-        elif command is not None and command.startswith("frame:"):
+        elif command.startswith("frame:"):
             self.tabs.selected_index = 0  # the selected frame's title and text, in the Params tab
 
     def _on_snap(self, change: dict[str, Any]) -> None:
