@@ -14,7 +14,7 @@ from nbflow.model.spec import FlowSpec, parse_ref
 from nbflow.widget.geometry import NodeBox
 from nbflow.widget.style import GRID_SNAP, NODE_W
 
-__all__ = ["COLUMN", "GAP", "auto_layout", "free_spot", "overlaps", "snap"]
+__all__ = ["COLUMN", "GAP", "auto_layout", "free_spot", "layered", "overlaps", "snap"]
 
 #: Horizontal distance between auto-layout columns, and the gap kept between placed nodes.
 COLUMN = NODE_W + 80.0
@@ -101,43 +101,59 @@ def auto_layout(spec: FlowSpec, boxes: dict[str, NodeBox], *, x0: float = 40.0,
                 y0: float = 40.0) -> dict[str, tuple[float, float]]:
     """New positions for every node: columns by longest path, rows by predecessor barycentre."""
     ids = [n.id for n in spec.nodes]
+    size = {i: (boxes[i].w, boxes[i].h) if i in boxes else (NODE_W, 120.0) for i in ids}
+    edges = [(parse_ref(e.from_)[0], parse_ref(e.to)[0]) for e in spec.edges]
+    return layered(ids, size, edges, x0=x0, y0=y0)
+
+
+def layered(ids: list[str], size: dict[str, tuple[float, float]], edges: Iterable[tuple[str, str]], *,
+            x0: float = 40.0, y0: float = 40.0) -> dict[str, tuple[float, float]]:
+    """Top-left corners for boxes ``ids`` of ``size`` (w, h): each in the column of its longest path
+    from a source, columns ordered by predecessor barycentre and stacked with a gap. A column is
+    ``COLUMN`` wide, or its widest box plus the gap between columns (frames laid out as blocks)."""
     preds: dict[str, list[str]] = {i: [] for i in ids}
     succs: dict[str, list[str]] = {i: [] for i in ids}
-    for e in spec.edges:
-        a, b = parse_ref(e.from_)[0], parse_ref(e.to)[0]
-        if a in preds and b in preds:
+    for a, b in edges:
+        if a in preds and b in preds and a != b:
             preds[b].append(a)
             succs[a].append(b)
-    # Kahn's order gives each node its column = 1 + the largest column of its predecessors.
-    indeg = {i: len(preds[i]) for i in ids}
-    ready = [i for i in ids if indeg[i] == 0]
-    col: dict[str, int] = {}
-    order: list[str] = []
-    while ready:
-        n = ready.pop(0) if len(ready) < 64 else ready.pop()
-        order.append(n)
-        col[n] = max((col[p] + 1 for p in preds[n]), default=0)
-        for s in succs[n]:
-            indeg[s] -= 1
-            if indeg[s] == 0:
-                ready.append(s)
-    for i in ids:  # a cycle (never in a valid flow) keeps its nodes in the first column
-        if i not in col:
-            col[i] = 0
-            order.append(i)
-    columns: dict[int, list[str]] = {}
-    for n in order:
-        columns.setdefault(col[n], []).append(n)
+    columns = _columns(ids, preds, succs)
     rank: dict[str, float] = {}
     out: dict[str, tuple[float, float]] = {}
+    x = x0
     for c in sorted(columns):
         members = columns[c]
-        key = {n: (sum(rank[p] for p in preds[n]) / len(preds[n]) if preds[n] else float(i))
+        key = {n: (sum(rank[p] for p in preds[n] if p in rank) / len(preds[n]) if preds[n] else float(i))
                for i, n in enumerate(members)}
         members.sort(key=lambda n: key[n])
         y = y0
         for r, n in enumerate(members):
             rank[n] = float(r)
-            out[n] = (x0 + c * COLUMN, y)
-            y += (boxes[n].h if n in boxes else 120.0) + GAP
+            out[n] = (x, y)
+            y += size[n][1] + GAP
+        x += max(COLUMN, max(size[n][0] for n in members) + COLUMN - NODE_W)
     return out
+
+
+def _columns(ids: list[str], preds: dict[str, list[str]], succs: dict[str, list[str]]) -> dict[int, list[str]]:
+    """Column -> nodes in Kahn's order: a node's column is 1 + the largest column of its predecessors.
+
+    A cycle (never in a valid flow; possible between frames laid out as blocks) is broken where it
+    waits for the fewest predecessors: that node goes next, after the predecessors placed so far."""
+    indeg = {i: len(preds[i]) for i in ids}
+    ready = [i for i in ids if indeg[i] == 0]
+    col: dict[str, int] = {}
+    columns: dict[int, list[str]] = {}
+    while len(col) < len(ids):
+        if not ready:
+            ready.append(min((i for i in ids if i not in col), key=lambda i: indeg[i]))
+        n = ready.pop(0) if len(ready) < 64 else ready.pop()
+        if n in col:
+            continue
+        col[n] = max((col[p] + 1 for p in preds[n] if p in col), default=0)
+        columns.setdefault(col[n], []).append(n)
+        for s in succs[n]:
+            indeg[s] -= 1
+            if indeg[s] == 0 and s not in col:
+                ready.append(s)
+    return columns

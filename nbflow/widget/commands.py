@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbflow.exceptions import NbflowError
 from nbflow.model.spec import FrameSpec, NodeSpec, Position, WireLayout, parse_ref
-from nbflow.widget.arrange import auto_layout, free_spot, snap
+from nbflow.widget.arrange import free_spot, snap
 from nbflow.widget.grouping import group_nodes
 from nbflow.widget.style import GRID_SNAP
 
@@ -274,20 +274,26 @@ class Commands:
         return frozenset(("overlay",))
 
     def auto_layout(self) -> frozenset[Layer]:
-        """Lay the whole flow out left to right by its wires (one undo step)."""
+        """Lay the whole flow out left to right by its wires, each frame's members as one block with the
+        frame refitted around them (one undo step)."""
+        from nbflow.widget.arrange_frames import auto_layout_frames
+
         if not self.flow.spec.nodes:
             self.say("nothing to lay out")
             return _NONE
-        pos = auto_layout(self.flow.spec, self.boxes)
+        pos, rects = auto_layout_frames(self.flow.spec, self.boxes)
 
         def do() -> None:
             spec = self.flow.spec.model_copy(deep=True)
             for nid, (x, y) in pos.items():
                 spec.layout.nodes[nid] = Position(x=x, y=y)
+            spec.layout.frames = [f.model_copy(update=dict(zip("xywh", map(round, rects[f.id]), strict=True)))
+                                  if f.id in rects else f for f in spec.layout.frames]
             self.flow.replace(spec)
 
         self.edit("auto-layout", do)
-        self.say(f"laid out {len(pos)} nodes")
+        frames = f" and {len(rects)} frame{'s' if len(rects) > 1 else ''}" if rects else ""
+        self.say(f"laid out {len(pos)} nodes{frames}")
         return _ALL
 
 
