@@ -240,6 +240,8 @@ def _wire(spec: FlowSpec, nodes: list[PlanNode], by_id: dict[str, PlanNode], com
         if conv is None:
             raise WiringError(f"type mismatch: {e.from_} is {st} but {e.to} takes {dt}",
                               node=dst_id, port=dst_port)
+        if dst.in_ports[dst_port].refuses(st):
+            raise WiringError(f"{e.to} takes a list, but {e.from_} gives {st}", node=dst_id, port=dst_port)
         new_pred = all(b.src != src.idx for b in dst.bindings)
         is_identity = st == dt or dt == "any" or st == "any"
         dst.bindings.append(Binding(dst_port, src.idx, src_port, None if is_identity else conv))

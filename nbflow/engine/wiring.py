@@ -131,6 +131,8 @@ class WiringIndex:
         st, dt = outs[src_port].type, ins[dst_port].type
         if coercion(st, dt) is None:
             raise WiringError(f"type mismatch: {src_ref} is {st} but {dst_ref} takes {dt}", node=dst_id, port=dst_port)
+        if ins[dst_port].refuses(st):
+            raise WiringError(f"{dst_ref} takes a list, but {src_ref} gives {st}", node=dst_id, port=dst_port)
         if dst_id in self.standby:
             primary = next(n.id for n in spec.nodes if n.policy and n.policy.fallback and dst_id in n.policy.fallback)
             raise WiringError(f"fallback node {dst_id!r} must have no wired inputs (it takes {primary!r}'s)",

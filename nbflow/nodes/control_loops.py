@@ -215,6 +215,10 @@ class Map(NodeType[MapParams]):
             self._ref = self._load()
         return self._ref
 
+    def item_name(self) -> str:
+        """The body input that receives each item (the others get the same value for every item)."""
+        return self._item_input()
+
     def _item_input(self) -> str:
         ins = self.ref.input_ports()
         want = self.params.item_input
@@ -235,7 +239,8 @@ class Map(NodeType[MapParams]):
 
     def input_ports(self) -> dict[str, Port]:
         item = self._item_input()
-        ports = {"items": Port("any", description="the list to map over")}
+        ports = {"items": Port("any", description=f"the list to map over (each item goes to {item!r})",
+                               lists_only=True)}
         ports.update({k: v for k, v in self.ref.input_ports().items() if k != item})
         return ports
 

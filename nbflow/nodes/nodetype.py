@@ -73,15 +73,22 @@ class Port:
         type: a port type such as ``text`` or ``list[image]`` (see :mod:`nbflow.model.types`).
         required: for inputs: the node cannot run without it. An optional input may be unwired.
         description: shown on the canvas and in ``nbflow nodes``.
+        lists_only: for an ``any`` input that must get a list (a map's ``items``): a wire from an
+            output known not to give one (``text``, ``number``...) is refused when wired and compiled.
     """
 
     type: str = "any"
     required: bool = True
     description: str = ""
+    lists_only: bool = False
 
     def __post_init__(self) -> None:
         if not is_port_type(self.type):
             raise ValueError(f"unknown port type {self.type!r}")
+
+    def refuses(self, src_type: str) -> bool:
+        """Whether this input refuses an output of ``src_type`` that its type alone would take."""
+        return self.lists_only and src_type not in ("any", "json") and not src_type.startswith("list[")
 
 
 def __getattr__(name: str) -> Any:

@@ -15,6 +15,8 @@ from nbflow.exceptions import NbflowError
 from nbflow.model.spec import FrameSpec, NodeSpec, Position, WireLayout, parse_ref
 from nbflow.widget.arrange import free_spot, snap
 from nbflow.widget.grouping import group_nodes
+from nbflow.widget.mapitem import item_candidates
+from nbflow.widget.popups import MenuItem, Popup
 from nbflow.widget.style import GRID_SNAP
 
 if TYPE_CHECKING:
@@ -64,6 +66,7 @@ class Commands:
         snap: bool
         selected_frame: str | None
         selected_point: Any
+        popup: Popup | None
         status: dict[str, str]
         errors: dict[str, str]
         previews: dict[str, Any]
@@ -249,14 +252,20 @@ class Commands:
         self.say("select a node or an edge to delete")
         return _NONE
 
-    def group(self, kind: str = "subflow") -> frozenset[Layer]:
-        """Put the selected nodes into one ``subflow``, ``loop`` or ``map`` node's embedded body (one undo step)."""
+    def group(self, kind: str = "subflow", item: str | None = None) -> frozenset[Layer]:
+        """Put the selected nodes into one ``subflow``, ``loop`` or ``map`` node's embedded body (one undo step).
+
+        A map with several outside outputs wired into the selection first asks which one carries the
+        item (``item``: that output, ``"node.port"``); the others go to every item unchanged."""
         ids = [n.id for n in self.flow.spec.nodes if n.id in self.selection]
         if not ids:
             self.say(f"select nodes to group into a {kind}")
             return _NONE
+        if kind == "map" and item is None and len(choices := item_candidates(self.flow, ids, self.ports)) > 1:
+            return self._ask_item(choices)
         try:
-            gid: str = self.edit(f"group into {kind}", lambda: group_nodes(self.flow, ids, self.ports, kind=kind))
+            gid: str = self.edit(f"group into {kind}",
+                                 lambda: group_nodes(self.flow, ids, self.ports, kind=kind, item=item))
         except NbflowError as exc:
             self.say(f"cannot group into a {kind}: {exc}", "error")
             return _NONE
@@ -266,6 +275,18 @@ class Commands:
         self.select([gid])
         self.say(f"grouped {len(ids)} node{'s' if len(ids) > 1 else ''} into {kind} {gid} (double-click to open)")
         return _ALL
+
+    def _ask_item(self, choices: list[tuple[str, str]]) -> frozenset[Layer]:
+        """A menu at the pointer: which wire coming in carries each item of the new map."""
+        sx, sy = self.mouse
+        items = [MenuItem(f"Map over {ref} ({typ})", f"group:map:{ref}", "Enter" if i == 0 else "")
+                 for i, (ref, typ) in enumerate(choices)]
+        self.popup = Popup("menu", sx, sy, *self.view.to_world(sx, sy), items)
+        self.popup.index = -1
+        self.popup.move(1)
+        self.popup.clamp(self.view.width, self.view.height)
+        self.say("map over which input? The others go to every item unchanged (Enter: the first; Escape: cancel)")
+        return frozenset(("overlay",))
 
     def toggle_snap(self) -> frozenset[Layer]:
         """Turn snap to grid on or off (on: moved, added and pasted nodes land on the grid)."""

@@ -30,6 +30,7 @@ from nbflow.widget.editor_files import FileActions
 from nbflow.widget.editor_iterate import IterateActions
 from nbflow.widget.frame_panel import FramePanel
 from nbflow.widget.liftdrag import ClientDrag
+from nbflow.widget.mapitem import set_param
 from nbflow.widget.panels import ParamsPanel, PreviewPanel
 from nbflow.widget.popups import rank_types
 from nbflow.widget.status import diagnose, independent_of
@@ -446,12 +447,12 @@ class Editor(IterateActions, BodyNavigation, FileActions, ClientDrag, w.VBox):
         self._pending[key] = loop.call_later(delay, fire) if delay else loop.call_soon(fire)
 
     def _on_param(self, node_id: str, name: str, value: Any) -> None:
-        self.vm.set_params(node_id, **{name: value})
+        said = set_param(self.vm, node_id, name, value)  # a map's item_input also rewires the map
         if self.params.problem is not None and self.params.problem.node == node_id:
             self.params.problem = None  # the user acted on it: the next run tells again if it still fails
             self.params.problem_box.children = []
-        self._say(f"{node_id}: set {name}")
-        if name == "provider":  # the model may have followed the provider: show it and that provider's models
+        self._say(said or f"{node_id}: set {name}")
+        if name in ("provider", "item_input"):  # the model may have followed the provider; a map's ports
             self._apply(ALL_LAYERS, panels=True)
             return
         self.redraw()

@@ -6,13 +6,14 @@ feeding the same port, and the outside source is wired to the new node's input o
 selected output used outside becomes a body ``output`` node, and the outside targets are wired from
 the new node's output of that name. The caller runs this as one undo step.
 
-A ``map`` runs its body once per item of a list. The first wire coming in (in the flow's edge order)
-carries the item: every selected port it fed is fed by one body input named ``item`` (the map's
-default ``item_input``), and other wires coming in become inputs shared by every item. So that the
-flow gives the same results as before, the old item source goes into a ``list`` node (a one-item
-list) wired to the map's ``items``, and each map output (a list, one entry per item) goes through a
-``list.item`` node (index 0) to the old targets. Wire a real list into ``items`` (or add inputs to
-the ``list`` node) to map over more.
+A ``map`` runs its body once per item of a list. One outside output wired into the selection carries
+the item (the caller's choice; by default the first that gives a list, else the first in the flow's
+edge order, see :func:`~nbflow.widget.mapitem.item_candidates`): every selected port it fed is fed
+by one body input named ``item`` (the map's default ``item_input``), and other wires coming in become
+inputs shared by every item. So that the flow gives the same results as before, the item's source
+goes into a ``list`` node (a one-item list) wired to the map's ``items``, and each map output (a
+list, one entry per item) goes through a ``list.item`` node (index 0) to the old targets. Wire a real
+list into ``items`` (or add inputs to the ``list`` node) to map over more.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from nbflow.flow import Flow
 from nbflow.model.spec import parse_ref
 from nbflow.widget.arrange import COLUMN, free_spot
 from nbflow.widget.geometry import node_height
+from nbflow.widget.mapitem import item_candidates
 from nbflow.widget.style import NODE_W
 
 __all__ = ["INPUT_TYPES", "group_nodes"]
@@ -69,7 +71,7 @@ class _Body:
         self.edges += [{"from": f"{name}.value", "to": b} for b in targets]
 
 
-def _build(flow: Flow, sel: list[str], ports: Any, kind: str, edges: list[Wire]) -> _Body:
+def _build(flow: Flow, sel: list[str], ports: Any, kind: str, edges: list[Wire], item: str | None) -> _Body:
     keep = set(sel)
     pos = {i: flow.position(i) for i in sel}
     x0, y0 = min(p[0] for p in pos.values()), min(p[1] for p in pos.values())
@@ -82,7 +84,9 @@ def _build(flow: Flow, sel: list[str], ports: Any, kind: str, edges: list[Wire])
     if kind == "map":
         if not incoming:
             raise FlowError("a map needs a wire coming into the selection to carry each item")
-        body.item = incoming[0][0]
+        body.item = item or item_candidates(flow, sel, ports)[0][0]
+        if all(a != body.item for a, _ in incoming):
+            raise FlowError(f"{body.item} is not wired into the selection, so it cannot carry the items")
         targets = [b for a, b in incoming if a == body.item]
         n, p = parse_ref(targets[0])
         body.item_name = body.fresh("item")
@@ -108,14 +112,16 @@ def _build(flow: Flow, sel: list[str], ports: Any, kind: str, edges: list[Wire])
 
 
 def group_nodes(flow: Flow, ids: list[str], ports: Any, *, kind: str = "subflow",
-                node_id: str | None = None) -> str:
-    """Replace nodes ``ids`` of ``flow`` by one ``kind`` node (``subflow``, ``loop`` or ``map``); its id."""
+                node_id: str | None = None, item: str | None = None) -> str:
+    """Replace nodes ``ids`` of ``flow`` by one ``kind`` node (``subflow``, ``loop`` or ``map``); its id.
+
+    ``item`` (a map only): the outside output (``"node.port"``) whose value each item replaces."""
     sel = [n.id for n in flow.spec.nodes if n.id in set(ids)]
     if not sel:
         raise FlowError("nothing selected to group")
     x0 = min(flow.position(i)[0] for i in sel)
     y0 = min(flow.position(i)[1] for i in sel)
-    body = _build(flow, sel, ports, kind, list(flow.edges))
+    body = _build(flow, sel, ports, kind, list(flow.edges), item)
     spec = {"nbflow": 1, "name": node_id or kind, "nodes": body.nodes, "edges": body.edges,
             "layout": {"nodes": body.layout}}
     for i in sel:

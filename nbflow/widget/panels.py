@@ -24,6 +24,7 @@ from nbflow.exceptions import NbflowError
 from nbflow.flow import Flow
 from nbflow.model.record import NodeRecord, value_to_json
 from nbflow.model.values import Media
+from nbflow.widget.mapitem import item_choice
 from nbflow.widget.status import Problem
 
 __all__ = ["MODEL_SUGGESTIONS", "ParamsPanel", "PreviewPanel", "field_widget", "render_value"]
@@ -373,6 +374,8 @@ class ParamsPanel(w.VBox):
                 used = {str(n.params["model"]) for n in self.flow.spec.nodes if "model" in n.params}
                 choices = sorted({*MODEL_SUGGESTIONS.get(prov, ()), *used,
                                   *([str(fs["default"])] if fs.get("default") else [])})
+            elif name == "item_input" and spec.type == "map":  # the body inputs: which one each item feeds
+                value, choices = item_choice(self.flow, node_id)
             box, read, watched = field_widget(name, fs, value, defs=defs, choices=choices)
             watched.observe(lambda _ch, n=name: self._commit(n), names="value")
             self.fields[name] = box
