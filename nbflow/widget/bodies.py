@@ -9,8 +9,9 @@ Python, no Jupyter import.
 
 from __future__ import annotations
 
+import itertools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from nbflow.exceptions import FlowError, NbflowError
@@ -20,6 +21,7 @@ from nbflow.model.io import spec_from_obj
 __all__ = ["COMPOSITE_TYPES", "Body", "open_body"]
 
 COMPOSITE_TYPES = frozenset({"subflow", "loop", "map"})
+_VISITS = itertools.count(1)
 
 
 @dataclass
@@ -31,9 +33,16 @@ class Body:
     flow: Flow
     path: Path | None = None
     written: int = -1  # the body flow's version last written back (none yet: as opened)
+    disk: bytes = b""  # the file's bytes as opened or last written (a body kept in a file)
+    visit: int = field(default_factory=lambda: next(_VISITS))  # tells this opening from later ones
 
     def __post_init__(self) -> None:
         self.written = self.flow.version
+        if self.path is not None:
+            try:
+                self.disk = self.path.read_bytes()
+            except OSError:
+                self.disk = b""
 
     @property
     def label(self) -> str:

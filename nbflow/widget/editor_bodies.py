@@ -10,6 +10,7 @@ from nbflow.flow import Flow
 from nbflow.widget.arrange import auto_layout
 from nbflow.widget.bodies import Body, open_body
 from nbflow.widget.layers import ALL_LAYERS
+from nbflow.widget.undo import FileChange
 from nbflow.widget.viewmodel import ViewModel
 
 if TYPE_CHECKING:
@@ -80,7 +81,7 @@ class BodyNavigation:
             return
         self._body_pending = False
         body, parent_vm, _ = self._bodies[-1]
-        why = parent_vm.edit(f"edit body of {body.node}", body.write_back)
+        why = _write_back(body, parent_vm)
         self._unsaved = f"{body.node}: not saved into the parent yet: {why}" if why else None
         self._show_message()
 
@@ -95,7 +96,7 @@ class BodyNavigation:
         if not self._bodies:
             return False
         body, parent_vm, stop = self._bodies[-1]
-        why = parent_vm.edit(f"edit body of {body.node}", body.write_back)
+        why = _write_back(body, parent_vm)
         if why:
             self._say(f"fix the body first: {why}", "error")
             return False
@@ -120,3 +121,23 @@ class BodyNavigation:
         self.redraw()
         self._sync_panels(force=True)
         self._sync_buttons()
+
+
+def _write_back(body: Body, parent_vm: ViewModel) -> str | None:
+    """Write ``body`` back as one undo step of the parent: an embedded body as the node's ``flow``
+    param; a body kept in a file as that file's bytes (every write of one visit folds into one step,
+    which undo in the parent puts back: ``undo: edit body of sub (sub.json); sub.json is back as it was``)."""
+    label = f"edit body of {body.label}"
+    if body.path is None:
+        return parent_vm.edit(label, body.write_back)
+    before, spec = body.disk, parent_vm.flow.spec.model_copy(deep=True)
+    with parent_vm.history.held():  # the parent's spec keeps its reference: the step is the file's
+        why = parent_vm.edit(label, body.write_back)
+    try:
+        now = body.path.read_bytes()
+    except OSError:
+        return why
+    if now != before:
+        parent_vm.history.push_file(label, spec, FileChange(body.path, before, now, visit=body.visit))
+        body.disk = now
+    return why
