@@ -21,6 +21,7 @@ from nbflow.model.values import Media
 from nbflow.widget.draw_layout import draw_frames, draw_points
 from nbflow.widget.geometry import EdgeGeom, NodeBox, bezier_controls
 from nbflow.widget.iterating import PinStates
+from nbflow.widget.keydraw import draw_key_focus
 from nbflow.widget.marks import draw_marks
 from nbflow.widget.overlay import draw_box_rect, draw_minimap, draw_popup, draw_tooltip
 from nbflow.widget.previews import wrap
@@ -442,6 +443,7 @@ class Renderer:
         d = vm.drag
         if d is not None and d.mode == "wire" and d.moved and d.node in vm.boxes and wire_from_rail(vm) is None:
             self._loose_wire(c)
+        draw_key_focus(c, vm)  # the focus ring and a wire being made by keyboard
         c.reset_transform()
         draw_rails(c, vm)
         draw_box_rect(c, vm.box_rect())

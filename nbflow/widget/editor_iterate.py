@@ -122,8 +122,9 @@ class IterateActions:
         return True
 
     def _iterate_key(self, key: str, mod: bool) -> bool:
-        """H, O, U and P (no modifier, no popup open): run from here, only this, up to here, pin."""
-        if mod or self.vm.popup is not None or key.lower() not in KEYS or len(key) != 1:
+        """H, O, U and P (no modifier, no popup open, not wiring): run from here, only this, up to here, pin."""
+        vm = self.vm
+        if mod or vm.popup is not None or vm.key_wire is not None or key.lower() not in KEYS or len(key) != 1:
             return False
         return self.iterate_command(KEYS[key.lower()])
 

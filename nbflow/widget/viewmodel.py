@@ -32,7 +32,7 @@ from nbflow.widget.geometry import (
     layout,
     segment_distance,
 )
-from nbflow.widget.keynav import KeyNav
+from nbflow.widget.keyfocus import KeyFocus
 from nbflow.widget.layers import ALL_LAYERS, Hit, Layer
 from nbflow.widget.menus import PopupActions
 from nbflow.widget.minimap import Minimap
@@ -86,7 +86,7 @@ class Drag:
     hold: FrameHold | None = None  # a frame or reroute point being dragged
 
 
-class ViewModel(PopupActions, Tooltips, Commands, FrameActions, RerouteActions, RunStatus, KeyNav):
+class ViewModel(PopupActions, Tooltips, Commands, FrameActions, RerouteActions, RunStatus, KeyFocus):
     """Everything the canvas shows and does, in plain Python.
 
     Mouse handlers take canvas pixel coordinates and return the set of layers to redraw.
@@ -402,6 +402,8 @@ class ViewModel(PopupActions, Tooltips, Commands, FrameActions, RerouteActions, 
         if self.popup is not None:
             return self._popup_key(key, ctrl or meta)
         mod = ctrl or meta
+        if (done := self.focus_key(key, shift, mod)) is not None:  # focus ring, Space, W: keyfocus.py
+            return done
         k = key.lower()
         if mod:
             action: dict[str, Callable[[], frozenset[Layer]]] = {
