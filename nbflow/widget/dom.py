@@ -11,6 +11,9 @@ and adds what is missing:
   menus are suppressed over the canvas, and non-left presses never reach ipycanvas);
 - ``resize`` with the editor's width, so the canvas can narrow to keep the side panel beside it
   (Notebook 7's narrower column) instead of wrapping the panel below, off screen;
+- ``focus`` and ``leave``: ipycanvas prevents the default of every key, so Tab could never leave the
+  canvas (a keyboard trap). When the kernel's ``tab_exit`` says this Tab leaves (after Escape, on the
+  last or first node), the helper keeps the key from ipycanvas and the browser moves the focus on;
 - ``data-lm-suppress-shortcuts`` and ``data-jp-suppress-context-menu`` on the canvas, so keys typed on
   the canvas (``a``, ``d``, ``Ctrl+V`` ...) drive the editor, not the notebook's cell commands, and
   the browser defaults of the editor's shortcuts (Ctrl+D, Ctrl+A, ``/``) are prevented;
@@ -67,8 +70,23 @@ function render({ model, el }) {
       model.send({ event: "contextmenu", ...at(e) });
     }, true);
     const taken = new Set(["a", "c", "d", "g", "v", "x", "y", "z"]);
+    let pressed = false;  // a press, not Tab, gave the canvas the page's focus
+    root.addEventListener("pointerdown", (e) => { if (on(e)) pressed = true; }, true);
+    canvas.addEventListener("focus", () => {
+      model.set("tab_exit", "");  // Tab moves on among the nodes until the kernel says otherwise
+      model.save_changes();
+      model.send({ event: "focus", pointer: pressed });
+      pressed = false;
+    });
     root.addEventListener("keydown", (e) => {
       if (!on(e)) return;
+      const exit = model.get("tab_exit");
+      if (e.key === "Tab" && !e.ctrlKey && !e.metaKey && !e.altKey
+          && (exit === "both" || exit === (e.shiftKey ? "prev" : "next"))) {
+        e.stopPropagation();  // not to ipycanvas (which prevents every default): the browser moves on
+        model.send({ event: "leave", back: e.shiftKey });
+        return;
+      }
       const k = e.key.toLowerCase();
       if (((e.ctrlKey || e.metaKey) && taken.has(k)) || e.key === "/" || e.key === "Backspace"
           || e.key === " " || e.key.startsWith("Arrow") || e.key === "ContextMenu") e.preventDefault();
@@ -102,6 +120,7 @@ def make_helper(on_event: Callable[[dict[str, Any]], None]) -> Any:
     class CanvasEvents(anywidget.AnyWidget):
         _esm = ESM
         sprite = traitlets.Instance(Widget, allow_none=True).tag(sync=True, **widget_serialization)
+        tab_exit = traitlets.Unicode("").tag(sync=True)  # which Tab leaves the canvas (KeyFocus.tab_exit)
 
     helper = CanvasEvents(layout={"display": "none"})
     helper.on_msg(lambda _w, content, _buffers: on_event(content) if isinstance(content, dict) else None)

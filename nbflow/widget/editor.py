@@ -237,6 +237,8 @@ class Editor(IterateActions, BodyNavigation, FileActions, ClientDrag, w.VBox):
         if self.snap_button.value != self.vm.snap:
             self.snap_button.value = self.vm.snap
         self._sync_buttons()
+        if self.helper is not None:
+            self.helper.tab_exit = self.vm.tab_exit  # which Tab leaves the canvas now (dom.py)
         command, self.vm.command = self.vm.command, None
         if command is None or self.iterate_command(command):  # run from here / only / up to here, pin
             return
@@ -390,6 +392,10 @@ class Editor(IterateActions, BodyNavigation, FileActions, ClientDrag, w.VBox):
             return
         if ev in ("attached", "drag"):
             self.on_client_drag(msg)
+            return
+        if ev in ("focus", "leave"):  # the page's focus came to the canvas, or Tab took it away (keyfocus.py)
+            if self.vm.page_focus(ev == "focus", pointer=bool(msg.get("pointer")), back=bool(msg.get("back"))):
+                self._apply(frozenset(("overlay",)))
             return
         before = self._selection_state()
         if ev == "dblclick":

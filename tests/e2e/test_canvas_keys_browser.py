@@ -3,7 +3,9 @@
 Notebook 7: the canvas takes the focus without a click; Tab selects nodes in reading order, the arrows
 move the selected node (and the canvas draws it there), Shift+L groups it into a loop, and Ctrl+Z takes
 each step back; no key touches the notebook's cells. JupyterLab: G turns snapping on so a dragged node
-lands on the grid, L lays the flow out exactly as ``auto_layout`` says. The kernel is polled for the model's
+lands on the grid, L lays the flow out exactly as ``auto_layout`` says. In both, keyboard only: a selection
+built with the focus ring (Ctrl+arrows, Space, Ctrl+Shift+arrows), a wire made with W and one deleted with
+Shift+W, and Tab leaving the canvas (after Escape, and on the last node) and Shift+Tab coming back. The kernel is polled for the model's
 state, since a key event can reach the kernel after code sent later.
 """
 
@@ -23,6 +25,7 @@ from .test_canvas_browser import (
     message,
     open_and_run,
     server,
+    shot,
     until,
     wait_pixel,
 )
@@ -111,4 +114,96 @@ def test_snap_and_auto_layout_keys_in_jupyterlab(server: JupyterServer, browser_
     before = kernel(page, "print(round(editor.vm.view.ox), round(editor.vm.view.oy))")
     click(page, mx, my)
     until(page, f"print(f'{{round(editor.vm.view.ox)}} {{round(editor.vm.view.oy)}}' != '{before}')", "True")
+    finish(page)
+
+
+_COLOR_IN_JS = """([x0, y0, x1, y1, rgb]) => {
+  const c = document.querySelector('canvas.nbflow-canvas');
+  if (!c) return false;
+  const d = c.getContext('2d').getImageData(x0, y0, x1 - x0 + 1, y1 - y0 + 1).data;
+  for (let i = 0; i < d.length; i += 4)
+    if ([0, 1, 2].every(k => Math.abs(d[i + k] - rgb[k]) <= 12)) return true;
+  return false;
+}"""
+
+
+def wait_color_in(page: Any, rect: tuple[int, int, int, int], rgb: tuple[int, int, int]) -> None:
+    """Wait until some canvas pixel inside ``rect`` (x0, y0, x1, y1) has colour ``rgb``."""
+    page.wait_for_function(_COLOR_IN_JS, arg=[*rect, list(rgb)], timeout=WAIT)
+
+
+def canvas_focused(page: Any, focused: bool) -> None:
+    page.wait_for_function("(want) => (document.activeElement !== null && document.activeElement.classList"
+                           ".contains('nbflow-canvas')) === want", arg=focused, timeout=WAIT)
+
+
+FOCUS_RING = (232, 113, 10)
+WIRE_RING = (24, 128, 56)
+SEL = "print(editor.vm.keyboard_focus, *editor.vm.selection)"
+
+
+@pytest.mark.parametrize("app", ["lab/tree", "notebooks"])
+def test_keyboard_multi_select_wire_and_leave_the_canvas(app: str, server: JupyterServer,
+                                                         browser_context: Any) -> None:
+    """Keyboard only: build a selection with the focus ring and Space, delete and undo it, wire
+    image_prompt.text to picture.prompt with W, delete a wire with Shift+W, and leave the canvas by Tab."""
+    name = f"keys-{app.split('/')[0]}.ipynb"
+    (server.root / name).write_bytes((server.root / "canvas_e2e.ipynb").read_bytes())
+    page = open_and_run(browser_context, f"{server.url}/{app}/{name}")
+    focus_canvas(page)
+    page.keyboard.press("Tab")
+    page.keyboard.press("Control+ArrowRight")  # the focus moves, the selection stays
+    until(page, SEL, "prompt product")
+    wait_color_in(page, (245, 20, 420, 26), FOCUS_RING)  # the dashed ring above 'prompt' (y 30)
+    page.keyboard.press(" ")
+    page.keyboard.press("Control+ArrowDown")
+    page.keyboard.press("Control+Shift+ArrowRight")
+    until(page, SEL, "picture product prompt picture")
+    message(page, "focus on picture, 3 nodes selected")
+    if app == "lab/tree":
+        shot(page, "31-keyboard-select.png")
+    page.keyboard.press("Delete")
+    until(page, "print(sorted(flow.nodes))", "['copy', 'copy_out', 'image_out', 'image_prompt']")
+    page.keyboard.press("Control+z")
+    until(page, "print(len(flow.nodes), len(flow.edges))", "7 5")
+    # W from image_prompt (fifth in reading order): its output, then picture, then picture.prompt
+    for _ in range(5):
+        page.keyboard.press("Tab")
+    until(page, "print(editor.vm.selected)", "image_prompt")
+    page.keyboard.press("w")
+    page.keyboard.press("Enter")
+    until(page, "kw = editor.vm.key_wire; print(kw and kw.stage, kw and kw.dst)", "target picture.prompt")
+    message(page, "wire image_prompt.text -> node picture")
+    # the ring on picture.prompt (world 480, 246; Notebook 7's narrower canvas may have panned to it)
+    px, py = (int(v) for v in kernel(page, "print(*(round(v) for v in editor.vm.view.to_screen(480, 246)))").split())
+    wait_color_in(page, (px + 6, py - 6, px + 12, py + 6), WIRE_RING)
+    if app == "lab/tree":
+        shot(page, "30-keyboard-wire.png")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")
+    until(page, "print(('image_prompt.text', 'picture.prompt') in flow.edges)", "True")
+    message(page, "wired image_prompt.text -> picture.prompt")
+    page.keyboard.press("Control+z")
+    until(page, "print(('image_prompt.text', 'picture.prompt') in flow.edges)", "False")
+    page.keyboard.press("Control+Shift+Z")
+    until(page, "print(('image_prompt.text', 'picture.prompt') in flow.edges)", "True")
+    # Shift+W: the focused node's wires, inputs first; Delete takes the second away
+    page.keyboard.press("Shift+W")
+    page.keyboard.press("Shift+W")
+    until(page, "print(*editor.vm.selected_edge)", "image_prompt.text picture.prompt")
+    page.keyboard.press("Delete")
+    until(page, "print(len(flow.edges))", "5")
+    # Escape, then Tab leaves the canvas; Shift+Tab comes back and walks from the last node
+    page.keyboard.press("Escape")
+    until(page, "print(editor.helper.tab_exit)", "both")
+    page.keyboard.press("Tab")
+    canvas_focused(page, False)
+    message(page, "Tab left the canvas")
+    page.keyboard.press("Shift+Tab")
+    canvas_focused(page, True)
+    page.keyboard.press("Shift+Tab")
+    until(page, "print(editor.vm.selected, editor.helper.tab_exit)", "image_out next")
+    page.keyboard.press("Tab")  # on the last node, Tab leaves too
+    canvas_focused(page, False)
+    until(page, "print(editor.vm.selected, len(flow.edges))", "image_out 5")
     finish(page)

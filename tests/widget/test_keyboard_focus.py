@@ -83,6 +83,39 @@ def test_move_copy_group_delete_and_run_act_on_the_keyboard_built_selection() ->
     assert ed.result is not None and set(ed.result.nodes) == {"product", "prompt", "image_prompt"}
 
 
+def test_tab_exit_says_when_tab_leaves_the_canvas() -> None:
+    ed = Editor(product_flow(), store=False)
+    vm = ed.vm
+    order = reading_order(vm.boxes)
+    assert vm.tab_exit == ""  # coming in: Tab selects the first node
+    key(ed.canvas, "Tab")
+    assert vm.tab_exit == "prev" and ed.helper.tab_exit == "prev"  # Shift+Tab on the first node leaves
+    key(ed.canvas, "Tab")
+    assert vm.tab_exit == ""
+    for _ in order[2:]:
+        key(ed.canvas, "Tab")
+    assert vm.selected == order[-1] and vm.tab_exit == "next" == ed.helper.tab_exit
+    key(ed.canvas, "Escape")
+    assert not vm.selection and vm.tab_exit == "both" == ed.helper.tab_exit
+    assert "Tab / Shift+Tab now leave the canvas" in ed.message.value
+    key(ed.canvas, "f")
+    assert vm.tab_exit == ""  # any other key: Tab walks the nodes again
+    key(ed.canvas, "Tab")
+    key(ed.canvas, "Tab")
+    ed._on_dom({"event": "leave", "back": False})  # the browser moved the focus on
+    assert "Tab left the canvas" in ed.message.value and vm.keyboard_focus is None
+    ed._on_dom({"event": "focus", "pointer": False})  # and back, by Shift+Tab
+    assert vm.tab_exit == ""
+    key(ed.canvas, "Tab", shift=True)
+    assert vm.selected == order[-1]  # from the end, not from the node selected before leaving
+    key(ed.canvas, "/")
+    assert vm.popup is not None and vm.tab_exit == ""  # an open popup keeps Tab
+    key(ed.canvas, "Escape")
+    ed.vm.select([])
+    ed.flow.replace(ed.flow.spec.model_copy(update={"nodes": [], "edges": []}))
+    assert vm.tab_exit == "both"  # nothing to walk
+
+
 def test_w_wires_an_output_to_a_compatible_input_by_keyboard_in_one_undo_step() -> None:
     f = product_flow()
     f.disconnect("copy.prompt")
