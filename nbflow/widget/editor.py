@@ -343,8 +343,9 @@ class Editor(IterateActions, BodyNavigation, FileActions, ClientDrag, w.VBox):
         before = self._selection_state()
         (shift, ctrl), self._mods = self._mods, (False, False)
         self.throttle.reset()
+        wiring = self.vm.cancel_wire()  # a press ends a wire being made by keyboard
         self.vm.say("")  # a new gesture: the last message is stale
-        layers = self.vm.mouse_down(x, y, shift=shift, ctrl=ctrl)
+        layers = self.vm.mouse_down(x, y, shift=shift, ctrl=ctrl) | wiring
         changed = before != self._selection_state()
         self._apply(layers, panels=changed)
 

@@ -30,17 +30,19 @@ def draw_key_focus(c: Any, vm: Any) -> None:
         c.stroke_rect(b.x - gap, b.y - gap, b.w + 2 * gap, b.h + 2 * gap)
         c.set_line_dash([])
     kw = vm.key_wire
-    if kw is None or kw.node not in boxes:
+    p = boxes[kw.node].outputs.get(kw.outputs[kw.out_i]) if kw is not None and kw.node in boxes else None
+    if kw is None or p is None:  # (a cell may have changed the flow while wiring)
         return
-    p = boxes[kw.node].outputs[kw.outputs[kw.out_i]]
     _ring(c, p.x, p.y, z)
     dst = kw.dst
     if dst is None:
         _label(c, p.x + 12 / z, p.y, f"{p.name}: {p.type}", z, "left")
         return
     t, port = dst.split(".", 1)
-    tb = boxes[t]
-    q = tb.inputs[port]
+    tb = boxes.get(t)
+    q = tb.inputs.get(port) if tb is not None else None
+    if tb is None or q is None:
+        return
     gap = 4.0 / z
     c.stroke_style = WIRE_COLOR
     c.line_width = 2.0 / z

@@ -126,7 +126,7 @@ class KeyFocus(KeyNav, KeyWiring):
         cur = self.focus
         nid = reading_order(boxes)[0] if cur is None else nearest(boxes, cur, dx, dy)
         if nid is None:
-            self.say(f"no node {_WAY[(dx, dy)]} of {cur}")
+            self.say(f"no node {_WAY[(dx, dy)]} {cur}")
             return _NONE
         if extend:
             self.select([nid], add=True)
@@ -188,4 +188,4 @@ class KeyFocus(KeyNav, KeyWiring):
         return f"{n} node{'s' if n != 1 else ''} selected"
 
 
-_WAY = {(1, 0): "right", (-1, 0): "left", (0, 1): "below", (0, -1): "above"}
+_WAY = {(1, 0): "to the right of", (-1, 0): "to the left of", (0, 1): "below", (0, -1): "above"}

@@ -90,8 +90,10 @@ class KeyWiring:
         self._say_wire()
         return _OVERLAY
 
-    def cancel_wire(self) -> None:
-        self.key_wire = None
+    def cancel_wire(self) -> frozenset[Layer]:
+        """Stop wiring by keyboard; the layers to redraw (the overlay if a wire was being made)."""
+        was, self.key_wire = self.key_wire, None
+        return _OVERLAY if was is not None else frozenset()
 
     def wire_key(self, key: str, shift: bool) -> frozenset[Layer] | None:
         """A key while wiring: None when it is not a wiring key (wiring then stops, the key acts)."""

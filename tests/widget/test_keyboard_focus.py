@@ -19,7 +19,7 @@ from nbflow.widget.keyfocus import nearest
 from nbflow.widget.keynav import reading_order
 
 from .builders import product_flow
-from .conftest import key
+from .conftest import frontend, key
 
 
 def test_ctrl_arrows_move_the_focus_not_the_selection_and_space_builds_a_selection() -> None:
@@ -43,7 +43,7 @@ def test_ctrl_arrows_move_the_focus_not_the_selection_and_space_builds_a_selecti
     assert vm.keyboard_focus == "prompt" and list(vm.selection) == ["product", "picture"]
     assert "took prompt out of the selection" in ed.message.value
     key(ed.canvas, "ArrowUp", ctrl=True)
-    assert vm.keyboard_focus == "prompt" and "no node above of prompt" in ed.message.value
+    assert vm.keyboard_focus == "prompt" and "no node above prompt" in ed.message.value
     assert ed.params.node_id == "picture"  # the panel shows the node added last
 
 
@@ -152,6 +152,9 @@ def test_w_wires_an_output_to_a_compatible_input_by_keyboard_in_one_undo_step() 
     key(ed.canvas, "Escape")
     assert vm.key_wire is None and "wiring cancelled" in ed.message.value and f.dumps() == before
     assert list(vm.selection) == ["prompt"]  # the first Escape only stops wiring
+    key(ed.canvas, "w")
+    frontend(ed.canvas, "mouse_down", x=900.0, y=500.0)  # a press ends it too
+    assert vm.key_wire is None and f.dumps() == before
 
 
 def test_an_image_output_is_offered_only_inputs_that_take_an_image() -> None:
@@ -227,11 +230,19 @@ def test_the_focus_ring_and_the_keyboard_wire_are_drawn_apart_from_the_selection
     names = [s[0] for s in c.strokes]
     assert names.count("stroke_circle") == 2 and "stroke" in names  # both ports ringed, the wire drawn
     assert any(s[1] == WIRE_COLOR and s[0] == "stroke_rect" for s in c.strokes)  # the candidate node
-    vm.key_wire = None
-    vm.select(["copy"])  # a click: no ring (the selection outline shows it)
+    kw = vm.key_wire
+    assert kw is not None and kw.target is not None
+    ed.flow.remove(kw.target)  # a cell removes the candidate while wiring: nothing breaks
     c = Recorder()
     draw_key_focus(c, vm)
-    assert not c.strokes and vm.focus == "copy"
+    assert [s[0] for s in c.strokes].count("stroke_circle") == 1
+    key(ed.canvas, "Enter")
+    key(ed.canvas, "Enter")
+    assert vm.key_wire is None and "cannot wire" in vm.message
+    vm.select(["picture"])  # a click: no ring (the selection outline shows it)
+    c = Recorder()
+    draw_key_focus(c, vm)
+    assert not c.strokes and vm.focus == "picture"
 
 
 def test_nearest_prefers_the_node_in_line() -> None:
