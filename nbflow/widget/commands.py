@@ -279,8 +279,7 @@ class Commands:
     def _ask_item(self, choices: list[tuple[str, str]]) -> frozenset[Layer]:
         """A menu at the pointer: which wire coming in carries each item of the new map."""
         sx, sy = self.mouse
-        items = [MenuItem(f"Map over {ref} ({typ})", f"group:map:{ref}", "Enter" if i == 0 else "")
-                 for i, (ref, typ) in enumerate(choices)]
+        items = [MenuItem(f"Map over {ref} ({typ})", f"group:map:{ref}") for ref, typ in choices]
         self.popup = Popup("menu", sx, sy, *self.view.to_world(sx, sy), items)
         self.popup.index = -1
         self.popup.move(1)

@@ -2,7 +2,9 @@
 
 Group a selection into a map (the flow runs with the same results; exported JSON; one undo step);
 open a body referenced by a file loaded from disk and wire its edge ports (the file is rewritten,
-deterministically; the parent keeps its reference); the seed's generate -> score -> regenerate loop
+deterministically; the parent keeps its reference; undo in the parent puts the file back); copy and
+paste between two editors of one notebook, Shift+L and Shift+M (choosing the map's item) in both
+JupyterLab and Notebook 7; the seed's generate -> score -> regenerate loop
 opens in place and its iterations page with real pictures. Screenshots go to ``test-output/e2e/``
 (``scripts/docs-shots`` copies the ones the docs show).
 """
@@ -21,6 +23,7 @@ from .jupyter import JupyterServer
 from .test_canvas_browser import (
     HERE,
     NOTEBOOK,
+    OUT,
     WAIT,
     browser_context,
     drag,
@@ -30,6 +33,7 @@ from .test_canvas_browser import (
     server,
     shot,
     to_page,
+    until,
 )
 
 __all__ = ["browser_context", "server"]
@@ -55,7 +59,7 @@ def open_notebook(ctx: Any, url: str) -> Any:
     page.evaluate("() => { const s = window.jupyterapp.shell; if (s.collapseLeft) s.collapseLeft();"
                   " window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
     page.wait_for_selector("canvas.nbflow-canvas", timeout=WAIT)
-    page.locator("canvas.nbflow-canvas").scroll_into_view_if_needed()
+    page.locator("canvas.nbflow-canvas").first.scroll_into_view_if_needed()
     page.wait_for_function("() => { const c = document.querySelector('canvas.nbflow-canvas');"
                            " return c && c.width > 0; }", timeout=WAIT)
     page.wait_for_timeout(1500)
@@ -163,7 +167,7 @@ def body_files(root: Path) -> None:
 def test_edit_a_referenced_body_by_its_edge_ports_in_notebook_7(server: JupyterServer,
                                                                browser_context: Any) -> None:
     body_files(server.root)
-    parent_before = (server.root / "parent.json").read_text()
+    parent_before, body_before = (server.root / "parent.json").read_text(), (server.root / "shout.json").read_text()
     write_notebook(server.root / "edges.ipynb",
                    "import nbflow\nflow = nbflow.Flow.load('parent.json')",
                    "editor = flow.edit(width=940, height=420)\neditor")
@@ -199,6 +203,11 @@ def test_edit_a_referenced_body_by_its_edge_ports_in_notebook_7(server: JupyterS
     assert kernel(page, "print(flow.node('loud').params)") == "{'path': 'shout.json'}"
     assert kernel(page, "print(flow.run().outputs['result'])") == "tea! (calm)"
     assert (server.root / "parent.json").read_text() == parent_before
+    # Ctrl+Z in the parent: the visit's edits to the file are one step; the file is back as it was opened
+    page.keyboard.press("Control+z")
+    message(page, "undo: edit body of loud (shout.json); shout.json is back as it was")
+    assert (server.root / "shout.json").read_text() == body_before
+    assert kernel(page, "print(flow.run().outputs['result'])") == "tea! (tea)"
     finish(page)
 
 
@@ -294,4 +303,85 @@ def test_edit_an_embedded_body_built_in_python_in_jupyterlab(server: JupyterServ
     message(page, "undo: edit body of hello")
     assert kernel(page, "print(sorted(n['id'] for n in flow.node('hello').params['flow']['nodes']))") \
         == "['greet', 'name', 'out']"
+    finish(page)
+
+
+TWO_EDITORS = '''import nbflow
+a = nbflow.Flow("a")
+a.add("input.text", id="topic", default="tea", x=20, y=30)
+a.add("input.text", id="style", default="bold", x=20, y=190)
+a.add("template", id="tpl", template="{{t}} in {{s}}", x=260, y=30)
+a.add("template", id="more", template="{{x}}!", x=500, y=30)
+a.add("output", id="out", x=740, y=30)
+a.connect("topic.value", "tpl.t")
+a.connect("style.value", "tpl.s")
+a.connect("tpl.text", "more.x")
+a.connect("more.text", "out.value")
+b = nbflow.Flow("b")'''
+
+
+def at_zoom_1(name: str) -> str:
+    return (f"{name} = {name[1]}.edit(width=900, height=300)\n"
+            f"{name}.vm.view.zoom, {name}.vm.view.ox, {name}.vm.view.oy = 1.0, 0.0, 0.0\n{name}.redraw()\n{name}")
+
+
+def click_in(page: Any, editor: str, index: int, world: tuple[float, float], *, shift: bool = False) -> None:
+    """Click world point ``world`` of the ``index``-th editor on the page (named ``editor`` in the kernel)."""
+    x, y = screen(page, f"{editor}.vm.view.to_screen{world}")
+    canvas = page.locator("canvas.nbflow-canvas").nth(index)
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    scale = box["width"] / page.evaluate("(c) => c.width", canvas.element_handle())
+    if shift:
+        page.keyboard.down("Shift")
+    page.mouse.click(box["x"] + x * scale, box["y"] + y * scale)
+    if shift:
+        page.keyboard.up("Shift")
+
+
+@pytest.mark.parametrize("app", ["lab", "notebooks"])
+def test_copy_paste_across_two_editors_and_group_by_keys(app: str, server: JupyterServer,
+                                                         browser_context: Any) -> None:
+    """Two editors in one notebook: Ctrl+C in one, Ctrl+V in the other (nodes and their wire arrive,
+    Ctrl+Z there takes them back); Shift+L groups into a loop; Shift+M asks which wire carries the item."""
+    name = f"two-{app}.ipynb"
+    write_notebook(server.root / name, TWO_EDITORS, at_zoom_1("ea"), at_zoom_1("eb"))
+    page = open_notebook(browser_context, f"{server.url}/{'lab/tree' if app == 'lab' else 'notebooks'}/{name}")
+    page.wait_for_function("() => document.querySelectorAll('canvas.nbflow-canvas').length === 2", timeout=WAIT)
+    until(page, "print(len(ea.vm.boxes), len(eb.vm.boxes))", "5 0")
+    click_in(page, "ea", 0, (360, 43))
+    click_in(page, "ea", 0, (600, 43), shift=True)
+    until(page, "print(sorted(ea.vm.selection))", "['more', 'tpl']")
+    page.keyboard.press("Control+c")
+    until(page, "print(ea.vm.message)", "copied 2 nodes")
+    click_in(page, "eb", 1, (300, 120))
+    page.keyboard.press("Control+v")
+    until(page, "print(sorted(b.nodes), b.edges)", "['more_2', 'tpl_2'] [('tpl_2.text', 'more_2.x')]")  # fresh ids
+    assert kernel(page, "print(len(a.nodes), len(a.edges))") == "5 4"  # the source is untouched
+    page.keyboard.press("Control+z")
+    until(page, "print(len(b.nodes), len(b.edges), eb.vm.message)", "0 0 undo: paste")
+    # Shift+L: the selected node into a loop, one undo step
+    click_in(page, "ea", 0, (600, 43))
+    until(page, "print(ea.vm.selected)", "more")
+    page.keyboard.press("Shift+L")
+    until(page, "print(sorted(n.type for n in a.spec.nodes if n.type == 'loop'), 'more' in a.nodes)",
+          "['loop'] False")
+    page.keyboard.press("Control+z")
+    until(page, "print('more' in a.nodes, len(a.edges))", "True 4")
+    # Shift+M with two wires coming in: a menu asks which one carries each item; pick the second
+    click_in(page, "ea", 0, (360, 43))
+    until(page, "print(ea.vm.selected)", "tpl")
+    page.keyboard.press("Shift+M")
+    until(page, "print([i.command for i in ea.vm.popup.items] if ea.vm.popup else None)",
+          "['group:map:topic.value', 'group:map:style.value']")
+    page.locator(".nbflow-editor").first.screenshot(path=str(OUT / f"21-map-item-choice-{app}.png"))
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    until(page, "g = ea.vm.selected; print(a.node(g).type if g in a.nodes else None)", "map")
+    # style carries the items (through the one-item list), topic goes to every item; same result
+    assert kernel(page, "g = ea.vm.selected; w = next(x for x, y in a.edges if y == g + '.items').split('.')[0];"
+                        " print(('style.value', w + '.in1') in a.edges, ('topic.value', g + '.tpl_t') in a.edges,"
+                        " a.run().outputs['out'])") == "True True tea in bold!"
+    page.keyboard.press("Control+z")
+    until(page, "print('tpl' in a.nodes, len(a.nodes), len(a.edges))", "True 5 4")
     finish(page)
