@@ -413,6 +413,8 @@ class ParamsPanel(w.VBox):
             value = self.readers[name]()
             self.on_param(self.node_id, name, value)
         except (ValueError, NbflowError) as exc:
+            if name == "item_input":  # a refused choice: show the one the map keeps (committing it is a no-op)
+                self.fields[name].value = item_choice(self.flow, self.node_id)[0]
             msg = html.escape(f"{name}: {exc}")
             self.error.value = f"<span style='color:#d93025'>{msg}</span>"
             return

@@ -136,7 +136,11 @@ def test_a_wire_that_gives_no_list_cannot_be_iterated(tmp_path: Path, capsys: py
     ed._sync_panels(force=True)
     ed.params.fields["item_input"].value = "suffix"
     assert "m.items takes a list, but bang.value gives text" in ed.params.error.value
-    assert f.dumps() == before
+    assert f.dumps() == before and ed.params.fields["item_input"].value == "word"  # shows what the map keeps
+    assert not ed.vm.history.can_undo
+    # drawing that wire on the canvas is refused too, with the same reason
+    assert not ed.vm.wire("bang.value", "m.items")
+    assert "m.items takes a list, but bang.value gives text" in ed.vm.message and f.dumps() == before
     f.disconnect("m.items")
     with pytest.raises(WiringError, match="m.items takes a list, but bang.value gives text"):
         f.connect("bang.value", "m.items")  # drawing that wire is refused too
@@ -161,3 +165,14 @@ def test_nbflow_run_maps_over_the_chosen_input(tmp_path: Path, capsys: pytest.Ca
     out = json.loads(capsys.readouterr().out)
     assert code == 0, out
     assert out["outputs"]["out"] == ['["a", "b"]!', '["a", "b"]?']
+
+
+def test_nbflow_run_names_node_and_port_when_the_items_are_no_list(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    f = real_map()
+    f.set_params("words", default="hello")  # json: known to be a list only when it runs
+    path = tmp_path / "m.json"
+    f.save(path)
+    code = main(["run", str(path)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and err[-1] == "nbflow: error: node 'm': input 'items': expected a list, got str"
