@@ -16,6 +16,7 @@ from nbflow.model.spec import FrameSpec, NodeSpec, Position, WireLayout, parse_r
 from nbflow.widget.arrange import free_spot, snap
 from nbflow.widget.grouping import group_nodes
 from nbflow.widget.mapitem import item_candidates
+from nbflow.widget.moves import count
 from nbflow.widget.popups import MenuItem, Popup
 from nbflow.widget.style import GRID_SNAP
 
@@ -80,6 +81,9 @@ class Commands:
         def delete_frame(self, frame_id: str | None = None) -> frozenset[Layer]: ...
         def delete_point(self) -> frozenset[Layer]: ...
         def select_frame(self, frame_id: str | None) -> frozenset[Layer]: ...
+        def select_frames(self, ids: list[str], *, add: bool = False) -> None: ...
+        @property
+        def selected_frames(self) -> list[str]: ...
 
     def snapped(self, v: float) -> float:
         return snap(v, GRID_SNAP)
@@ -127,7 +131,8 @@ class Commands:
         from nbflow.widget.frames import clip_layout
 
         ids = [n.id for n in self.flow.spec.nodes if n.id in self.selection]
-        frames, wires, inside = clip_layout(self.flow.spec, self.boxes, ids, self.selected_frame)
+        chosen = [*self.selected_frames, *([self.selected_frame] if self.selected_frame else [])]
+        frames, wires, inside = clip_layout(self.flow.spec, self.boxes, ids, chosen)
         ids = [n.id for n in self.flow.spec.nodes if n.id in self.selection or n.id in inside]
         if not ids and not frames:
             return None
@@ -148,7 +153,7 @@ class Commands:
         return _NONE
 
     def cut(self) -> frozenset[Layer]:
-        if not self.selection and self.selected_frame is None:
+        if not self.selection and self.selected_frame is None and not self.selected_frames:
             self.say("select nodes to cut")
             return _NONE
         self.copy()
@@ -209,8 +214,10 @@ class Commands:
 
         ids: list[str] = self.edit(label, do)
         self.select(ids)
-        if not ids and frame_ids:
+        if not ids and len(frame_ids) == 1:
             self.select_frame(frame_ids[0])
+        else:
+            self.select_frames(frame_ids)  # what was pasted is the selection: drag it, delete it, copy it
         done = "pasted" if label == "paste" else "duplicated"
         self.say(f"{done} {_count(clip)}" + (f": {', '.join(ids[:4])}{'…' if len(ids) > 4 else ''}" if ids else ""))
         return ids
@@ -224,24 +231,30 @@ class Commands:
         return f"{stem}_{i}"
 
     def delete_selected(self) -> frozenset[Layer]:
-        """Delete the selected nodes (and their edges), edge, frame or reroute point, as one undo step."""
+        """Delete the selected nodes (and their edges) and frames, or the selected edge, frame or reroute
+        point, as one undo step. A deleted frame's nodes stay unless they are selected too."""
         if self.selected_frame is not None:
             return self.delete_frame()
         if self.selected_point is not None:
             return self.delete_point()
-        if self.selection:
-            ids = list(self.selection)
+        if self.selection or self.selected_frames:
+            ids, fids = list(self.selection), set(self.selected_frames)
 
             def do() -> None:
                 for nid in ids:
                     self.flow.remove(nid)
+                if fids:
+                    lay = self.flow.spec.layout.model_copy(deep=True)
+                    lay.frames = [f for f in lay.frames if f.id not in fids]
+                    self.flow.set_layout(lay)
 
-            self.edit("delete node" if len(ids) == 1 else f"delete {len(ids)} nodes", do)
+            what = count(len(ids), len(fids))
+            self.edit("delete node" if len(ids) == 1 and not fids else f"delete {what}", do)
             self.selection = {}
             for nid in ids:
                 for d in (self.status, self.previews, self.errors, self.problems):
                     d.pop(nid, None)
-            self.say(f"deleted node {ids[0]}" if len(ids) == 1 else f"deleted {len(ids)} nodes")
+            self.say(f"deleted node {ids[0]}" if len(ids) == 1 and not fids else f"deleted {what}")
             return _ALL
         if self.selected_edge is not None:
             src, dst = self.selected_edge
@@ -319,6 +332,4 @@ class Commands:
 
 def _count(clip: Clip) -> str:
     """``"2 nodes"``, ``"1 node and 1 frame"``, ``"2 frames"``."""
-    parts = [f"{n} {what}{'s' if n > 1 else ''}" for n, what in ((len(clip.nodes), "node"), (len(clip.frames), "frame"))
-             if n]
-    return " and ".join(parts)
+    return count(len(clip.nodes), len(clip.frames))

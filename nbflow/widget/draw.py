@@ -17,6 +17,7 @@ import numpy as np
 from ipycanvas import Canvas, MultiCanvas, hold_canvas
 from ipywidgets import Image
 
+from nbflow.model.spec import FrameSpec
 from nbflow.model.values import Media
 from nbflow.widget.draw_layout import draw_frames, draw_points
 from nbflow.widget.geometry import EdgeGeom, NodeBox, bezier_controls
@@ -203,10 +204,10 @@ class Renderer:
         self._begin(c)
         vm = self.vm
         draw_frames(c, vm)
-        lifted = vm.lifted
+        lifted, points = vm.lifted, vm.lifted_points()
         x0, y0, x1, y1 = self._region(60)
         edges = [e for e in vm.edges
-                 if e.src_node not in lifted and e.dst_node not in lifted
+                 if e.src_node not in lifted and e.dst_node not in lifted and (e.src, e.dst) not in points
                  and (b := e.bounds())[0] <= x1 and b[2] >= x0 and b[1] <= y1 and b[3] >= y0]
         self._edge_paths(c, edges)
         draw_points(c, vm, edges)
@@ -438,8 +439,9 @@ class Renderer:
         self._begin(c)
         vm = self.vm
         moved = [] if self.client_drag else vm.dragged_boxes()
-        if moved:
-            self._dragged(c, moved)
+        frames = [] if self.client_drag else vm.dragged_frames()
+        if moved or frames:
+            self._dragged(c, moved, frames)
         d = vm.drag
         if d is not None and d.mode == "wire" and d.moved and d.node in vm.boxes and wire_from_rail(vm) is None:
             self._loose_wire(c)
@@ -452,22 +454,11 @@ class Renderer:
         if vm.tooltip is not None:
             draw_tooltip(c, vm.tooltip, vm.view.width, vm.view.height)
 
-    def _dragged(self, c: Canvas, moved: list[NodeBox]) -> None:
-        by_id = {b.id: b for b in moved}
-        edges = []
-        for e in self.vm.edges:
-            a, b = by_id.get(e.src_node), by_id.get(e.dst_node)
-            if a is None and b is None:
-                continue
-            x1, y1, x2, y2 = e.x1, e.y1, e.x2, e.y2
-            if a is not None:
-                p = a.outputs.get(e.src.split(".", 1)[1])
-                x1, y1 = (p.x, p.y) if p else (a.x + a.w, a.y)
-            if b is not None:
-                q = b.inputs.get(e.dst.split(".", 1)[1])
-                x2, y2 = (q.x, q.y) if q else (b.x, b.y)
-            edges.append(EdgeGeom(e.src, e.dst, e.src_node, e.dst_node, e.type, x1, y1, x2, y2, e.ok, e.via))
+    def _dragged(self, c: Canvas, moved: list[NodeBox], frames: list[FrameSpec]) -> None:
+        draw_frames(c, self.vm, frames)
+        edges = self.vm.dragged_edges(moved)
         self._edge_paths(c, edges)
+        draw_points(c, self.vm, edges)
         c.global_alpha = 0.92
         lod = detail(self.vm.view.zoom)
         free, stacked = split_overlapping(moved)
@@ -478,14 +469,16 @@ class Renderer:
 
     def draw_lifted(self, c: Canvas, moved: list[NodeBox], left: float, top: float,
                     area: tuple[float, float, float, float]) -> None:
-        """One frame: the dragged nodes on the hidden canvas ``c`` the browser moves during the drag (its
-        corner shows at screen point (``left``, ``top``) before the pointer moves), and the edges and
-        nodes layers redrawn without them in ``area`` only (where they and their wires were)."""
+        """One frame: the dragged nodes and frames on the hidden canvas ``c`` the browser moves during
+        the drag (its corner shows at screen point (``left``, ``top``) before the pointer moves), and the
+        edges and nodes layers redrawn without them in ``area`` only (where they and their wires were)."""
         v = self.vm.view
         with hold_canvas():
             c.reset_transform()
             c.clear()
             c.set_transform(v.zoom, 0, 0, v.zoom, v.ox - left, v.oy - top)
+            lifted = self.vm.lifted_frames
+            draw_frames(c, self.vm, [f for f in self.vm.flow.spec.layout.frames if f.id in lifted])
             lod = detail(v.zoom)
             free, stacked = split_overlapping(moved)
             self._boxes(c, free, lod)

@@ -54,22 +54,25 @@ def comment_lines(text: str, width: float, height: float, px: float) -> list[str
 
 def _visible(vm: ViewModel) -> list[FrameSpec]:
     x0, y0, x1, y1 = vm.view.visible(margin=20)
+    lifted = vm.lifted_frames
     return [f for f in frame_order(vm.flow.spec.layout.frames)
-            if f.x <= x1 and f.x + f.w >= x0 and f.y <= y1 and f.y + f.h >= y0]
+            if f.id not in lifted and f.x <= x1 and f.x + f.w >= x0 and f.y <= y1 and f.y + f.h >= y0]
 
 
-def draw_frames(c: Canvas, vm: ViewModel) -> None:
-    """Every visible frame, larger ones first: fill, title bar, border, title, comment text, corner."""
+def draw_frames(c: Canvas, vm: ViewModel, frames: list[FrameSpec] | None = None) -> None:
+    """Every visible frame but those being dragged (or just ``frames``), larger ones first: fill, title
+    bar, border, title, comment text, corner."""
     zoom = vm.view.zoom
     title_px = max(16.0, MIN_TEXT_PX / zoom)
     text_px = TEXT_PX if TEXT_PX * zoom >= MIN_TEXT_PX else 0.0
-    for f in _visible(vm):
+    chosen = {vm.selected_frame, *vm.selected_frames}
+    for f in _visible(vm) if frames is None else frame_order(frames):
         bar = min(FRAME_TITLE_H, f.h)
         c.fill_style = f.color
         c.fill_rect(f.x, f.y, f.w, f.h)
         c.fill_style = shade(f.color, 0.12)
         c.fill_rect(f.x, f.y, f.w, bar)
-        selected = f.id == vm.selected_frame
+        selected = f.id in chosen
         c.stroke_style = SELECT_COLOR if selected else shade(f.color, 0.3)
         c.line_width = max(3.0, 3.0 / zoom) if selected else max(1.0, 1.0 / zoom)
         c.stroke_rect(f.x, f.y, f.w, f.h)

@@ -274,7 +274,7 @@ class Editor(IterateActions, BodyNavigation, FileActions, ClientDrag, w.VBox):
         self.redo_button.disabled = not self.vm.history.can_redo
         vm = self.vm
         self.delete_button.disabled = all(v is None for v in (vm.selected, vm.selected_edge, vm.selected_frame,
-                                                               vm.selected_point))
+                                                               vm.selected_point, vm.selected_frames or None))
         self._sync_iterate()
 
     def _sync_panels(self, *, force: bool = False) -> None:
@@ -337,7 +337,8 @@ class Editor(IterateActions, BodyNavigation, FileActions, ClientDrag, w.VBox):
 
     def _selection_state(self) -> tuple[Any, ...]:
         vm = self.vm
-        return (tuple(vm.selection), vm.selected_edge, vm.selected_frame, vm.selected_point, self.flow.version)
+        return (tuple(vm.selection), tuple(vm.selected_frames), vm.selected_edge, vm.selected_frame, vm.selected_point,
+                self.flow.version)
 
     def _mouse_down(self, x: float, y: float) -> None:
         before = self._selection_state()

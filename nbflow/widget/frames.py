@@ -2,7 +2,8 @@
 
 A view-model mixin; plain Python, no Jupyter import. Frames are layout (``flow.spec.layout.frames``):
 they name no nodes. Dragging a frame's title bar moves the frame, the nodes whose centre lies inside
-it, the frames wholly inside it and the reroute points inside it; its bottom-right corner resizes it.
+it, the frames wholly inside it and the reroute points inside it (as a move of the selection, see
+:mod:`nbflow.widget.moves`); its bottom-right corner resizes it.
 Larger frames are drawn first, so a frame drawn around others never hides them, and the smallest frame
 under the pointer is the one a click takes. Each change is one undo step.
 """
@@ -71,20 +72,17 @@ def frame_members(spec: FlowSpec, boxes: dict[str, NodeBox], frame: FrameSpec) -
     return nodes, frames, points
 
 
-def clip_layout(spec: FlowSpec, boxes: dict[str, NodeBox], ids: list[str], frame_id: str | None) -> tuple[
+def clip_layout(spec: FlowSpec, boxes: dict[str, NodeBox], ids: list[str], frame_ids: list[str]) -> tuple[
         tuple[FrameSpec, ...], tuple[WireLayout, ...], list[str]]:
     """What a copy takes besides the nodes ``ids``: ``(frames, reroutes, nodes inside the frames)``.
 
-    With a frame selected (``frame_id``): that frame, the frames inside it and its nodes. Otherwise the
-    frames whose nodes are all copied (and the frames inside those). Reroute points go with wires whose
-    both ends are copied.
+    The selected frames (``frame_ids``) with the frames and nodes inside them, and the frames whose
+    nodes are all copied (with the frames inside those). Reroute points go with wires whose both ends
+    are copied.
     """
     frames = spec.layout.frames
     members = {f.id: frame_members(spec, boxes, f) for f in frames}
-    if frame_id is not None and frame_id in members:
-        top = [frame_id]
-    else:
-        top = [f.id for f in frames if members[f.id][0] and set(members[f.id][0]) <= set(ids)]
+    top = [f.id for f in frames if f.id in frame_ids or (members[f.id][0] and set(members[f.id][0]) <= set(ids))]
     keep = set(top) | {inner for t in top for inner in members[t][1]}
     inside = [n for t in top for n in members[t][0]]
     nodes = set(ids) | set(inside)
@@ -221,7 +219,7 @@ class FrameActions:
         return _ALL
 
     def select_frame(self, frame_id: str | None) -> frozenset[Layer]:
-        """Select a frame (nodes, wire and reroute point are let go)."""
+        """Select a frame alone (nodes, other frames, wire and reroute point are let go)."""
         self.selected_frame = frame_id
         if frame_id is not None:
             self.selection, self.selected_edge = {}, None
@@ -271,12 +269,6 @@ class FrameActions:
 
     # -- dragging ---------------------------------------------------------------------------------
 
-    def hold_frame(self, frame_id: str) -> FrameHold:
-        """What a drag of the frame's title bar moves (taken when the button goes down)."""
-        f = self.frame(frame_id)
-        assert f is not None
-        nodes, frames, points = frame_members(self.flow.spec, self.boxes, f)
-        return FrameHold(self.flow.spec.model_copy(deep=True), frame_id, nodes, [frame_id, *frames], points)
 
     def _live(self, hold: FrameHold, change: Callable[[LayoutSpec, LayoutSpec], None],
               wires: tuple[tuple[str, str], ...] = ()) -> None:
@@ -297,44 +289,34 @@ class FrameActions:
         self._edges = [fresh.get((e.src, e.dst), e) for e in self._edges]
 
     def press_layout(self, h: Hit, sx: float, sy: float, drag: Callable[..., Any]) -> frozenset[Layer]:
-        """Press on a reroute point or a frame's title bar or corner: select it, ready to drag (``drag``
-        makes the view model's drag record)."""
+        """Press on a reroute point or a frame's corner: select it, ready to drag (``drag`` makes the
+        view model's drag record). A frame's title bar moves it as a selection does (:mod:`.moves`)."""
         if h.kind == "point" and h.edge is not None:
             self.select_point(h.edge, h.index)
             hold = FrameHold(self.flow.spec.model_copy(deep=True))
         else:
             self.select_frame(h.frame)
-            hold = self.hold_frame(h.frame or "")
+            hold = FrameHold(self.flow.spec.model_copy(deep=True), h.frame)
         self.drag = drag(h.kind, sx, sy, hold=hold)
         return _SELECTION
 
     def drag_layout(self, d: Any, sx: float, sy: float) -> frozenset[Layer]:
-        """A step of a frame, resize or reroute-point drag ``d`` (the view model's Drag)."""
+        """A step of a resize or reroute-point drag ``d`` (the view model's Drag)."""
         if d.mode == "point":
             return self.drag_point(d.hold, *self.view.to_world(sx, sy))
         z = self.view.zoom
-        return self.drag_frame(d.hold, (sx - d.sx) / z, (sy - d.sy) / z, resize=d.mode == "resize")
+        return self.resize_frame(d.hold, (sx - d.sx) / z, (sy - d.sy) / z)
 
-    def drag_frame(self, hold: FrameHold, dx: float, dy: float, *, resize: bool) -> frozenset[Layer]:
-        """Move the held frame and what is inside it by (dx, dy), or resize it by as much."""
+    def resize_frame(self, hold: FrameHold, dx: float, dy: float) -> frozenset[Layer]:
+        """Resize the held frame by (dx, dy) (its corner's drag; the nodes stay)."""
         if self.snap:
             dx, dy = self.snapped(dx), self.snapped(dy)
         dx, dy = float(round(dx)), float(round(dy))
 
         def change(start: LayoutSpec, lay: LayoutSpec) -> None:
             for f, f0 in zip(lay.frames, start.frames, strict=True):  # nothing else changes during a drag
-                if resize and f.id == hold.frame:
+                if f.id == hold.frame:
                     f.w, f.h = max(MIN_W, f0.w + dx), max(MIN_H, f0.h + dy)
-                elif not resize and f.id in hold.frames:
-                    f.x, f.y = f0.x + dx, f0.y + dy
-            if resize:
-                return
-            for n in hold.nodes:
-                if n in start.nodes:
-                    lay.nodes[n] = Position(x=start.nodes[n].x + dx, y=start.nodes[n].y + dy)
-            for i, j in hold.points:
-                p0 = start.wires[i].via[j]
-                lay.wires[i].via[j] = Position(x=p0.x + dx, y=p0.y + dy)
 
         self._live(hold, change)
         return _ALL
@@ -361,8 +343,7 @@ class FrameActions:
                 self.flow.set_layout(self.flow.spec.layout)
             finally:
                 self._editing -= 1
-            label = {"point": "move reroute point", "frame": "move frame"}.get(d.mode, "resize frame")
+            label = "move reroute point" if d.mode == "point" else "resize frame"
             self.history.push(label, hold.before)
-            n = len(hold.nodes)
-            self.say(label + (f" with {n} node{'s' if n > 1 else ''}" if n and d.mode == "frame" else ""))
+            self.say(label)
         return _ALL

@@ -1,14 +1,15 @@
-"""Dragging nodes in the browser: the kernel draws the lifted nodes once, the browser moves them.
+"""Dragging nodes and frames in the browser: the kernel draws what is lifted once, the browser moves it.
 
 A drag step that goes browser -> kernel -> Python drawing -> canvas commands -> browser runs at the
 kernel's pace, and on a busy machine that pace is low (a 500-node flow: 16-21 updates/s, gaps of
 200-400 ms). Editors users know (LiteGraph/ComfyUI, Rivet) move the dragged nodes client-side, and
 so does the editor when the DOM helper (:mod:`nbflow.widget.dom`) runs:
 
-1. the first move past the slop lifts the selection, as without the helper: the kernel redraws the
-   lower layers without it; it then draws the lifted nodes once into a hidden *sprite* canvas and
-   sends the helper a ``lift`` message (the view, where the sprite sits, the grabbed node's start,
-   the snap step and the wires of the lifted nodes);
+1. the first move past the slop lifts the selection (nodes, and frames with what they hold, see
+   :mod:`nbflow.widget.moves`), as without the helper: the kernel redraws the lower layers without
+   it; it then draws what is lifted once into a hidden *sprite* canvas and sends the helper a
+   ``lift`` message (the view, where the sprite sits, the grabbed node's or frame's start, the snap
+   step and the wires of the lifted nodes and reroute points);
 2. the helper copies the sprite once into a small canvas of its own (``div.nbflow-drag`` above the
    editor's canvas holds it); on each animation frame in which the snapped position changed it moves
    that canvas by a CSS transform (a compositor-only move: nothing large is redrawn) and redraws the
@@ -43,14 +44,22 @@ SPRITE_SCALE = 2
 DRAG_ALPHA = 0.92
 
 
+def _rects(vm: ViewModel, boxes: list[NodeBox]) -> list[tuple[float, float, float, float]]:
+    """``(x, y, w, h)`` of the lifted nodes and frames."""
+    lifted = vm.lifted_frames
+    return [(b.x, b.y, b.w, b.h) for b in boxes] + [(f.x, f.y, f.w, f.h) for f in vm.flow.spec.layout.frames
+                                                     if f.id in lifted]
+
+
 def sprite_origin(vm: ViewModel, boxes: list[NodeBox], size: tuple[int, int]) -> tuple[float, float, int, int]:
     """``(left, top, w, h)``: the screen point where the sprite's top-left corner shows before the
-    pointer moves, and the size of its part in use: the lifted nodes' bounding box plus room for ports
-    and the selection outline (centred on the pointer when the box is larger than the sprite)."""
+    pointer moves, and the size of its part in use: the lifted nodes' and frames' bounding box plus room
+    for ports and the selection outline (centred on the pointer when the box is larger than the sprite)."""
     v = vm.view
     pad = (PORT_R + 4) * v.zoom + 6
-    x0, y0 = v.to_screen(min(b.x for b in boxes), min(b.y for b in boxes))
-    x1, y1 = v.to_screen(max(b.x + b.w for b in boxes), max(b.y + b.h for b in boxes))
+    rs = _rects(vm, boxes)
+    x0, y0 = v.to_screen(min(r[0] for r in rs), min(r[1] for r in rs))
+    x1, y1 = v.to_screen(max(r[0] + r[2] for r in rs), max(r[1] + r[3] for r in rs))
     px, py = vm.mouse
     left = x0 - pad if x1 - x0 + 2 * pad <= size[0] else px - size[0] / 2
     top = y0 - pad if y1 - y0 + 2 * pad <= size[1] else py - size[1] / 2
@@ -61,14 +70,15 @@ def sprite_origin(vm: ViewModel, boxes: list[NodeBox], size: tuple[int, int]) ->
 def lift_area(vm: ViewModel, boxes: list[NodeBox]) -> tuple[float, float, float, float]:
     """The world rectangle the lifted nodes and their wires covered (curves by their control points),
     grown by the selection outline, the ports and a pixel of antialiasing: what the lift redraws."""
-    lifted = {b.id for b in boxes}
+    lifted, points = {b.id for b in boxes}, vm.lifted_points()
     z = vm.view.zoom
     pad = PORT_R + 4 + 6 / z
-    xs0, ys0 = [b.x - pad for b in boxes], [b.y - pad for b in boxes]
-    xs1, ys1 = [b.x + b.w + pad for b in boxes], [b.y + b.h + pad for b in boxes]
+    rs = _rects(vm, boxes)
+    xs0, ys0 = [r[0] - pad for r in rs], [r[1] - pad for r in rs]
+    xs1, ys1 = [r[0] + r[2] + pad for r in rs], [r[1] + r[3] + pad for r in rs]
     wpad = 2 * EDGE_WIDTH + 2 / z
     for e in vm.edges:
-        if e.src_node in lifted or e.dst_node in lifted:
+        if e.src_node in lifted or e.dst_node in lifted or (e.src, e.dst) in points:
             for x1, y1, x2, y2 in e.segments():
                 k = max(40.0, abs(x2 - x1) * 0.5)
                 xs0.append(min(x1, x2 - k) - wpad)
@@ -81,19 +91,25 @@ def lift_area(vm: ViewModel, boxes: list[NodeBox]) -> tuple[float, float, float,
 def lift_message(vm: ViewModel, area: tuple[float, float, int, int]) -> dict[str, Any]:
     """What the helper needs to move the lifted nodes as the view model would: the view, the grabbed
     node's start and grab offset (world units), the snap step, the sprite's place and size (``area``,
-    from :func:`sprite_origin`), and the wires to the lifted nodes (``[points, src moves, dst moves,
-    colour, dashed]``: output, reroute points and input in world units; a curve between each two)."""
+    from :func:`sprite_origin`), and the wires to the lifted nodes and reroute points (``[points, src
+    moves, dst moves, colour, dashed, moves]``: output, reroute points and input in world units, a
+    curve between each two; ``moves`` says which points move). With frames lifted the wires are drawn
+    above the sprite (``above``), so the frames' fill never hides them."""
     d = vm.drag
-    assert d is not None and d.node is not None
-    lifted = vm.lifted
-    wires = [[[[e.x1, e.y1], *([x, y] for x, y in e.via), [e.x2, e.y2]], e.src_node in lifted,
-              e.dst_node in lifted, port_color(e.type) if e.ok else ERROR_COLOR, not e.ok]
-             for e in vm.edges if e.src_node in lifted or e.dst_node in lifted]
-    x0, y0 = d.starts[d.node]
+    assert d is not None
+    lifted, points = vm.lifted, vm.lifted_points()
+    wires = []
+    for e in vm.edges:
+        ms, md, idx = e.src_node in lifted, e.dst_node in lifted, points.get((e.src, e.dst), set())
+        if ms or md or idx:
+            wires.append([[[e.x1, e.y1], *([x, y] for x, y in e.via), [e.x2, e.y2]], ms, md,
+                          port_color(e.type) if e.ok else ERROR_COLOR, not e.ok,
+                          [ms, *(j in idx for j in range(len(e.via))), md]])
     v = vm.view
-    return {"event": "lift", "zoom": v.zoom, "ox": v.ox, "oy": v.oy, "x0": x0, "y0": y0,
+    return {"event": "lift", "zoom": v.zoom, "ox": v.ox, "oy": v.oy, "x0": d.origin[0], "y0": d.origin[1],
             "gx": d.grab_dx, "gy": d.grab_dy, "step": GRID_SNAP if vm.snap else 0.0, "left": area[0],
-            "top": area[1], "w": area[2], "h": area[3], "alpha": DRAG_ALPHA, "line": EDGE_WIDTH, "wires": wires}
+            "top": area[1], "w": area[2], "h": area[3], "alpha": DRAG_ALPHA, "line": EDGE_WIDTH, "wires": wires,
+            "above": bool(vm.lifted_frames)}
 
 
 class ClientDrag:
@@ -163,8 +179,8 @@ class ClientDrag:
         if self.client_lift:
             return  # the browser draws this drag
         d = self.vm.drag
-        if not (self.vm.dragged_boxes() and d is not None and self.client_ready and self.sprite is not None
-                and self.helper is not None):
+        if not ((self.vm.lifted or self.vm.lifted_frames) and d is not None and self.client_ready
+                and self.sprite is not None and self.helper is not None):
             self.redraw(layers)
             return
         boxes = [self.vm.boxes[i] for i in d.starts if i in self.vm.boxes]  # where they were: the helper moves them
@@ -176,7 +192,7 @@ class ClientDrag:
 
     def end_lift(self) -> None:
         """The drag the browser showed is over (dropped, cancelled): the kernel's frame takes over."""
-        if not self.client_lift or self.vm.lifted:
+        if not self.client_lift or self.vm.lifted or self.vm.lifted_frames:
             return
         self.client_lift = self.renderer.client_drag = False
         if self.helper is not None:
@@ -230,13 +246,14 @@ function dragger(model, canvas, at) {
     img.getContext("2d").drawImage(sprite, 0, 0, L.w, L.h, 0, 0, L.w, L.h);
     img.style.transform = `translate(${L.left * s}px,${L.top * s}px)`;
     wires.style.display = "none";
+    wires.style.zIndex = L.above ? "1" : "";  // over lifted frames, whose fill would hide them
     used = null;
     box.style.display = "block";
   }
   function drawWires(L, dx, dy) {  // the wires of the lifted nodes, on a canvas the size of their bounds
-    const lines = L.wires.map(([pts, ms, md, color, dashed]) => {
+    const lines = L.wires.map(([pts, ms, md, color, dashed, mv]) => {
       const n = pts.length - 1;
-      const q = pts.map(([x, y], i) => ((i === 0 && ms) || (i === n && md)
+      const q = pts.map(([x, y], i) => ((mv ? mv[i] : (i === 0 && ms) || (i === n && md))
         ? [(x + dx) * L.zoom + L.ox, (y + dy) * L.zoom + L.oy] : [x * L.zoom + L.ox, y * L.zoom + L.oy]));
       return [q, color, dashed];
     });
@@ -266,10 +283,11 @@ function dragger(model, canvas, at) {
     used = [w, h];
     ctx.setTransform(L.zoom, 0, 0, L.zoom, L.ox - x0, L.oy - y0);
     ctx.lineWidth = L.line;
-    for (const [pts, ms, md, color, dashed] of L.wires) {
+    for (const [pts, ms, md, color, dashed, mv] of L.wires) {
       const n = pts.length - 1;
-      const px = (i) => pts[i][0] + ((i === 0 && ms) || (i === n && md) ? dx : 0);
-      const py = (i) => pts[i][1] + ((i === 0 && ms) || (i === n && md) ? dy : 0);
+      const on = (i) => (mv ? mv[i] : (i === 0 && ms) || (i === n && md));  // does point i move?
+      const px = (i) => pts[i][0] + (on(i) ? dx : 0);
+      const py = (i) => pts[i][1] + (on(i) ? dy : 0);
       ctx.strokeStyle = color;
       ctx.setLineDash(dashed ? [6, 4] : []);
       ctx.beginPath();

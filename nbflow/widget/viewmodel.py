@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 from nbflow.exceptions import FlowError
@@ -21,7 +20,7 @@ from nbflow.model.spec import parse_ref
 from nbflow.model.types import can_connect
 from nbflow.widget.bodies import COMPOSITE_TYPES as COMPOSITE
 from nbflow.widget.commands import Commands
-from nbflow.widget.frames import FrameActions, FrameHold
+from nbflow.widget.frames import FrameActions
 from nbflow.widget.geometry import (
     EdgeGeom,
     NodeBox,
@@ -36,6 +35,7 @@ from nbflow.widget.keyfocus import KeyFocus
 from nbflow.widget.layers import ALL_LAYERS, Hit, Layer
 from nbflow.widget.menus import PopupActions
 from nbflow.widget.minimap import Minimap
+from nbflow.widget.moves import Drag, MoveActions
 from nbflow.widget.popups import Popup
 from nbflow.widget.previews import Preview, short_preview
 from nbflow.widget.rails import NEW_INPUT, NEW_OUTPUT, rail_hit, rail_wire
@@ -59,34 +59,7 @@ _ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 DRAG_SLOP = 3.0
 
 
-@dataclass(slots=True)
-class Drag:
-    """A drag in progress: moving the selected nodes, panning, a selection box, the minimap, or a wire.
-
-    ``x, y`` is the grabbed node's new top-left (move), the box's far corner (box, screen pixels)
-    or the wire's loose end (wire); ``starts`` holds where each moved node was.
-    """
-
-    mode: Literal["move", "pan", "wire", "box", "minimap", "frame", "resize", "point"]
-    sx: float
-    sy: float
-    node: str | None = None
-    port: str | None = None
-    grab_dx: float = 0.0
-    grab_dy: float = 0.0
-    x: float = 0.0
-    y: float = 0.0
-    ox0: float = 0.0
-    oy0: float = 0.0
-    moved: bool = False
-    target: Hit | None = None
-    reason: str | None = None
-    starts: dict[str, tuple[float, float]] = field(default_factory=dict)
-    add: bool = False
-    hold: FrameHold | None = None  # a frame or reroute point being dragged
-
-
-class ViewModel(PopupActions, Tooltips, Commands, FrameActions, RerouteActions, RunStatus, KeyFocus):
+class ViewModel(PopupActions, Tooltips, Commands, MoveActions, FrameActions, RerouteActions, RunStatus, KeyFocus):
     """Everything the canvas shows and does, in plain Python.
 
     Mouse handlers take canvas pixel coordinates and return the set of layers to redraw.
@@ -188,10 +161,9 @@ class ViewModel(PopupActions, Tooltips, Commands, FrameActions, RerouteActions, 
     def dragged_boxes(self) -> list[NodeBox]:
         """The dragged nodes at their current place (empty when nothing is being moved)."""
         d = self.drag
-        if d is None or d.mode != "move" or not d.moved or d.node not in self.boxes:
+        if d is None or d.mode != "move" or not d.moved:
             return []
-        x0, y0 = d.starts[d.node]
-        dx, dy = d.x - x0, d.y - y0
+        dx, dy = d.delta
         boxes = self.boxes
         return [boxes[i].moved_to(x + dx, y + dy) for i, (x, y) in d.starts.items() if i in boxes]
 
@@ -242,7 +214,9 @@ class ViewModel(PopupActions, Tooltips, Commands, FrameActions, RerouteActions, 
             self.minimap.center_on(sx, sy, self.boxes)
             return _VIEW_LAYERS
         h = self.hit(sx, sy)
-        if h.kind in ("point", "frame", "resize"):
+        if h.kind == "frame":
+            return self.press_frame(h, sx, sy, toggle=shift or ctrl)
+        if h.kind in ("point", "resize"):
             return self.press_layout(h, sx, sy, Drag)
         self.selected_frame = self.selected_point = None
         if h.kind == "port" and not h.is_input:
@@ -265,11 +239,7 @@ class ViewModel(PopupActions, Tooltips, Commands, FrameActions, RerouteActions, 
                 self.selection.pop(h.node)
                 self.selection[h.node] = None
             self.selected_edge = None
-            b = self.boxes[h.node]
-            wx, wy = self.view.to_world(sx, sy)
-            starts = {i: (self.boxes[i].x, self.boxes[i].y) for i in self.selection if i in self.boxes}
-            self.drag = Drag("move", sx, sy, node=h.node, grab_dx=wx - b.x, grab_dy=wy - b.y, x=b.x, y=b.y,
-                             starts=starts)
+            self.drag = self.start_move(sx, sy, node=h.node)  # with the frames selected too
             return _SELECTION if changed else NONE
         if h.kind == "edge":
             self.selection, self.selected_edge = {}, h.edge
@@ -327,8 +297,8 @@ class ViewModel(PopupActions, Tooltips, Commands, FrameActions, RerouteActions, 
         d, self.drag = self.drag, None
         if d is None:
             return frozenset(redraw)
-        if d.mode == "move" and d.moved and d.node is not None:
-            return self._drop(d)
+        if d.mode == "move" and d.moved:
+            return self.drop_move(d)
         if d.hold is not None:
             return self.drop_layout(d)
         if d.mode == "wire":
@@ -339,34 +309,6 @@ class ViewModel(PopupActions, Tooltips, Commands, FrameActions, RerouteActions, 
         if d.mode == "box":
             return self._box_select(d)
         return frozenset(redraw | {"overlay"}) if d.mode == "move" else frozenset(redraw)
-
-    def _drop(self, d: Drag) -> frozenset[Layer]:
-        x0, y0 = d.starts[d.node or ""]
-        dx, dy = d.x - x0, d.y - y0
-        moves = {i: (float(round(x + dx)), float(round(y + dy))) for i, (x, y) in d.starts.items()}
-
-        def do() -> None:
-            for i, (x, y) in moves.items():
-                self.flow.move(i, x, y)
-
-        self.edit("move node" if len(moves) == 1 else f"move {len(moves)} nodes", do)
-        return ALL_LAYERS
-
-    def box_rect(self) -> tuple[float, float, float, float] | None:
-        """The selection box being drawn, ``(x0, y0, x1, y1)`` in screen pixels."""
-        d = self.drag
-        if d is None or d.mode != "box" or not d.moved:
-            return None
-        return min(d.sx, d.x), min(d.sy, d.y), max(d.sx, d.x), max(d.sy, d.y)
-
-    def _box_select(self, d: Drag) -> frozenset[Layer]:
-        x0, y0 = self.view.to_world(min(d.sx, d.x), min(d.sy, d.y))
-        x1, y1 = self.view.to_world(max(d.sx, d.x), max(d.sy, d.y))
-        inside = [b.id for b in self.boxes.values()
-                  if b.x < x1 and b.x + b.w > x0 and b.y < y1 and b.y + b.h > y0]
-        self.select(inside, add=d.add)
-        self.say(f"{len(self.selection)} nodes selected")
-        return _SELECTION
 
     def mouse_out(self) -> frozenset[Layer]:
         """The pointer left the canvas: a half-done wire is dropped, a move or pan ends where it is."""

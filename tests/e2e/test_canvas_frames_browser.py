@@ -2,9 +2,10 @@
 
 Shift-click two nodes and press Shift+G: a frame around them; double-click its title bar and write its
 title and comment in the Params tab; drag the title bar: the frame moves with its nodes; Ctrl+C / Ctrl+V
-paste the frame with its nodes; double-click a wire: a reroute point, dragged and deleted; every step
+paste the frame with its nodes; double-click a wire: a reroute point, dragged and deleted; a Shift-drag
+box selects the frame with its nodes, which move (drawn by the browser) and delete together; every step
 undone with Ctrl+Z. Each step is checked in the kernel's flow and in the exported JSON file. In Notebook
-7 the canvas' context menu adds a comment and a reroute point. Screenshots go to ``test-output/e2e/``.
+7 the canvas' context menu adds a comment (dragged by its title bar) and a reroute point. Screenshots go to ``test-output/e2e/``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from .test_canvas_browser import (
     server,
     shot,
     to_page,
+    until,
 )
 from .test_canvas_editing_browser import click, finish
 
@@ -53,6 +55,21 @@ def exported(page: Any, server: JupyterServer, name: str) -> dict[str, Any]:
     button(page, "Export").click()
     message(page, f"exported {name}")
     return json.loads((server.root / name).read_text())  # type: ignore[no-any-return]
+
+
+#: The editor's DOM helper shows a drag (its layer above the canvas is displayed).
+LIFTED = "() => { const c = document.querySelector('div.nbflow-drag'); return c && c.style.display !== 'none'; }"
+
+
+def box_drag(page: Any, start: tuple[float, float], end: tuple[float, float]) -> None:
+    """Shift-drag from canvas pixel ``start`` to ``end``: a selection box."""
+    (sx, sy), (ex, ey) = to_page(page, *start), to_page(page, *end)
+    page.keyboard.down("Shift")
+    page.mouse.move(sx, sy)
+    page.mouse.down()
+    page.mouse.move(ex, ey, steps=8)
+    page.mouse.up()
+    page.keyboard.up("Shift")
 
 
 def focus_canvas(page: Any) -> None:
@@ -118,7 +135,9 @@ def test_frames_and_reroute_points_in_jupyterlab(server: JupyterServer, browser_
     wx, wy = wire_point(page, "image_prompt.product")
     px, py = to_page(page, wx, wy)
     page.mouse.dblclick(px, py)
-    message(page, "added a reroute point on product.value -> image_prompt.product")
+    # polled in the kernel: the helper's double-click and ipycanvas' second press come on two comms,
+    # and a press that lands after the double-click clears the message line
+    until(page, "print([len(w.via) for w in flow.spec.layout.wires])", "[1]")
     drag(page, (wx, wy), (120, 190))
     message(page, "move reroute point")
     via = state(page, "[p.model_dump() for p in flow.spec.layout.wires[0].via]")
@@ -159,6 +178,38 @@ def test_frames_and_reroute_points_in_jupyterlab(server: JupyterServer, browser_
     assert state(page, "'picture' in flow.nodes and 'image_prompt' in flow.nodes")
     page.keyboard.press("Control+z")
     message(page, "undo: delete frame")
+
+    # Shift-drag a box around the frame: it selects the frame and its two nodes (and the nodes it
+    # touches); dragging one of them moves the frame too, drawn by the browser (its drag layer shows),
+    # as one undo step; Delete takes the frame and the nodes; Ctrl+Z brings them back
+    f = state(page, "flow.spec.layout.frames[0].model_dump()")
+    before = positions(page, "image_prompt", "picture")
+    corner = (f["x"] + f["w"] + 12, f["y"] + f["h"] + 12)
+    assert state(page, f"editor.vm.hit{corner}.kind") == "empty"
+    box_drag(page, corner, (f["x"] - 8, f["y"] - 8))
+    message(page, "nodes and 1 frame selected")
+    sel = state(page, "[sorted(editor.vm.selection), editor.vm.selected_frames]")
+    assert {"image_prompt", "picture"} <= set(sel[0]) and sel[1] == ["frame_1"]  # and what the box touched
+    n = f"{len(sel[0])} nodes"
+    sx, sy = to_page(page, 350, 223)
+    page.mouse.move(sx, sy)
+    page.mouse.down()
+    page.mouse.move(sx + 8, sy + 4)
+    page.wait_for_function(LIFTED, timeout=WAIT)  # the browser moves the frame and its nodes
+    page.mouse.move(sx, sy + 60, steps=8)
+    shot(page, "17-frames-box-drag.png")
+    page.mouse.up()
+    message(page, f"move {n} and 1 frame")
+    assert state(page, "flow.spec.layout.frames[0].y") == f["y"] + positions(page, "picture")[0][1] - before[1][1]
+    assert abs(positions(page, "picture")[0][1] - before[1][1] - 60) <= 2
+    page.keyboard.press("Delete")
+    message(page, f"deleted {n} and 1 frame")
+    assert state(page, "(len(flow.spec.layout.frames), 'picture' in flow.nodes)") == [0, False]
+    page.keyboard.press("Control+z")
+    message(page, f"undo: delete {n} and 1 frame")
+    page.keyboard.press("Control+z")
+    message(page, f"undo: move {n} and 1 frame")
+    assert positions(page, "image_prompt", "picture") == before
     kernel(page, "flow.connect('image_prompt.text', 'picture.prompt')")
     assert state(page, "flow.run().status") == "succeeded"  # layout is not semantics
     finish(page)
@@ -184,6 +235,20 @@ def test_comment_and_reroute_from_the_context_menu_in_notebook_7(server: Jupyter
     comment = exported(page, server, "nb7-frames.json")["layout"]["frames"][0]
     assert comment["title"] == "Comment" and comment["color"] == "#fff3bf"
     assert abs(comment["x"] - 60) <= 2 and abs(comment["y"] - 360) <= 2  # at the pointer
+    # drag it by its title bar: the browser moves it (its drag layer shows); one undo step
+    sx, sy = to_page(page, comment["x"] + 150, comment["y"] + 15)
+    page.mouse.move(sx, sy)
+    page.mouse.down()
+    page.mouse.move(sx + 8, sy + 4)
+    page.wait_for_function(LIFTED, timeout=WAIT)
+    page.mouse.move(sx + 40, sy + 20, steps=6)
+    page.mouse.up()
+    message(page, "move frame")
+    assert state(page, "[flow.spec.layout.frames[0].x, flow.spec.layout.frames[0].y]") == [
+        comment["x"] + 40, comment["y"] + 20]
+    focus_canvas(page)
+    page.keyboard.press("Control+z")
+    message(page, "undo: move frame")
 
     # click a wire, Shift+R: a reroute point on it; the wire's menu straightens it again
     wx, wy = wire_point(page, "image_prompt.product")

@@ -275,7 +275,10 @@ def test_a_frame_drag_step_touches_only_what_moves_and_the_release_tells_the_flo
     for k in range(1, 6):
         vm.mouse_move(start[0] + 10 * k, start[1])
     assert vm.flow.version == v0 and changes == []  # no relayout, no copy of the flow per step
-    assert vm.boxes["copy"].x == vm.flow.position("copy")[0]  # yet drawn where it is now
+    assert vm.lifted == {"prompt", "copy"} and vm.lifted_frames == {"frame_1"}  # lifted as a selection is
+    moved = {b.id: b.x for b in vm.dragged_boxes()}
+    assert moved["copy"] == vm.flow.position("copy")[0] + 50  # drawn where it is now
+    assert [f.x for f in vm.dragged_frames()] == [vm.frame("frame_1").x + 50]  # type: ignore[union-attr]
     assert untouched in vm.edges  # a wire away from the frame is the same object
     vm.mouse_up(start[0] + 50, start[1])
     assert vm.flow.version == v0 + 1 and [c["kind"] for c in changes] == ["layout"]
@@ -320,7 +323,8 @@ def test_escape_during_a_frame_drag_puts_everything_back_with_no_undo_step(vm: V
     vm.mouse_down(*start)
     vm.mouse_move(start[0] + 80, start[1] + 40)
     was = json.loads(before)["layout"]["nodes"]["copy"]
-    assert vm.flow.position("copy") == (was["x"] + 80, was["y"] + 40)
+    copy = next(b for b in vm.dragged_boxes() if b.id == "copy")
+    assert (copy.x, copy.y) == (was["x"] + 80, was["y"] + 40)
     vm.key_down("Escape")
     assert vm.drag is None and vm.flow.dumps() == before and vm.history.labels[0] == steps
     assert vm.boxes["copy"].x == was["x"]
