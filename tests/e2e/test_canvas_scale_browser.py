@@ -7,7 +7,8 @@ updates/s, no gap over 50 ms) are judged by the bench script, which prints them;
 the browser itself paints fewer frames, so this test checks what the design promises whatever the
 load: every browser frame in which the pointer moved paints the dragged node (the drag no longer
 waits for the kernel), the node is seen moving with the pointer while the original place is empty,
-the drop lands exactly where it was shown (snapped when snapping is on) as one undoable move.
+the drop lands exactly where it was shown (snapped when snapping is on) as one undoable move. A frame
+holding six nodes, dragged by its title bar, takes the same client-side path, measured the same way.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from typing import Any
 
 import pytest
 
-from bench.canvas_browser import browser_baseline, measure_drag, open_scale, scale_notebook
+from bench.canvas_browser import browser_baseline, frame_grab, measure_drag, open_scale, scale_notebook
+from nbflow.widget.draw_layout import shade
+from nbflow.widget.style import hex_to_rgb
 
 from .jupyter import JupyterServer
 from .test_canvas_browser import OUT, browser_context, close, kernel, pixel, server, shot
@@ -104,6 +107,38 @@ def _drag_and_check(page: Any, by: tuple[float, float], *, snap: bool, name: str
     kernel(page, "editor.vm.undo(); editor.redraw(); editor.vm.snap = False")
 
 
+def _frame_drag_and_check(page: Any, by: tuple[float, float], name: str) -> None:
+    """At zoom 1, drag the frame (six nodes) by its title bar by ``by`` canvas pixels: mid-drag the
+    helper shows its title bar at the new place and the old place is empty; the drop lands there as
+    one undoable frame move (taken back)."""
+    g = frame_grab(page, one_to_one=True)
+    f = g["frame"]
+    bar = tuple(round(v) for v in hex_to_rgb(shade(f["color"], 0.12)))
+    canvas = page.locator("canvas.nbflow-canvas")
+    canvas.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    box = canvas.bounding_box()
+    scale = box["width"] / g["width"]
+    px, py = box["x"] + g["x"] * scale, box["y"] + g["y"] * scale
+    page.mouse.move(px, py)
+    page.mouse.down()
+    page.mouse.move(px + 8, py + 4)
+    page.wait_for_function(_SHOWN.replace("{}", "!=="), timeout=60_000)
+    page.mouse.move(px + by[0] * scale, py + by[1] * scale, steps=10)
+    tx, ty = int(g["x"] + 200), int(g["y"])  # on the title bar, right of its title
+    page.wait_for_function(f"() => {{ const f = ({_LAYER_PIXEL})([{int(tx + by[0])}, {int(ty + by[1])}]);"
+                           f" return f && f[3] > 150 && Math.abs(f[2] - {bar[2]}) < 20; }}", timeout=30_000)
+    assert not close(pixel(page, tx, ty), bar, tol=8)  # gone from its old place
+    page.screenshot(path=str(OUT / name), clip={"x": box["x"], "y": box["y"], "width": box["width"],
+                                                "height": box["height"]})
+    page.mouse.up()
+    page.wait_for_function(_SHOWN.replace("{}", "==="), timeout=60_000)
+    at = json.loads(kernel(page, "import json; f = flow.spec.layout.frames[0]; print(json.dumps([f.x, f.y]))"))
+    assert abs(at[0] - f["x"] - by[0]) <= 1 and abs(at[1] - f["y"] - by[1]) <= 1, (at, f)
+    assert kernel(page, "print(editor.vm.history.labels[0][-1])") == "move frame"
+    kernel(page, "editor.vm.undo(); editor.redraw()")
+
+
 @pytest.mark.parametrize("app", ["lab/tree", "notebooks"], ids=["jupyterlab", "notebook7"])
 def test_drag_in_a_500_node_flow(server: JupyterServer, browser_context: Any, capsys: pytest.CaptureFixture[str],
                                  app: str) -> None:
@@ -140,5 +175,18 @@ def test_drag_in_a_500_node_flow(server: JupyterServer, browser_context: Any, ca
     assert kernel(page, _MINIMAP_CLEAR) == "[]"
     _drag_and_check(page, (97, 61), snap=False, name=f"22-500-nodes-dragging{sfx}.png")
     _drag_and_check(page, (33, 17), snap=True)
+    assert kernel(page, "print(flow.dumps())") == before
+    # a frame holding six nodes, dragged by its title bar: the same client-side path
+    kernel(page, "editor.vm.fit(); editor.redraw()")
+    frames = [measure_drag(page, f"{where}, frame fit", seconds=2.0, grab=frame_grab(page, one_to_one=False)),
+              measure_drag(page, f"{where}, frame 1:1", seconds=2.0, grab=frame_grab(page, one_to_one=True))]
+    with capsys.disabled():
+        for f in frames:
+            print(f.line(base))
+            print(f.cost_line())
+    for f in frames:
+        assert f.moves_per_s > 0 and f.updates_per_s >= 0.8 * f.moves_per_s, f.line(base)
+    _frame_drag_and_check(page, (83, 57), f"24-500-nodes-dragging-frame{sfx}.png")
+    kernel(page, "editor.vm.undo(); editor.redraw()")  # the frame itself
     assert kernel(page, "print(flow.dumps())") == before
     page.close()
