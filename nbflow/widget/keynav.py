@@ -68,6 +68,10 @@ class KeyNav:
         def toggle_snap(self) -> frozenset[Layer]: ...
         def auto_layout(self) -> frozenset[Layer]: ...
         def open_search(self, sx: float, sy: float) -> frozenset[Layer]: ...
+        def move_by(self, dx: float, dy: float) -> frozenset[Layer]: ...
+        @property
+        def selected_frames(self) -> list[str]: ...
+        selected_frame: str | None
 
     def plain_key(self, key: str, shift: bool) -> frozenset[Layer]:
         """The keys without Ctrl: Tab, the arrows, Shift+L / Shift+M, ``F``, ``+``/``=``, ``-``, ``G``
@@ -110,8 +114,11 @@ class KeyNav:
         v.oy += _shift(y0, y1, v.height)
 
     def nudge(self, dx: int, dy: int, *, big: bool = False) -> frozenset[Layer]:
-        """Move the selected nodes by (dx, dy) grid steps (one undo step); pan when nothing is selected."""
+        """Move the selected nodes (and frames) by (dx, dy) grid steps (one undo step); pan when nothing
+        is selected."""
         step = GRID_SNAP * (BIG_STEP if big else 1)
+        if self.selected_frames or self.selected_frame is not None:  # frames move with what they hold
+            return self.move_by(dx * step, dy * step)
         ids = [i for i in self.selection if i in self.boxes]
         if not ids:
             self.view.ox -= dx * step * self.view.zoom

@@ -185,6 +185,13 @@ class MoveActions:
             self.drag = self.start_move(sx, sy, frame=fid)
         return redraw
 
+    def move_by(self, dx: float, dy: float) -> frozenset[Layer]:
+        """Move the selection with its frames, or the frame selected alone with what it holds, by
+        (dx, dy) world units as one undo step (the arrow keys)."""
+        d = self.start_move(0.0, 0.0, frame=self.selected_frame)
+        d.x, d.y = d.origin[0] + dx, d.origin[1] + dy
+        return self.drop_move(d)
+
     @property
     def lifted_frames(self) -> frozenset[str]:
         """The frames being moved (drawn with the dragged nodes, left out of the lower layers)."""

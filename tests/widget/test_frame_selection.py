@@ -104,6 +104,22 @@ def test_dragging_a_selected_frames_title_bar_moves_the_whole_selection(vm: View
     assert vm.history.labels[0] == ["move 3 nodes and 1 frame"]
 
 
+def test_the_arrow_keys_move_a_selection_with_its_frames_and_a_frame_alone_with_what_it_holds(
+        vm: ViewModel) -> None:
+    box_around(vm, "frame_1")
+    f, copy = vm.frame("frame_1"), vm.flow.position("copy")
+    assert f is not None
+    vm.key_down("ArrowRight")
+    g = vm.frame("frame_1")
+    assert g is not None and (g.x, g.y) == (f.x + 20, f.y) and vm.flow.position("copy") == (copy[0] + 20, copy[1])
+    assert vm.history.labels[0] == ["move 2 nodes and 1 frame"]
+    vm.select_frame("frame_1")  # a click on its title bar
+    vm.key_down("ArrowDown", shift=True)  # five grid steps
+    g = vm.frame("frame_1")
+    assert g is not None and (g.x, g.y) == (f.x + 20, f.y + 100) and vm.flow.position("copy")[1] == copy[1] + 100
+    assert vm.message == "move frame with 2 nodes" and len(vm.history.labels[0]) == 2
+
+
 def test_deleting_the_selection_deletes_its_frames_and_only_the_selected_nodes(vm: ViewModel) -> None:
     before = vm.flow.dumps()
     box_around(vm, "frame_1")
