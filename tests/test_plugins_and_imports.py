@@ -119,6 +119,24 @@ def test_import_nbflow_loads_only_what_a_run_needs():
     assert p.stdout.split() == ["LOADED=", "BUILT=", "LAZY=True"]
 
 
+def test_import_nbflow_imports_no_other_module():
+    """``import nbflow`` names the API and imports nothing else: not the engine, not asyncio, not typing.
+    Each name imports its module on first use, and ``nbflow.<subpackage>`` still works as it did when the
+    import loaded the subpackages."""
+    probe = ("import sys\nbefore = set(sys.modules)\nimport nbflow\n"
+             "print('NEW=' + ','.join(sorted(set(sys.modules) - before)))\n"
+             "print('DIR=' + str(set(nbflow.__all__) <= set(dir(nbflow))))\n"
+             "from nbflow import Flow, NbflowError\n"
+             "print('NAMES=' + str(nbflow.Flow is Flow and 'asyncio' in sys.modules and 'nbflow.flow' in sys.modules))\n"
+             "print('SUB=' + str(nbflow.model.FlowSpec is nbflow.model.spec.FlowSpec))\n"
+             "try:\n    nbflow.no_such_name\nexcept AttributeError as exc:\n    print('MISSING=' + str(exc).replace(' ', '_'))\n")
+    p = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, env=_env(),
+                       timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["NEW=nbflow,nbflow.lazy", "DIR=True", "NAMES=True", "SUB=True",
+                                "MISSING=module_'nbflow'_has_no_attribute_'no_such_name'"]
+
+
 #: What a first run of input -> template -> output must not import: the node types it does not use (the AI
 #: nodes and, with them, the provider clients and prompt tools; the control and data nodes' models), HTTP.
 NOT_IN_A_PLAIN_RUN = ("nbflow.nodes.ai_nodes", "nbflow.nodes.control_nodes", "nbflow.nodes.control_loops",

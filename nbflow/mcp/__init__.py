@@ -11,9 +11,9 @@ it: the names that need the SDK are loaded on first use.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING
 
+from nbflow.lazy import lazy_attrs
 from nbflow.providers.mcp.params import McpServerParams, server_params
 from nbflow.providers.mcp.schema import check_arguments, flow_input_schema, port_type_for, schema_for
 
@@ -33,19 +33,13 @@ __all__ = [
     "server_params",
 ]
 
-_LAZY = {
-    "acall_tool": "nbflow.providers.mcp.client",
-    "alist_tools": "nbflow.providers.mcp.client",
-    "list_tools": "nbflow.mcp.picker",
-    "choose_tool": "nbflow.mcp.picker",
-    "FlowToolset": "nbflow.mcp.server",
-    "serve_http": "nbflow.mcp.server",
-    "serve_stdio": "nbflow.mcp.server",
-}
+__getattr__, __dir__ = lazy_attrs(globals(), {
+    "nbflow.providers.mcp.client": ("acall_tool", "alist_tools"),
+    ".picker": ("choose_tool", "list_tools"),
+    ".server": ("FlowToolset", "serve_http", "serve_stdio"),
+})
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'nbflow.mcp' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+if TYPE_CHECKING:
+    from nbflow.mcp.picker import choose_tool, list_tools
+    from nbflow.mcp.server import FlowToolset, serve_http, serve_stdio
+    from nbflow.providers.mcp.client import acall_tool, alist_tools

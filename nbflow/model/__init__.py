@@ -4,8 +4,9 @@ The flow-file models need pydantic, so their names load on first use (``import n
 engine never need them before a flow is built or read).
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from nbflow.lazy import lazy_attrs
 from nbflow.model.values import Media
 
 __all__ = [
@@ -22,19 +23,10 @@ __all__ = [
     "read_spec",
 ]
 
-_LAZY = {"dumps_spec": "io", "loads_spec": "io", "migrate": "io", "read_spec": "io", "FORMAT_VERSION": "spec",
-         "EdgeSpec": "spec", "FlowSpec": "spec", "NodeSpec": "spec", "PolicySpec": "spec", "RetrySpec": "spec"}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'nbflow.model' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f"nbflow.model.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_attrs(globals(), {
+    ".io": ("dumps_spec", "loads_spec", "migrate", "read_spec"),
+    ".spec": ("FORMAT_VERSION", "EdgeSpec", "FlowSpec", "NodeSpec", "PolicySpec", "RetrySpec"),
+})
 
 
 if TYPE_CHECKING:

@@ -30,6 +30,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, NoReturn, Protocol, TypeVar, get_args
 
+from nbflow.lazy import lazy_attrs
 from nbflow.model.types import is_port_type
 
 if TYPE_CHECKING:
@@ -91,13 +92,8 @@ class Port:
         return self.lists_only and src_type not in ("any", "json") and not src_type.startswith("list[")
 
 
-def __getattr__(name: str) -> Any:
-    """``Params`` and ``NoParams`` (pydantic models) load on first use: see :mod:`nbflow.nodes.params`."""
-    if name in ("Params", "NoParams"):
-        from nbflow.nodes import params
-
-        return getattr(params, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+#: ``Params`` and ``NoParams`` (pydantic models) load on first use: see :mod:`nbflow.nodes.params`.
+__getattr__, __dir__ = lazy_attrs(globals(), {"nbflow.nodes.params": ("NoParams", "Params")})
 
 
 class _DefaultParams:

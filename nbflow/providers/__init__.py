@@ -6,7 +6,9 @@ Provider modules import httpx lazily through :mod:`nbflow.providers.builtin`, an
 on first use, so importing this package (or one small module of it, as the engine does) stays cheap.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from nbflow.lazy import lazy_attrs
 
 __all__ = [
     "AwsSecrets",
@@ -29,22 +31,16 @@ __all__ = [
     "set_rate_limit",
 ]
 
-_LAZY = {"AwsSecrets": "awssecrets", "Providers": "catalog", "register_provider": "catalog", "cost_of": "pricing",
-         "price_for": "pricing", "set_price": "pricing", "active_env": "profiles", "set_active_env": "profiles",
-         "Provider": "provider", "RateLimit": "ratelimit", "set_rate_limit": "ratelimit", "DictSecrets": "secrets",
-         "DotenvSecrets": "secrets", "EnvSecrets": "secrets", "Secret": "secrets", "Secrets": "secrets",
-         "SecretStore": "secrets", "VaultSecrets": "vault"}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'nbflow.providers' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f"nbflow.providers.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_attrs(globals(), {
+    ".awssecrets": ("AwsSecrets",),
+    ".catalog": ("Providers", "register_provider"),
+    ".pricing": ("cost_of", "price_for", "set_price"),
+    ".profiles": ("active_env", "set_active_env"),
+    ".provider": ("Provider",),
+    ".ratelimit": ("RateLimit", "set_rate_limit"),
+    ".secrets": ("DictSecrets", "DotenvSecrets", "EnvSecrets", "Secret", "SecretStore", "Secrets"),
+    ".vault": ("VaultSecrets",),
+})
 
 
 if TYPE_CHECKING:

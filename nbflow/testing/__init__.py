@@ -6,14 +6,13 @@ runs the module once, cleanly.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+from nbflow.lazy import lazy_attrs
+
+if TYPE_CHECKING:
+    from nbflow.testing.fakeserver import FakeServer, env_for
 
 __all__ = ["FakeServer", "env_for"]
 
-
-def __getattr__(name: str) -> Any:
-    if name in __all__:
-        from nbflow.testing import fakeserver
-
-        return getattr(fakeserver, name)
-    raise AttributeError(f"module 'nbflow.testing' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_attrs(globals(), {".fakeserver": ("FakeServer", "env_for")})

@@ -7,17 +7,13 @@ Jupyter, so it is tested (and usable) without a kernel.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from nbflow.lazy import lazy_attrs
 
 if TYPE_CHECKING:
     from nbflow.widget.editor import Editor
 
 __all__ = ["Editor"]
 
-
-def __getattr__(name: str) -> Any:
-    if name == "Editor":  # loads ipywidgets and ipycanvas on first use only
-        from nbflow.widget.editor import Editor
-
-        return Editor
-    raise AttributeError(f"module 'nbflow.widget' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_attrs(globals(), {".editor": ("Editor",)})  # ipywidgets, ipycanvas on first use
