@@ -14,15 +14,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from nbflow.model.spec import parse_ref
+from nbflow.model.spec import Position, parse_ref
 from nbflow.widget.arrange import layered
 from nbflow.widget.frames import FRAME_TITLE_H, MIN_H, MIN_W, PAD
 
 if TYPE_CHECKING:
-    from nbflow.model.spec import FlowSpec, FrameSpec
+    from nbflow.model.spec import FlowSpec, FrameSpec, WireLayout
     from nbflow.widget.geometry import NodeBox
 
-__all__ = ["TOP_PAD", "Rect", "auto_layout_frames", "frame_tree"]
+__all__ = ["TOP_PAD", "Rect", "auto_layout_frames", "frame_tree", "moved_points"]
 
 #: Room above a frame's members: its title bar and a line of comment text (as a new frame leaves).
 TOP_PAD = PAD + FRAME_TITLE_H + 10
@@ -120,3 +120,17 @@ def auto_layout_frames(spec: FlowSpec, boxes: dict[str, NodeBox], *, x0: float =
             else:
                 nodes[item] = (ox + x, oy + y)
     return nodes, rects
+
+
+def moved_points(spec: FlowSpec, new: dict[str, tuple[float, float]]) -> list[WireLayout]:
+    """The flow's reroute points after its nodes moved to ``new``: each point moves by the mean of
+    how far its wire's two ends moved, so a wire keeps its shape (and a point inside a frame laid out
+    as a block goes with the block)."""
+    old = spec.layout.nodes
+    out = []
+    for w in spec.layout.wires:
+        (a, _), (b, _) = parse_ref(w.from_), parse_ref(w.to)
+        ds = [(new[n][0] - old[n].x, new[n][1] - old[n].y) for n in (a, b) if n in new and n in old]
+        dx, dy = (sum(d[0] for d in ds) / len(ds), sum(d[1] for d in ds) / len(ds)) if ds else (0.0, 0.0)
+        out.append(w.model_copy(update={"via": [Position(x=round(p.x + dx), y=round(p.y + dy)) for p in w.via]}))
+    return out

@@ -308,8 +308,8 @@ class Commands:
 
     def auto_layout(self) -> frozenset[Layer]:
         """Lay the whole flow out left to right by its wires, each frame's members as one block with the
-        frame refitted around them (one undo step)."""
-        from nbflow.widget.arrange_frames import auto_layout_frames
+        frame refitted around them; reroute points move as their wires' ends do (one undo step)."""
+        from nbflow.widget.arrange_frames import auto_layout_frames, moved_points
 
         if not self.flow.spec.nodes:
             self.say("nothing to lay out")
@@ -318,6 +318,7 @@ class Commands:
 
         def do() -> None:
             spec = self.flow.spec.model_copy(deep=True)
+            spec.layout.wires = moved_points(spec, pos)
             for nid, (x, y) in pos.items():
                 spec.layout.nodes[nid] = Position(x=x, y=y)
             spec.layout.frames = [f.model_copy(update=dict(zip("xywh", map(round, rects[f.id]), strict=True)))

@@ -3,8 +3,8 @@
 Shift-click two nodes and press Shift+G: a frame around them; double-click its title bar and write its
 title and comment in the Params tab; drag the title bar: the frame moves with its nodes; Ctrl+C / Ctrl+V
 paste the frame with its nodes; double-click a wire: a reroute point, dragged and deleted; a Shift-drag
-box selects the frame with its nodes, which move (drawn by the browser) and delete together; every step
-undone with Ctrl+Z. Each step is checked in the kernel's flow and in the exported JSON file. In Notebook
+box selects the frame with its nodes, which move (drawn by the browser) and delete together; L lays the
+flow out keeping the frame around its nodes; every step undone with Ctrl+Z. Each step is checked in the kernel's flow and in the exported JSON file. In Notebook
 7 the canvas' context menu adds a comment (dragged by its title bar) and a reroute point. Screenshots go to ``test-output/e2e/``.
 """
 
@@ -210,7 +210,19 @@ def test_frames_and_reroute_points_in_jupyterlab(server: JupyterServer, browser_
     page.keyboard.press("Control+z")
     message(page, f"undo: move {n} and 1 frame")
     assert positions(page, "image_prompt", "picture") == before
+
+    # L lays the flow out with the frame as one block, refitted around its two nodes; Ctrl+Z undoes it
     kernel(page, "flow.connect('image_prompt.text', 'picture.prompt')")
+    focus_canvas(page)
+    page.keyboard.press("l")
+    message(page, "laid out 7 nodes and 1 frame")
+    held = state(page, "sorted(__import__('nbflow.widget.frames').widget.frames.frame_members("
+                       "flow.spec, editor.vm.boxes, flow.spec.layout.frames[0])[0])")
+    assert held == ["image_prompt", "picture"]
+    shot(page, "18-frames-auto-layout.png")
+    page.keyboard.press("Control+z")
+    message(page, "undo: auto-layout")
+    assert positions(page, "image_prompt", "picture") == before
     assert state(page, "flow.run().status") == "succeeded"  # layout is not semantics
     finish(page)
 

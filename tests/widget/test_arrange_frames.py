@@ -112,3 +112,16 @@ def test_the_layout_refits_a_frame_and_undoes_in_one_step() -> None:
     assert len(inside) == 2 and min(b.y for b in inside) - g0.y == TOP_PAD  # refitted: title bar room
     note = vm.frame("note")
     assert note is not None and (note.w, note.h) == (260, 140)  # a comment keeps its size
+
+
+def test_reroute_points_move_as_their_wires_ends_do() -> None:
+    vm = ViewModel(load(EXAMPLES[0]), width=1200, height=700)
+    a, b = vm.flow.spec.edges[0].from_, vm.flow.spec.edges[0].to
+    (na, _), (nb, _) = a.split("."), b.split(".")
+    (ax, ay), (bx, by) = vm.flow.position(na), vm.flow.position(nb)
+    vm.add_point((a, b), ((ax + bx) / 2 + 100, (ay + by) / 2))
+    p0 = vm.flow.spec.layout.wires[0].via[0]
+    vm.auto_layout()
+    (cx, cy), (dx, dy) = vm.flow.position(na), vm.flow.position(nb)
+    p = vm.flow.spec.layout.wires[0].via[0]
+    assert abs(p.x - p0.x - ((cx - ax) + (dx - bx)) / 2) <= 0.5 and abs(p.y - p0.y - ((cy - ay) + (dy - by)) / 2) <= 0.5
