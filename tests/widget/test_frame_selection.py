@@ -210,3 +210,30 @@ def test_a_reroute_point_inside_a_dragged_frame_moves_with_it(ed: tuple[Editor, 
     frontend(e.canvas, "mouse_up", x=x + 30, y=y)
     via = json.loads(e.flow.dumps())["layout"]["wires"][0]["via"][0]
     assert via == {"x": f.x + f.w / 2 + 30, "y": f.y + f.h - 12}
+
+
+def test_without_the_helper_the_overlay_draws_the_dragged_frame_and_the_edges_layer_leaves_it_out(
+        wire: CanvasWire) -> None:
+    from .test_frames import _Recorder
+
+    e = Editor(product_flow(), width=1000, height=600)  # no "attached": the kernel draws each step
+    e.vm.view.zoom, e.vm.view.ox, e.vm.view.oy = 1.0, 0.0, 0.0
+    e.vm.select(["image_prompt", "picture"])
+    e.vm.add_frame()
+    f = e.vm.frame("frame_1")
+    assert f is not None
+    x, y = f.x + 40, f.y + FRAME_TITLE_H / 2
+    frontend(e.canvas, "mouse_down", x=x, y=y)
+    wire.clear()
+    frontend(e.canvas, "mouse_move", x=x + 30, y=y + 20)
+    assert not e.client_lift and len(wire.messages) == 1  # drawn by the kernel, one frame
+    below, above = _Recorder(), _Recorder()
+    from nbflow.widget.draw_layout import draw_frames
+
+    draw_frames(below, e.vm)  # type: ignore[arg-type]
+    e.renderer._dragged(above, e.vm.dragged_boxes(), e.vm.dragged_frames())  # type: ignore[arg-type]
+    assert not any(r == (f.x, f.y, f.w, f.h) for _, r in below.fills)  # lifted off the edges layer
+    assert (f.color, (f.x + 30, f.y + 20, f.w, f.h)) in above.fills  # on the overlay, where it is now
+    frontend(e.canvas, "mouse_up", x=x + 30, y=y + 20)
+    g = e.vm.frame("frame_1")
+    assert g is not None and (g.x, g.y) == (f.x + 30, f.y + 20) and e.vm.history.labels[0][-1] == "move frame"
