@@ -71,12 +71,17 @@ function render({ model, el }) {
     }, true);
     const taken = new Set(["a", "c", "d", "g", "v", "x", "y", "z"]);
     let pressed = false;  // a press, not Tab, gave the canvas the page's focus
+    let left = false;  // the last Tab left the canvas
     root.addEventListener("pointerdown", (e) => { if (on(e)) pressed = true; }, true);
     canvas.addEventListener("focus", () => {
-      model.set("tab_exit", "");  // Tab moves on among the nodes until the kernel says otherwise
-      model.save_changes();
+      // back after leaving (or after Escape): Tab walks the nodes until the kernel says otherwise. The
+      // notebook may hand the focus back and forth within a cell: such a return changes nothing else.
+      if (left || model.get("tab_exit") === "both") {
+        model.set("tab_exit", "");
+        model.save_changes();
+      }
       model.send({ event: "focus", pointer: pressed });
-      pressed = false;
+      pressed = left = false;
     });
     root.addEventListener("keydown", (e) => {
       if (!on(e)) return;
@@ -84,6 +89,7 @@ function render({ model, el }) {
       if (e.key === "Tab" && !e.ctrlKey && !e.metaKey && !e.altKey
           && (exit === "both" || exit === (e.shiftKey ? "prev" : "next"))) {
         e.stopPropagation();  // not to ipycanvas (which prevents every default): the browser moves on
+        left = true;
         model.send({ event: "leave", back: e.shiftKey });
         return;
       }

@@ -173,14 +173,17 @@ class KeyFocus(KeyNav, KeyWiring):
 
     def page_focus(self, entered: bool, *, pointer: bool = False, back: bool = False) -> bool:
         """The page's focus came to the canvas (by Tab, or by a press when ``pointer``), or left it by
-        Tab (``back``: Shift+Tab). Returns whether the canvas should show it (not for a press)."""
+        Tab (``back``: Shift+Tab). Returns whether the canvas should show it (not for a press).
+
+        Coming back keeps the focus where it was: the notebook may move the page's focus off the canvas
+        and back on its own. Leaving by Tab forgets it, so Tab comes back to the first node (Shift+Tab
+        to the last)."""
         self.escaped = False
-        if entered and pointer:
-            return False
-        self.set_focus(None)  # Tab goes on from the first node, Shift+Tab from the last
-        if not entered:
-            self.cancel_wire()
-            self.say(f"{'Shift+Tab' if back else 'Tab'} left the canvas; Tab back to it for its keys")
+        if entered:
+            return not pointer
+        self.cancel_wire()
+        self.set_focus(None)
+        self.say(f"{'Shift+Tab' if back else 'Tab'} left the canvas; Tab back to it for its keys")
         return True
 
     def _count(self) -> str:
