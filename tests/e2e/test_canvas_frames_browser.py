@@ -5,7 +5,8 @@ title and comment in the Params tab; drag the title bar: the frame moves with it
 paste the frame with its nodes; double-click a wire: a reroute point, dragged and deleted; a Shift-drag
 box selects the frame with its nodes, which move (drawn by the browser) and delete together; L lays the
 flow out keeping the frame around its nodes; every step undone with Ctrl+Z. Each step is checked in the kernel's flow and in the exported JSON file. In Notebook
-7 the canvas' context menu adds a comment (dragged by its title bar) and a reroute point. Screenshots go to ``test-output/e2e/``.
+7 the canvas' context menu adds a comment (dragged by its title bar, box-selected and deleted, kept clear
+of the nodes by L) and a reroute point. Screenshots go to ``test-output/e2e/``.
 """
 
 from __future__ import annotations
@@ -261,6 +262,25 @@ def test_comment_and_reroute_from_the_context_menu_in_notebook_7(server: Jupyter
     focus_canvas(page)
     page.keyboard.press("Control+z")
     message(page, "undo: move frame")
+    # a Shift-drag box around it selects it (and no node); Delete deletes it; L lays the flow out with
+    # the comment clear of every node; each undone
+    kernel(page, "editor.vm.view.oy = -140.0; editor.redraw()")  # its bottom is below this 400 px canvas
+    x0, y0, x1, y1 = state(page, "(lambda f, v: [*v.to_screen(f.x - 8, f.y - 8), *v.to_screen(f.x + f.w + 8, "
+                                 "f.y + f.h + 8)])(flow.spec.layout.frames[0], editor.vm.view)")
+    box_drag(page, (x0, y0), (x1, y1))
+    message(page, "1 frame selected")
+    page.keyboard.press("Delete")
+    message(page, "deleted 1 frame")
+    page.keyboard.press("Control+z")
+    message(page, "undo: delete 1 frame")
+    kernel(page, "editor.vm.view.oy = 0.0; editor.redraw()")
+    page.keyboard.press("l")
+    message(page, "laid out 7 nodes and 1 frame")
+    assert state(page, "[b.id for b in editor.vm.boxes.values() if __import__('nbflow.widget.arrange').widget"
+                       ".arrange.overlaps((b.x, b.y, b.w, b.h), (lambda f: (f.x, f.y, f.w, f.h))("
+                       "flow.spec.layout.frames[0]))]") == []
+    page.keyboard.press("Control+z")
+    message(page, "undo: auto-layout")
 
     # click a wire, Shift+R: a reroute point on it; the wire's menu straightens it again
     wx, wy = wire_point(page, "image_prompt.product")
