@@ -237,7 +237,8 @@ class IterateActions:
     def _cost_plan(self) -> tuple[str, dict[str, Any]]:
         """What the label prices: Run all, or Run from here for the selection."""
         if self._cost_flow() is not self.flow:
-            return "Run the whole flow", {}
+            top = self._cost_flow().name  # the outermost flow: Run all there runs this body too
+            return f"Run all of the top-level flow {top}", {}
         ids = list(self.vm.selection)
         if ids:
             return f"Run from {', '.join(ids[:3])}{'…' if len(ids) > 3 else ''}", {"start": ids}
@@ -272,7 +273,7 @@ class IterateActions:
             self._show_cost(f"{what}: cannot estimate: {exc}", error=True)
             return None
         if missing is not None:
-            self._show_cost(f"{what}: needs {missing[0]!r}'s output (neither cached nor pinned)", error=True)
+            self._show_cost(f"{what}: needs the output of {missing[0]} (neither cached nor pinned)", error=True)
             return None
         state = (id(flow), self._semantic)
         if self._dry is not None and self._dry[0] == state:

@@ -213,7 +213,8 @@ def test_cost_label_follows_runs_pins_and_selection() -> None:
 def test_cost_label_names_a_missing_upstream_output() -> None:
     ed = _editor(product_flow())
     click(ed, screen(ed, "copy"))
-    assert "Run from copy: needs &#x27;prompt&#x27;&#x27;s output" in ed.cost.value
+    assert "Run from copy: needs the output of prompt (neither cached nor pinned)" in ed.cost.value
+    assert "&#x27;&#x27;" not in ed.cost.value  # no doubled quote
 
 
 def test_pin_media_by_cache_reference(tmp_path: Path) -> None:
@@ -298,7 +299,8 @@ def test_inside_an_opened_body_the_cost_label_prices_the_whole_flow_not_an_error
     assert ed.open_body("attempts")
     ed.update_cost()
     assert "cannot estimate" not in ed.cost_text and "missing graph input" not in ed.cost_text
-    assert ed.cost_text.startswith("Run the whole flow ≈ $"), ed.cost_text
+    top = ed.flow.name if not ed._bodies else ed._bodies[0][1].flow.name
+    assert ed.cost_text.startswith(f"Run all of the top-level flow {top} ≈ $"), ed.cost_text
     assert ed.cost_text.split("≈", 1)[1] == outside.split("≈", 1)[1]  # the same figure as outside
     assert "#d93025" not in ed.cost.value  # not drawn as an error
     ed.close_body()  # back out, the loop is selected: the label prices a run from it again
