@@ -33,6 +33,7 @@ from nbflow.widget.liftdrag import ClientDrag
 from nbflow.widget.mapitem import set_param
 from nbflow.widget.panels import ParamsPanel, PreviewPanel
 from nbflow.widget.popups import rank_types
+from nbflow.widget.prerun import message_html
 from nbflow.widget.status import diagnose, independent_of
 from nbflow.widget.style import PORT_COLORS
 from nbflow.widget.undo import Throttle
@@ -258,7 +259,7 @@ class Editor(IterateActions, BodyNavigation, FileActions, ClientDrag, w.VBox):
         text = self.vm.message
         if self._unsaved:  # an opened body the parent does not take yet: say so until it does
             text, color = f"{text} · {self._unsaved}" if text else self._unsaved, "#d93025"
-        self.message.value = f"<span class='nbflow-message' style='color:{color}'>{html.escape(text)}</span>"
+        self.message.value = message_html(text, color)
 
     def _say(self, text: str, level: str = "info") -> None:
         self.vm.say(text, "error" if level == "error" else "info")

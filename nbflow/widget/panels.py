@@ -44,6 +44,7 @@ def _wide() -> w.Layout:
     return w.Layout(width="98%")
 
 _STYLE = {"description_width": "96px"}
+_PROBLEM_CSS = "border-left:3px solid #d93025;padding:2px 6px;background:#fdecea;line-height:1.4;"
 
 
 def _pre(text: str, *, color: str = "#1f2933") -> w.HTML:
@@ -326,6 +327,7 @@ class ParamsPanel(w.VBox):
         self.problem_box = w.VBox()
         self.run_ready_button = w.Button(description="Run the rest", icon="play", layout=w.Layout(width="auto"),
                                          tooltip="run the nodes that do not need this node")
+        self.run_ready_button.add_class("nbflow-run-ready")
         self.run_ready_button.on_click(lambda _: self.on_run_ready() if self.on_run_ready else None)
         self.on_param = on_param
         self.on_rename = on_rename
@@ -359,8 +361,10 @@ class ParamsPanel(w.VBox):
             self.children = [*rows, self.error]
             return
         cls = self.flow.registry.get(spec.type)
-        self.header.value = (f"<b>{html.escape(cls.title or cls.type)}</b> <code>{html.escape(cls.type)}"
-                             f"</code><br><small>{html.escape(cls.description)}</small>")
+        # the HTML widget's line height is a widget row's (28px): a wrapped description reads normally
+        self.header.value = (f"<div class='nbflow-node-head' style='line-height:1.4'><b>"
+                             f"{html.escape(cls.title or cls.type)}</b> <code>{html.escape(cls.type)}</code>"
+                             f"<br><small>{html.escape(cls.description)}</small></div>")
         params_model: Any = cls.Params
         schema = params_model.model_json_schema()
         defs = schema.get("$defs", {})
@@ -386,25 +390,34 @@ class ParamsPanel(w.VBox):
         self.children = rows
 
     def _show_problem(self, node_id: str, rows: list[w.Widget]) -> None:
-        """Why the run could not start, at the top of the form, with the field at fault outlined under it."""
+        """Why the run could not start, at the top of the form: one short line, the field at fault
+        (outlined) and the button that runs the rest, then the details and fix folded, so the action is
+        in view without scrolling even in a short notebook panel."""
         p = self.problem
         if p is None or p.node != node_id:
             return
-        parts: list[w.Widget] = [w.HTML(
-            f"<div class='nbflow-problem' style='border-left:3px solid #d93025;padding:2px 6px;"
-            f"background:#fdecea'><b style='color:#d93025'>Cannot run:</b> {html.escape(p.message)}"
-            + (f"<br>{html.escape(p.fix)}" if p.fix else "") + "</div>")]
+        where = f"{p.field}: " if p.field else ""
+        line = w.HTML(
+            f"<div class='nbflow-problem' title='{html.escape(p.message)}' style='{_PROBLEM_CSS}"
+            f"white-space:nowrap;overflow:hidden;text-overflow:ellipsis'><b style='color:#d93025'>"
+            f"Cannot run:</b> {html.escape(where + p.message)}</div>", layout=_wide())
+        parts: list[w.Widget] = [line]
         if self.ready:
             self.run_ready_button.description = f"Run the {len(self.ready)} nodes that do not need it"
             parts.append(self.run_ready_button)
+        if p.fix:
+            parts.append(w.HTML(
+                f"<details class='nbflow-problem-details' style='line-height:1.4;font-size:12px'><summary>"
+                f"how to fix</summary>{html.escape(p.fix)}<br><small>{html.escape(p.message)}</small>"
+                f"</details>", layout=_wide()))
         self.problem_box.children = parts
-        rows.insert(1, self.problem_box)
-        if p.field in self.fields:  # outlined, and moved up under the message, so no scrolling finds it
+        rows.insert(0, self.problem_box)
+        if p.field in self.fields:  # outlined, and moved up under the line, so no scrolling finds it
             at_fault = self.fields[p.field]
             at_fault.layout.border = "2px solid #d93025"
             at_fault.add_class("nbflow-field-at-fault")
             rows.remove(at_fault)
-            rows.insert(2, at_fault)
+            rows.insert(1, at_fault)
 
     def _commit(self, name: str) -> None:
         if self.node_id is None:

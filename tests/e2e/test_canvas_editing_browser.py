@@ -156,7 +156,30 @@ def test_run_feedback_and_output_tab_in_notebook_7(server: JupyterServer, browse
     page.wait_for_timeout(400)
     assert not lab_menu_open(page)
     assert close_to_white(pixel(page, 640, 80))
+    # a missing key (a longer message): the field at fault and the run-the-rest button are in view with
+    # the panel unscrolled, at common window sizes (they were once pushed below the panel's bottom)
+    kernel(page, "import os; os.environ.pop('OPENAI_API_KEY', None); flow.set_params('topic', default='cats'); "
+                 "flow.set_params('copy', provider='openai', model='gpt-4o-mini')")
+    page.locator(".nbflow-editor button.widget-button", has_text="Run all").click()
+    message(page, "cannot run: copy")
+    page.wait_for_selector(".nbflow-editor .nbflow-field-at-fault", timeout=WAIT)
+    # the long message stays one line above the canvas (it once wrapped and hid under it)
+    page.wait_for_function("() => document.querySelector('.nbflow-message').getBoundingClientRect().bottom"
+                           " <= document.querySelector('canvas.nbflow-canvas').getBoundingClientRect().top + 1",
+                           timeout=WAIT)
+    for width, height in ((1700, 963), (1366, 768), (1280, 720)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.evaluate("() => document.querySelector('.nbflow-editor .nbflow-tabs').scrollIntoView({block: 'start'})")
+        for sel in (".nbflow-field-at-fault input", ".nbflow-run-ready"):
+            page.wait_for_function(_HITS, arg=f".nbflow-tabs {sel}", timeout=WAIT)
+    page.set_viewport_size({"width": 1700, "height": 1050})
     finish(page)
+
+
+# true when the element's centre is on top there (not covered, not scrolled out of its panel)
+_HITS = """(sel) => { const el = document.querySelector(sel); if (!el) return false;
+  const r = el.getBoundingClientRect(); const hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+  return r.height > 0 && r.bottom <= window.innerHeight && !!hit && (hit === el || el.contains(hit)); }"""
 
 
 def finish(page: Any) -> None:

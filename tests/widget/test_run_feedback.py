@@ -49,7 +49,7 @@ def test_missing_input_marks_the_node_and_field_and_the_rest_can_run() -> None:
     assert ed.vm.selected == "topic" and ed.tabs.selected_index == 0
     assert "2 nodes do not need topic and can run" in ed.message.value
     assert ed.params.fields["default"].layout.border == "2px solid #d93025"
-    assert "Give topic a value" in ed.params.problem_box.children[0].value
+    assert "Give topic a value" in ed.params.problem_box.children[-1].value  # folded under "how to fix"
     assert ed.params.run_ready_button in ed.params.problem_box.children
     ed.params.run_ready_button.click()
     assert ed.vm.status.get("out2") == "done"
@@ -70,7 +70,8 @@ def test_missing_key_names_the_variable(monkeypatch: pytest.MonkeyPatch, tmp_pat
     ed.run()
     assert "copy" in ed.vm.problems
     assert ed.vm.problems["copy"].field == "api_key_env"
-    assert "OPENAI_API_KEY" in ed.params.problem_box.children[0].value
+    line = ed.params.problem_box.children[0].value
+    assert "OPENAI_API_KEY" in line and "api_key_env: " in line
 
 
 def test_the_field_at_fault_comes_first_under_the_message(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
@@ -82,10 +83,33 @@ def test_the_field_at_fault_comes_first_under_the_message(monkeypatch: pytest.Mo
     ed.run()
     rows = list(ed.params.children)
     at_fault = ed.params.fields["api_key_env"]
-    # the message, then the field at fault, before the id row and every other field (no scrolling)
-    assert rows.index(ed.params.problem_box) == 1 and rows.index(at_fault) == 2
+    # a one-line message, the run-the-rest button and the folded fix, then the field at fault, before
+    # the node's title, its id row and every other field (no scrolling in a short notebook panel)
+    assert rows.index(ed.params.problem_box) == 0 and rows.index(at_fault) == 1
+    assert rows.index(ed.params.header) == 2
     assert all(rows.index(box) > 2 for name, box in ed.params.fields.items() if name != "api_key_env")
+    line, button, details = ed.params.problem_box.children
+    assert "white-space:nowrap" in line.value and "text-overflow:ellipsis" in line.value
+    assert "title='" in line.value and "is not set" in line.value  # the full message as a tooltip
+    assert button is ed.params.run_ready_button and button.description.startswith("Run the 4 nodes")
+    assert details.value.startswith("<details") and "Set the environment variable OPENAI_API_KEY" in details.value
     assert len(ed.params.fields) > 8  # the llm form is long: at its usual place the field was far down
     ed.vm.select(["topic"])  # another node's form is in its usual order
     ed.params.show("topic")
     assert ed.params.problem_box not in ed.params.children
+
+
+def test_a_node_description_has_normal_line_spacing() -> None:
+    ed = Editor(two_branches(), store=False)
+    ed.params.show("copy")
+    assert "line-height:1.4" in ed.params.header.value  # not the 28px of a widget row per wrapped line
+
+
+def test_a_long_message_keeps_one_line_and_shows_in_full_as_its_tooltip() -> None:
+    ed = Editor(two_branches(), store=False)
+    ed.run()  # cannot run: topic ... (a message longer than a narrow canvas is wide)
+    value = ed.message.value
+    assert ed.message.layout.height == "22px"  # the canvas under it never moves
+    assert "white-space:nowrap" in value and "text-overflow:ellipsis" in value and "line-height:22px" in value
+    title = value.split("title='", 1)[1].split("'", 1)[0]
+    assert title.startswith("cannot run: topic") and title.endswith("can run")  # the whole text
