@@ -8,7 +8,7 @@ the column with a gap. It is linear in nodes + edges apart from the column sort.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from nbflow.model.spec import FlowSpec, parse_ref
 from nbflow.widget.geometry import NodeBox
@@ -35,24 +35,45 @@ def overlaps(a: Rect, b: Rect, gap: float = 0.0) -> bool:
 
 
 def free_spot(x: float, y: float, w: float, h: float, taken: Iterable[Rect], *,
-              step: float = GRID_SNAP, gap: float = GAP) -> tuple[float, float]:
+              step: float = GRID_SNAP, gap: float = GAP, within: Rect | None = None) -> tuple[float, float]:
     """The spot nearest to (x, y) where a ``w`` x ``h`` box overlaps none of ``taken``.
 
     Candidates are tried ring by ring around (x, y) on a ``step`` grid, nearest first; a flow
     always has room further out, so this ends. Each row of candidates is worked out once as the
     x intervals its neighbours block, so a candidate costs one bisection, not a check against
-    every node of a large flow.
+    every node of a large flow. With ``within`` (a world rectangle ``(x0, y0, x1, y1)``, the view),
+    a free spot with the whole box inside it wins over a nearer one outside; the nearest free spot
+    anywhere is the answer only when the rectangle has no room.
     """
     rows = _Rows(list(taken), w, h, gap)
+    inside = _inside(within, w, h)
+    first: tuple[float, float] | None = None
     if rows.free(x, y):
-        return x, y
+        if inside(x, y):
+            return x, y
+        first = (x, y)
+    reach = 0 if within is None else max(abs(within[0] - x), abs(within[2] - w - x),
+                                         abs(within[1] - y), abs(within[3] - h - y)) / step
     ring = 1
     while True:
         for i, j in _ring(ring):
             cx, cy = x + i * step, y + j * step
-            if rows.free(cx, cy):
-                return cx, cy
+            if inside(cx, cy):
+                if rows.free(cx, cy):
+                    return cx, cy
+            elif first is None and rows.free(cx, cy):
+                first = (cx, cy)
+        if first is not None and ring >= reach:
+            return first
         ring += 1
+
+
+def _inside(within: Rect | None, w: float, h: float) -> Callable[[float, float], bool]:
+    """Whether a ``w`` x ``h`` box with its top-left at (x, y) lies inside ``within`` (always, without one)."""
+    if within is None:
+        return lambda _x, _y: True
+    x0, y0, x1, y1 = within
+    return lambda x, y: x0 <= x and x + w <= x1 and y0 <= y and y + h <= y1
 
 
 def _ring(ring: int) -> list[tuple[int, int]]:

@@ -18,7 +18,7 @@ from nbflow.widget.grouping import group_nodes
 from nbflow.widget.mapitem import item_candidates
 from nbflow.widget.moves import count
 from nbflow.widget.popups import MenuItem, Popup
-from nbflow.widget.style import GRID_SNAP
+from nbflow.widget.style import GRID_SNAP, NODE_W
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -82,6 +82,7 @@ class Commands:
         def delete_point(self) -> frozenset[Layer]: ...
         def select_frame(self, frame_id: str | None) -> frozenset[Layer]: ...
         def select_frames(self, ids: list[str], *, add: bool = False) -> None: ...
+        def show(self, node_id: str) -> None: ...
         @property
         def selected_frames(self) -> list[str]: ...
 
@@ -92,31 +93,34 @@ class Commands:
         return [(b.x, b.y, b.w, b.h) for b in self.boxes.values() if not skip or b.id not in skip]
 
     def place(self, x: float, y: float, w: float, h: float) -> tuple[float, float]:
-        """The free spot nearest to (x, y) for a w x h box, on the grid when snapping."""
+        """The free spot nearest to (x, y) for a w x h box, on the grid when snapping; inside the view
+        when it has room."""
         if self.snap:
             x, y = self.snapped(x), self.snapped(y)
-        fx, fy = free_spot(x, y, w, h, self._taken(), step=GRID_SNAP)
+        fx, fy = free_spot(x, y, w, h, self._taken(), step=GRID_SNAP, within=self.view.visible())
         return float(round(fx)), float(round(fy))
 
     def add_node(self, node_type: str, *, at: tuple[float, float] | None = None, **params: Any) -> str:
         """Add a node of ``node_type`` at world point ``at`` (default: the middle of the view), moved to
-        the nearest spot where it overlaps no other node; select it and return its id."""
+        the nearest spot inside the view where it overlaps no other node (or, in a full view, the
+        nearest spot outside, and the view pans to it); select it and return its id."""
         if at is None:
             wx, wy = self.view.to_world(self.view.width / 2, self.view.height / 2)
-            at = (wx - 100, wy - 50)
+            at = (wx - NODE_W / 2, wy - 50)
 
         def do() -> str:
             nid = self.flow.add(node_type, x=at[0], y=at[1], **params)
             b = self.boxes[nid]
             taken = self._taken({nid})
             x, y = (self.snapped(at[0]), self.snapped(at[1])) if self.snap else at
-            fx, fy = free_spot(x, y, b.w, b.h, taken, step=GRID_SNAP)
+            fx, fy = free_spot(x, y, b.w, b.h, taken, step=GRID_SNAP, within=self.view.visible())
             if (fx, fy) != (b.x, b.y):
                 self.flow.move(nid, float(round(fx)), float(round(fy)))
             return nid
 
         nid: str = self.edit("add node", do)
         self.select([nid])
+        self.show(nid)
         self.say(f"added {node_type} node {nid}")
         return nid
 
@@ -214,6 +218,8 @@ class Commands:
 
         ids: list[str] = self.edit(label, do)
         self.select(ids)
+        if ids:
+            self.show(min(ids, key=lambda i: self.flow.position(i)))  # the top-left one, in view
         if not ids and len(frame_ids) == 1:
             self.select_frame(frame_ids[0])
         else:
