@@ -17,6 +17,8 @@ and adds what is missing:
 - ``data-lm-suppress-shortcuts`` and ``data-jp-suppress-context-menu`` on the canvas, so keys typed on
   the canvas (``a``, ``d``, ``Ctrl+V`` ...) drive the editor, not the notebook's cell commands, and
   the browser defaults of the editor's shortcuts (Ctrl+D, Ctrl+A, ``/``) are prevented;
+- ``{"focus": true}`` from the kernel focuses the canvas (after Up or a breadcrumb, whose button took
+  the page's focus), so the editor's keys (Ctrl+Z, arrows) work on at once;
 - dragging: once the kernel lifts the dragged nodes, the helper moves them on each animation frame
   (:mod:`nbflow.widget.liftdrag`), so a drag keeps the screen's pace whatever the kernel's.
 
@@ -82,6 +84,11 @@ function render({ model, el }) {
       }
       model.send({ event: "focus", pointer: pressed });
       pressed = left = false;
+    });
+    model.on("msg:custom", (m) => {  // the kernel gives the keys back to the canvas (after Up, a crumb)
+      if (!m || !m.focus || document.activeElement === canvas) return;
+      pressed = true;  // like a press: the keyboard focus stays where it was, Tab does not restart
+      canvas.focus();
     });
     root.addEventListener("keydown", (e) => {
       if (!on(e)) return;

@@ -138,6 +138,7 @@ class Editor(IterateActions, BodyNavigation, FileActions, ClientDrag, w.VBox):
         self.message = w.HTML(layout=w.Layout(height="22px", overflow="hidden"))
         self.env_label = w.HTML(_profile_html())
         self.crumbs = w.HTML()
+        self.crumb_links: list[w.Button] = []  # the enclosing flows, each a link back (editor_bodies.py)
         self.up_button = _button("Up", "level-up", "back to the enclosing flow (Escape with nothing selected)")
         self.up_button.on_click(lambda _: self.close_body())
         self.crumb_bar = w.HBox([self.up_button, self.crumbs], layout=w.Layout(display="none",

@@ -14,6 +14,8 @@ from nbflow.widget.undo import FileChange
 from nbflow.widget.viewmodel import ViewModel
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import ipywidgets as w
 
     from nbflow.model.record import RunResult
@@ -38,6 +40,9 @@ class BodyNavigation:
         params: ParamsPanel
         crumbs: w.HTML
         crumb_bar: w.HBox
+        up_button: w.Button
+        crumb_links: list[w.Button]
+        helper: Any
         result: RunResult | None
         _bodies: list[tuple[Body, ViewModel, Any]]
         _unsaved: str | None
@@ -105,8 +110,24 @@ class BodyNavigation:
         self._unsaved = None
         self._switch(body.parent, parent_vm)
         self.vm.select([body.node])
+        self.vm.say(f"back in {self._bodies[-1][0].label if self._bodies else self.root.name}")
         self._apply(ALL_LAYERS, panels=True)
+        self.focus_canvas()
         return True
+
+    def go_to_level(self, level: int) -> bool:
+        """Back out to breadcrumb ``level`` (0: the flow the editor opened on), one body at a time; stops
+        inside a body its parent refuses, with the reason."""
+        while len(self._bodies) > level:
+            if not self.close_body():
+                return False
+        return True
+
+    def focus_canvas(self) -> None:
+        """Give the page's keyboard focus back to the canvas (a toolbar button took it); no-op without
+        the DOM helper."""
+        if self.helper is not None:
+            self.helper.send({"focus": True})
 
     def _switch(self, flow: Flow, vm: ViewModel) -> None:
         self.flow, self.vm = flow, vm
@@ -115,12 +136,26 @@ class BodyNavigation:
         self.params.problem = None
         inside = [b.label for b, _, _ in self._bodies]
         self.crumb_bar.layout.display = "flex" if inside else "none"
-        self.crumbs.value = ("<span class='nbflow-crumbs'>" + " › ".join(
-            html.escape(x) for x in [self.root.name, *inside]) + "</span>")
+        names = [self.root.name, *inside]
+        self.crumb_links = [_crumb(name, level, self.go_to_level) for level, name in enumerate(names[:-1])]
+        self.crumb_bar.children = (self.up_button, *self.crumb_links, self.crumbs)
+        self.crumbs.value = f"<span class='nbflow-crumbs'>{html.escape(names[-1])}</span>"
         self.result = None
         self.redraw()
         self._sync_panels(force=True)
         self._sync_buttons()
+
+
+def _crumb(name: str, level: int, go: Callable[[int], bool]) -> Any:
+    """A breadcrumb link: the name of an enclosing flow, followed by ›; a click goes back to it."""
+    import ipywidgets as w
+
+    link = w.Button(description=f"{name} ›", tooltip=f"back to {name}",
+                    layout=w.Layout(width="auto", border="none"))
+    link.style.button_color = "transparent"
+    link.add_class("nbflow-crumb")
+    link.on_click(lambda _b: go(level))
+    return link
 
 
 def _write_back(body: Body, parent_vm: ViewModel) -> str | None:

@@ -58,7 +58,8 @@ def test_double_click_opens_a_body_edit_and_go_back_undoably(tmp_path: Path) -> 
     x, y = at(ed, "inner")
     frontend(helper, "dblclick", x=x, y=y)
     assert ed.flow is not f and set(ed.flow.nodes) == {"text", "shout", "out"}
-    assert "parent › inner" in ed.crumbs.value and ed.crumb_bar.layout.display == "flex"
+    assert [b.description for b in ed.crumb_links] == ["parent ›"] and "inner" in ed.crumbs.value
+    assert ed.crumb_bar.layout.display == "flex"
     # edit the body with the same tools: duplicate the input node with the keyboard
     sx, sy = at(ed, "text")
     frontend(ed.canvas, "mouse_down", x=sx, y=sy)
