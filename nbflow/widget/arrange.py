@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
+from math import ceil, floor
 
 from nbflow.model.spec import FlowSpec, parse_ref
 from nbflow.widget.geometry import NodeBox
@@ -46,32 +47,22 @@ def free_spot(x: float, y: float, w: float, h: float, taken: Iterable[Rect], *,
     anywhere is the answer only when the rectangle has no room.
     """
     rows = _Rows(list(taken), w, h, gap)
-    inside = _inside(within, w, h)
-    first: tuple[float, float] | None = None
-    if rows.free(x, y):
-        if inside(x, y):
-            return x, y
-        first = (x, y)
-    reach = 0 if within is None else max(abs(within[0] - x), abs(within[2] - w - x),
-                                         abs(within[1] - y), abs(within[3] - h - y)) / step
+    inside = _inside(within, w, h) if within is not None else None
+    if inside is not None and within is not None and not rows.room(x, y, step, within, inside):
+        inside = None  # the view is full: the nearest spot anywhere
+    if (inside is None or inside(x, y)) and rows.free(x, y):
+        return x, y
     ring = 1
     while True:
         for i, j in _ring(ring):
             cx, cy = x + i * step, y + j * step
-            if inside(cx, cy):
-                if rows.free(cx, cy):
-                    return cx, cy
-            elif first is None and rows.free(cx, cy):
-                first = (cx, cy)
-        if first is not None and ring >= reach:
-            return first
+            if (inside is None or inside(cx, cy)) and rows.free(cx, cy):
+                return cx, cy
         ring += 1
 
 
-def _inside(within: Rect | None, w: float, h: float) -> Callable[[float, float], bool]:
-    """Whether a ``w`` x ``h`` box with its top-left at (x, y) lies inside ``within`` (always, without one)."""
-    if within is None:
-        return lambda _x, _y: True
+def _inside(within: Rect, w: float, h: float) -> Callable[[float, float], bool]:
+    """Whether a ``w`` x ``h`` box with its top-left at (x, y) lies inside ``within``."""
     x0, y0, x1, y1 = within
     return lambda x, y: x0 <= x and x + w <= x1 and y0 <= y and y + h <= y1
 
@@ -107,6 +98,22 @@ class _Rows:
                 starts.append(a)
                 ends.append(b)
         return starts, ends
+
+    def room(self, x: float, y: float, step: float, within: Rect, inside: Callable[[float, float], bool]) -> bool:
+        """Whether some grid point ``(x + i * step, y + j * step)`` inside ``within`` is free: row by
+        row, jumping over each blocked interval (the rows are the ones the ring search reads next)."""
+        ilo, ihi = ceil((within[0] - x) / step), floor((within[2] - self.w - x) / step)
+        for j in range(ceil((within[1] - y) / step), floor((within[3] - self.h - y) / step) + 1):
+            cy = y + j * step
+            i = ilo
+            while i <= ihi:
+                cx = x + i * step
+                if self.free(cx, cy) and inside(cx, cy):
+                    return True
+                starts, ends = self.rows[cy]
+                k = bisect_right(starts, cx) - 1
+                i = max(i + 1, ceil((ends[k] - x) / step)) if k >= 0 and cx < ends[k] else i + 1
+        return False
 
     def free(self, x: float, y: float) -> bool:
         """Whether a box with its top-left corner at (x, y) overlaps nothing."""

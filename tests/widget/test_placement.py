@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import random
+
 from nbflow import Flow
-from nbflow.widget.arrange import free_spot, overlaps
+from nbflow.widget.arrange import _ring, free_spot, overlaps
 from nbflow.widget.commands import clipboard
 from nbflow.widget.viewmodel import ViewModel
 
@@ -71,3 +73,29 @@ def test_free_spot_prefers_the_view_over_a_nearer_spot_outside() -> None:
     # no room inside: the nearest free spot anywhere
     assert free_spot(100, 0, 200, 100, taken, step=20.0, within=(0.0, 0.0, 400.0, 100.0)) == \
         free_spot(100, 0, 200, 100, taken, step=20.0)
+
+
+def test_free_spot_in_a_view_matches_checking_every_candidate() -> None:
+    """Inside the view: the first free candidate in ring order whose box is inside; else the nearest anywhere."""
+    def brute(x: float, y: float, taken: list, view: tuple, step: float = 20.0) -> tuple:
+        def ok(cx: float, cy: float) -> bool:
+            return not any(overlaps((cx, cy, 200, 100), r, 24.0) for r in taken)
+
+        def inside(cx: float, cy: float) -> bool:
+            return view[0] <= cx and cx + 200 <= view[2] and view[1] <= cy and cy + 100 <= view[3]
+
+        for want in (inside, lambda _x, _y: True):
+            cands = [(0, 0)] + [c for r in range(1, 80) for c in _ring(r)]
+            for i, j in cands:
+                cx, cy = x + i * step, y + j * step
+                if want(cx, cy) and ok(cx, cy):
+                    return cx, cy
+        raise AssertionError("no spot")
+
+    rng = random.Random(11)
+    for _ in range(40):
+        taken = [(rng.uniform(0, 900), rng.uniform(0, 700), rng.uniform(40, 260), rng.uniform(30, 180))
+                 for _ in range(rng.randint(0, 60))]
+        view = (rng.uniform(-100, 300), rng.uniform(-100, 300), rng.uniform(500, 1000), rng.uniform(400, 800))
+        x, y = rng.uniform(0, 900), rng.uniform(0, 700)
+        assert free_spot(x, y, 200, 100, taken, step=20.0, within=view) == brute(x, y, taken, view)
