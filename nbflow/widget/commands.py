@@ -292,7 +292,8 @@ class Commands:
             for d in (self.status, self.previews, self.errors, self.problems):
                 d.pop(nid, None)
         self.select([gid])
-        self.say(f"grouped {len(ids)} node{'s' if len(ids) > 1 else ''} into {kind} {gid} (double-click to open)")
+        once = ": it runs once until you set 'until' and max_iterations in Params" if kind == "loop" else ""
+        self.say(f"grouped {len(ids)} node{'s' if len(ids) > 1 else ''} into {kind} {gid}{once} (double-click to open)")
         return _ALL
 
     def _ask_item(self, choices: list[tuple[str, str]]) -> frozenset[Layer]:

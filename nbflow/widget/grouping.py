@@ -126,7 +126,9 @@ def group_nodes(flow: Flow, ids: list[str], ports: Any, *, kind: str = "subflow"
             "layout": {"nodes": body.layout}}
     for i in sel:
         flow.remove(i)
-    extra: dict[str, Any] = {"max_iterations": 3} if kind == "loop" else {}
+    # a new loop runs its body once (the flow gives what it gave before grouping, with no extra calls)
+    # until the user sets 'until' and the bound: repeating blindly would multiply every call in it
+    extra: dict[str, Any] = {"max_iterations": 1} if kind == "loop" else {}
     if body.item_name != "item":  # a selected node is called 'item': name the body input that is
         extra["item_input"] = body.item_name
     gid = flow.add(kind, node_id, x=x0, y=y0, flow=spec, **extra)
