@@ -33,8 +33,7 @@ from nbflow.widget.liftdrag import ClientDrag
 from nbflow.widget.mapitem import set_param
 from nbflow.widget.panels import ParamsPanel, PreviewPanel
 from nbflow.widget.popups import rank_types
-from nbflow.widget.prerun import message_html
-from nbflow.widget.status import diagnose, independent_of
+from nbflow.widget.prerun import PreRunReport, message_html
 from nbflow.widget.style import PORT_COLORS
 from nbflow.widget.undo import Throttle
 from nbflow.widget.viewmodel import ALL_LAYERS, Layer, ViewModel
@@ -59,7 +58,7 @@ def _button(description: str, icon: str, tooltip: str, width: str = "auto") -> w
     return w.Button(description=description, icon=icon, tooltip=tooltip, layout=w.Layout(width=width))
 
 
-class Editor(IterateActions, BodyNavigation, FileActions, ClientDrag, w.VBox):
+class Editor(IterateActions, PreRunReport, BodyNavigation, FileActions, ClientDrag, w.VBox):
     """A canvas editor on a :class:`~nbflow.Flow`: ``nbflow.Editor(flow)`` or ``flow.edit()``.
 
     The editor and the Python API edit the same object: ``flow.add(...)`` in a cell appears on the
@@ -458,8 +457,8 @@ class Editor(IterateActions, BodyNavigation, FileActions, ClientDrag, w.VBox):
 
     def _on_param(self, node_id: str, name: str, value: Any) -> None:
         said = set_param(self.vm, node_id, name, value)  # a map's item_input also rewires the map
-        if self.params.problem is not None and self.params.problem.node == node_id:
-            self.params.problem = None  # the user acted on it: the next run tells again if it still fails
+        if any(p.node == node_id for p in self.params.problems):  # the user acted on it: the next run
+            self.params.problems = [p for p in self.params.problems if p.node != node_id]  # tells again
             self.params.problem_box.children = []
         self._say(said or f"{node_id}: set {name}")
         if name in ("provider", "item_input"):  # the model may have followed the provider; a map's ports
@@ -475,14 +474,16 @@ class Editor(IterateActions, BodyNavigation, FileActions, ClientDrag, w.VBox):
     # -- running ----------------------------------------------------------------------------------
 
     def run(self, targets: list[str] | None = None, *, start: list[str] | None = None,
-            only: list[str] | None = None) -> RunHandle | None:
+            only: list[str] | None = None, part: Flow | None = None) -> RunHandle | None:
         """Start a run of the flow (or of ``targets`` and what they need, or from ``start`` on, or
-        ``only`` some nodes) on the kernel's loop, with the editor's cache and the flow's pins."""
+        ``only`` some nodes) on the kernel's loop, with the editor's cache and the flow's pins. ``part``:
+        a copy of the flow to run instead (without nodes at fault that stop the whole flow compiling)."""
+        runner = part or self.flow
         if self.handle is not None and not self.handle.done():
             self._say("a run is already going: stop it first", "error")
             return None
         try:
-            self.flow.validate()
+            runner.validate()
         except FlowError as exc:
             self._cannot_start(exc)
             return None
@@ -496,13 +497,15 @@ class Editor(IterateActions, BodyNavigation, FileActions, ClientDrag, w.VBox):
             self._say("running…")
             try:
                 # the flow's run observers (_on_flow_run) show the result
-                self.flow.run(on_event=self._on_event, store=self.store, source="notebook", **narrow)
+                done = runner.run(on_event=self._on_event, store=self.store, source="notebook", **narrow)
+                if part is not None:  # a copy: the editor's flow observers do not see its run
+                    self._finished(done)
             except (FlowError, SecretError) as exc:
                 self._cannot_start(exc)
             except NbflowError as exc:
                 self._say(f"run failed: {exc}", "error")
             return None
-        self.handle = self.flow.start(on_event=self._on_event, store=self.store, source="notebook", **narrow)
+        self.handle = runner.start(on_event=self._on_event, store=self.store, source="notebook", **narrow)
         self.handle.task.add_done_callback(self._run_done)
         self._say("running…" if not targets else f"running {', '.join(targets)} and what it needs…")
         self._sync_buttons()
@@ -539,35 +542,6 @@ class Editor(IterateActions, BodyNavigation, FileActions, ClientDrag, w.VBox):
             self._finished(task.result())
         self._sync_buttons()
         self.redraw(frozenset(("nodes",)))
-
-    def _cannot_start(self, exc: NbflowError) -> None:
-        """A run that could not start: mark the node and field at fault, offer the fix in the Params tab,
-        and say which nodes do not depend on it (and can run now)."""
-        types = {n.id: n.type for n in self.flow.spec.nodes}
-        prob = diagnose(exc, types)
-        if prob is None:
-            self._say(f"cannot run: {exc}", "error")
-            return
-        self.vm.mark_problem(prob)
-        ready = independent_of({prob.node}, self.flow.edges, list(types))
-        self.vm.select([prob.node])
-        self.params.problem = prob
-        self.params.ready = ready
-        self.tabs.selected_index = 0
-        self._sync_panels(force=True)
-        self._sync_buttons()
-        can = (f"; {len(ready)} node{'s' if len(ready) != 1 else ''} do not need {prob.node} and can run"
-               if ready else "; every node needs it")
-        self._say(f"cannot run: {prob.node}: {prob.message}{can}", "error")
-        self.redraw()
-
-    def run_ready(self) -> RunHandle | None:
-        """Run the nodes that do not depend on the node at fault (after a run could not start)."""
-        ready = [i for i in self.params.ready if i in self.flow.nodes]
-        if not ready:
-            self._say("no node can run without the one at fault", "error")
-            return None
-        return self.run(ready)
 
     def _finished(self, result: RunResult) -> None:
         self.result = result

@@ -321,7 +321,7 @@ class ParamsPanel(w.VBox):
     def __init__(self, flow: Flow, *, on_param: OnParam, on_rename: OnRename,
                  on_run_ready: Callable[[], Any] | None = None) -> None:
         self.flow = flow
-        self.problem: Problem | None = None  # why the last run could not start (shown on its node)
+        self.problems: list[Problem] = []  # why the last run could not start (each shown on its node)
         self.ready: list[str] = []  # the nodes that can run without the node at fault
         self.on_run_ready = on_run_ready
         self.problem_box = w.VBox()
@@ -389,35 +389,50 @@ class ParamsPanel(w.VBox):
         self._show_problem(node_id, rows)
         self.children = rows
 
+    @property
+    def problem(self) -> Problem | None:
+        """The first problem of the last run that could not start (setting it sets the only one)."""
+        return self.problems[0] if self.problems else None
+
+    @problem.setter
+    def problem(self, value: Problem | None) -> None:
+        self.problems = [] if value is None else [value]
+
     def _show_problem(self, node_id: str, rows: list[w.Widget]) -> None:
-        """Why the run could not start, at the top of the form: one short line, the field at fault
-        (outlined) and the button that runs the rest, then the details and fix folded, so the action is
-        in view without scrolling even in a short notebook panel."""
-        p = self.problem
-        if p is None or p.node != node_id:
+        """Why the run could not start, at the top of the form: one short line per problem (every node at
+        fault, so all are fixed in one pass), the button that runs the rest and this node's fields at
+        fault (outlined), then its fix folded, so the action is in view without scrolling even in a short
+        notebook panel."""
+        mine = [p for p in self.problems if p.node == node_id]
+        if not mine:
             return
-        where = f"{p.field}: " if p.field else ""
-        line = w.HTML(
-            f"<div class='nbflow-problem' title='{html.escape(p.message)}' style='{_PROBLEM_CSS}"
-            f"white-space:nowrap;overflow:hidden;text-overflow:ellipsis'><b style='color:#d93025'>"
-            f"Cannot run:</b> {html.escape(where + p.message)}</div>", layout=_wide())
-        parts: list[w.Widget] = [line]
+        head = "Cannot run:" if len(self.problems) == 1 else f"Cannot run, {len(self.problems)} problems:"
+        lines = [f"<b style='color:#d93025'>{head}</b>"] + [
+            f"<div title='{html.escape(p.message)}' style='white-space:nowrap;overflow:hidden;"
+            f"text-overflow:ellipsis{';font-weight:bold' if p.node == node_id else ''}'>"
+            f"{html.escape(p.label())}: {html.escape(p.message)}</div>" for p in self.problems]
+        if len(self.problems) == 1:  # one line: the head and the problem side by side
+            lines = [lines[1].replace(">", f">{lines[0]} ", 1)]
+        parts: list[w.Widget] = [w.HTML(f"<div class='nbflow-problem' style='{_PROBLEM_CSS}'>{''.join(lines)}"
+                                        "</div>", layout=_wide())]
         if self.ready:
-            self.run_ready_button.description = f"Run the {len(self.ready)} nodes that do not need it"
+            them = "it" if len({p.node for p in self.problems}) == 1 else "them"
+            self.run_ready_button.description = f"Run the {len(self.ready)} nodes that do not need {them}"
             parts.append(self.run_ready_button)
-        if p.fix:
+        fixes = "<br>".join(f"{html.escape(p.fix)}" for p in mine if p.fix)
+        if fixes:
             parts.append(w.HTML(
                 f"<details class='nbflow-problem-details' style='line-height:1.4;font-size:12px'><summary>"
-                f"how to fix</summary>{html.escape(p.fix)}<br><small>{html.escape(p.message)}</small>"
+                f"how to fix</summary>{fixes}<br><small>{html.escape(mine[0].message)}</small>"
                 f"</details>", layout=_wide()))
         self.problem_box.children = parts
         rows.insert(0, self.problem_box)
-        if p.field in self.fields:  # outlined, and moved up under the line, so no scrolling finds it
-            at_fault = self.fields[p.field]
-            at_fault.layout.border = "2px solid #d93025"
-            at_fault.add_class("nbflow-field-at-fault")
-            rows.remove(at_fault)
-            rows.insert(1, at_fault)
+        at_fault = [self.fields[p.field] for p in mine if p.field in self.fields]
+        for i, box in enumerate(dict.fromkeys(at_fault), 1):  # outlined, moved up under the problem
+            box.layout.border = "2px solid #d93025"
+            box.add_class("nbflow-field-at-fault")
+            rows.remove(box)
+            rows.insert(i, box)
 
     def _commit(self, name: str) -> None:
         if self.node_id is None:

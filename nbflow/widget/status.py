@@ -26,6 +26,11 @@ class Problem:
     message: str
     field: str | None = None
     fix: str | None = None
+    port: str | None = None  # the input at fault (an unwired one), when it is an input
+
+    def label(self) -> str:
+        """Where the problem is: ``node.port`` for an input, ``node: field`` for a params field."""
+        return f"{self.node}.{self.port}" if self.port else f"{self.node}: {self.field}" if self.field else self.node
 
 
 class RunStatus:
@@ -114,6 +119,8 @@ def diagnose(exc: BaseException, node_types: dict[str, str]) -> Problem | None:
     if node is None or node not in node_types:
         return None
     field = getattr(exc, "field", None)
+    if isinstance(field, str) and field.startswith("params."):
+        field = field[7:]  # the form's field name
     fix = None
     secret = _SECRET_RE.search(message)
     if secret is not None:
@@ -125,7 +132,8 @@ def diagnose(exc: BaseException, node_types: dict[str, str]) -> Problem | None:
         field = "default"
         fix = (f"Give {node} a value: type it in 'default' (used when a run brings none), or pass "
                f"--input {node}=... when running headlessly.")
-    return Problem(node, message.split(": ", 1)[-1] if message.startswith("node '") else message, field, fix)
+    return Problem(node, message.split(": ", 1)[-1] if message.startswith("node '") else message, field, fix,
+                   getattr(exc, "port", None))
 
 
 def independent_of(bad: set[str], edges: list[tuple[str, str]], ids: list[str]) -> list[str]:

@@ -172,6 +172,13 @@ def test_run_feedback_and_output_tab_in_notebook_7(server: JupyterServer, browse
         page.evaluate("() => document.querySelector('.nbflow-editor .nbflow-tabs').scrollIntoView({block: 'start'})")
         for sel in (".nbflow-field-at-fault input", ".nbflow-run-ready"):
             page.wait_for_function(_HITS, arg=f".nbflow-tabs {sel}", timeout=WAIT)
+    # two problems at once (an unwired prompt too): both named in one pass, the button still in view
+    kernel(page, "flow.add('llm', id='copy_2', x=580, y=520)")
+    page.locator(".nbflow-editor button.widget-button", has_text="Run all").click()
+    message(page, "cannot run: 2 problems (copy_2.prompt, copy: api_key_env)")
+    until(page, "print(sorted(editor.vm.problems))", "['copy', 'copy_2']")
+    page.evaluate("() => document.querySelector('.nbflow-editor .nbflow-tabs').scrollIntoView({block: 'start'})")
+    page.wait_for_function(_HITS, arg=".nbflow-tabs .nbflow-run-ready", timeout=WAIT)
     page.set_viewport_size({"width": 1700, "height": 1050})
     finish(page)
 

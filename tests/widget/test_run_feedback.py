@@ -113,3 +113,26 @@ def test_a_long_message_keeps_one_line_and_shows_in_full_as_its_tooltip() -> Non
     assert "white-space:nowrap" in value and "text-overflow:ellipsis" in value and "line-height:22px" in value
     title = value.split("title='", 1)[1].split("'", 1)[0]
     assert title.startswith("cannot run: topic") and title.endswith("can run")  # the whole text
+
+
+def test_every_problem_before_the_run_is_reported_at_once(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    f = two_branches("openai")  # copy needs a key that is not set
+    f.add("llm", id="copy_2", x=520, y=240)  # and copy_2's prompt is not wired
+    ed = Editor(f, store=False)
+    ed.run()
+    assert [p.label() for p in ed.params.problems] == ["copy_2.prompt", "topic: default", "copy: api_key_env"]
+    assert set(ed.vm.problems) == {"copy_2", "topic", "copy"}  # every node at fault is marked on the canvas
+    assert ("cannot run: 3 problems (copy_2.prompt, topic: default, copy: api_key_env); 2 nodes can still run"
+            in ed.message.value)
+    listed = ed.params.problem_box.children[0].value  # one line each, in the Params tab
+    assert all(f"{where}:" in listed for where in ("copy_2.prompt", "topic: default", "copy: api_key_env"))
+    assert "Wire an output into copy_2.prompt" in ed.params.problem_box.children[-1].value
+    ed.vm.select(["copy"])  # another node at fault: its field outlined, the same list above it
+    ed.params.show("copy")
+    assert ed.params.children[1] is ed.params.fields["api_key_env"]
+    assert "OPENAI_API_KEY" in ed.params.problem_box.children[-1].value
+    assert ed.params.run_ready_button.description == "Run the 2 nodes that do not need them"
+    ed.params.run_ready_button.click()
+    assert ed.vm.status.get("out2") == "done" and "copy" not in ed.vm.status
