@@ -7,7 +7,6 @@ observers, so a ``flow.connect(...)`` in a cell shows on a displayed canvas and 
 from __future__ import annotations
 
 import importlib
-import math
 import re
 import sys
 from collections.abc import Callable, Iterable
@@ -61,13 +60,12 @@ class Flow:
 
     def __init__(self, name: str = "flow", *, description: str = "", spec: FlowSpec | None = None,
                  registry: Registry | None = None) -> None:
-        from nbflow.model.spec import FlowSpec  # the flow-file models (pydantic) load with the first flow
-        from nbflow.providers.catalog import Providers
-        self.spec = spec if spec is not None else FlowSpec(name=name, description=description)
+        from nbflow.model.spec import new_flow  # the flow-file models (pydantic) load with the first flow
+        self.spec = spec if spec is not None else new_flow(name, description)
         self.registry = registry or default_registry
         self.source: str | None = None
         self.cache: Cache = MemoryCache()
-        self.providers = Providers()
+        self._providers: Providers | None = None
         self.last_result: RunResult | None = None
         self._ran_plan: Plan | None = None
         self._version = 0
@@ -113,6 +111,20 @@ class Flow:
     def copy(self) -> Flow:
         """An independent copy (same registry)."""
         return Flow(spec=self.spec.model_copy(deep=True), registry=self.registry)
+
+    @property
+    def providers(self) -> Providers:
+        """Provider lookup and secrets for this flow's runs; made when first asked for (by a node that
+        calls a provider or reads a secret, or by you), so a flow that calls none never loads them."""
+        if self._providers is None:
+            from nbflow.providers.catalog import Providers
+
+            self._providers = Providers()
+        return self._providers
+
+    @providers.setter
+    def providers(self, providers: Providers) -> None:
+        self._providers = providers
 
     # -- reading ----------------------------------------------------------------------------------
 
@@ -240,7 +252,7 @@ class Flow:
 
         Costs O(1) in the size of the flow: only the new node is checked.
         """
-        from nbflow.model.spec import NodeSpec, PolicySpec, Position
+        from nbflow.model.spec import PolicySpec, new_node, new_position
         idx = self._index()
         node_id = id or self._new_id(type)
         if node_id in idx.pos:
@@ -248,15 +260,16 @@ class Flow:
         pol = PolicySpec.model_validate(policy) if isinstance(policy, dict) else policy
         if type in self.registry:  # e.g. provider="openai" with no model: that provider's default model
             params = self.registry.get(type).adjust_params({}, dict(params))
-        spec = NodeSpec(id=node_id, type=type, title=title, params=dict(params), policy=pol)
+        spec = new_node(node_id, type, title=title, params=dict(params), policy=pol)
+        if x is None or y is None:
+            k = len(self.spec.nodes)
+            x, y = 40 + 260 * (k % 4), 40 + 170 * (k // 4)
+        pos = new_position(x, y, node=node_id)
         with self._compiling():
             impl = make_node(spec, self.registry)  # validate type and params before the node exists
         self.spec.nodes.append(spec)
         idx.added(self.spec, spec, impl)
-        if x is None or y is None:
-            k = len(self.spec.nodes) - 1
-            x, y = 40 + 260 * (k % 4), 40 + 170 * (k // 4)
-        self.spec.layout.nodes[node_id] = Position(x=x, y=y)
+        self.spec.layout.nodes[node_id] = pos
         self._changed("add", node=node_id)
         return node_id
 
@@ -278,8 +291,8 @@ class Flow:
         Only the new edge is checked (O(1) when edges follow the order nodes were added in), so
         building a flow edge by edge is linear; :meth:`validate` checks the whole flow before a run.
         """
-        from nbflow.model.spec import EdgeSpec
-        edge = EdgeSpec.model_validate({"from": src, "to": dst})
+        from nbflow.model.spec import new_edge
+        edge = new_edge(src, dst)
         idx = self._index()
         if not idx.ordered:  # the spec was given with a cycle: let the full compile name it
             with self._compiling():
@@ -332,10 +345,8 @@ class Flow:
     def move(self, node_id: str, x: float, y: float) -> None:
         """Move a node on the canvas (layout only)."""
         self.node(node_id)
-        if not (math.isfinite(x) and math.isfinite(y)):
-            raise FlowError(f"position ({x}, {y}) must be finite numbers", node=node_id)
-        from nbflow.model.spec import Position
-        self.spec.layout.nodes[node_id] = Position(x=x, y=y)
+        from nbflow.model.spec import new_position
+        self.spec.layout.nodes[node_id] = new_position(x, y, node=node_id)
         self._changed("move", node=node_id)
 
     def set_layout(self, layout: LayoutSpec) -> None:
@@ -344,28 +355,11 @@ class Flow:
         self._changed("layout")
 
     def rename(self, old: str, new: str) -> None:
-        """Rename a node; edges, layout and fallback references follow."""
-        node = self.node(old)
-        if any(n.id == new for n in self.spec.nodes):
-            raise FlowError("duplicate node id", node=new)
-        from nbflow.model.layout import rename_in_layout
-        from nbflow.model.spec import NodeSpec
-        NodeSpec.model_validate({"id": new, "type": node.type})
-        node.id = new
-        for e in self.spec.edges:
-            a, p = parse_ref(e.from_)
-            if a == old:
-                e.from_ = f"{new}.{p}"
-            b, q = parse_ref(e.to)
-            if b == old:
-                e.to = f"{new}.{q}"
-        for n in self.spec.nodes:
-            if n.policy and n.policy.fallback:
-                n.policy.fallback = [new if f == old else f for f in n.policy.fallback]
-        rename_in_layout(self.spec.layout, old, new)
+        """Rename a node; edges, layout, pins and fallback references follow."""
+        self.node(old)
+        from nbflow.model.layout import rename_node
+        rename_node(self.spec, old, new)
         self._wiring = None
-        if old in self.spec.pins:
-            self.spec.pins[new] = self.spec.pins.pop(old)
         self._changed("rename", node=new, old=old)
 
     def replace(self, other: Flow | FlowSpec) -> None:
@@ -392,7 +386,8 @@ class Flow:
 
             pins = pin_values(self, cache_obj)
         ex = Execution(plan, inputs={**(inputs or {}), **kw}, cache=cache_obj, listeners=listeners,
-                       concurrency=concurrency, providers=providers or self.providers,
+                       concurrency=concurrency, providers=providers or self._providers,
+                       make_providers=lambda: self.providers,
                        targets=_ids(targets, "targets"), run_id=run_id, price=cost_of, restore=restore,
                        resume=resume, start=_ids(start, "start"), only=_ids(only, "only"), pins=pins)
         self._ran_plan = plan

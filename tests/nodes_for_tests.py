@@ -85,9 +85,20 @@ class BadOutput(NodeType[Params]):
         return {"out": "not a number"}
 
 
+class ReadsSecret(NodeType[Params]):
+    """Asks ``ctx`` for the secret ``TOKEN`` while it runs (no ``preflight``), and says whether it got one."""
+
+    type = "t.secret"
+    inputs = {"x": Port("any", required=False)}
+    outputs = {"out": Port("text")}
+
+    async def run(self, inputs: dict[str, Any], ctx: Any) -> dict[str, Any]:
+        return {"out": "got it" if ctx.secret("TOKEN") else ""}
+
+
 def make_registry() -> Registry:
     reg = Registry(plugins=False)
-    for cls in (Echo, Flaky, Pick, BadOutput):
+    for cls in (Echo, Flaky, Pick, BadOutput, ReadsSecret):
         reg.register(cls)
     return reg
 

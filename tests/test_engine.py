@@ -335,3 +335,47 @@ def test_targets_run_only_what_the_node_needs(reg):
     res = flow.run(targets=["b"])
     assert set(res.nodes) == {"a", "b"}
     assert "c" not in T.CALLS
+
+
+class CachingStore:
+    """A secrets manager that keeps what it fetched until told to forget (as the Vault store does)."""
+
+    def __init__(self) -> None:
+        self.fetches = 0
+        self.forgets = 0
+        self._kept: str | None = None
+
+    def get(self, name: str) -> str | None:
+        if name != "TOKEN":
+            return None
+        if self._kept is None:
+            self.fetches += 1
+            self._kept = "tok-5f2a91c3e8"
+        return self._kept
+
+    def forget(self) -> None:
+        self.forgets += 1
+        self._kept = None
+
+
+def test_providers_are_made_when_a_node_first_asks_and_kept_for_that_run(reg):
+    """A run whose nodes ask for no provider or secret makes no providers (the provider catalog stays
+    unloaded); a node asking ``ctx`` for a secret mid-run gets them, and what the secrets manager fetched
+    is kept for the rest of that run (fetched once for two nodes) and forgotten when it ends."""
+    from nbflow.providers.catalog import Providers
+    from nbflow.providers.secrets import Secrets
+
+    store, made = CachingStore(), []
+
+    def make_providers() -> Providers:
+        made.append(1)
+        return Providers(Secrets(store))
+
+    plain = make(reg, {"id": "a", "type": "t.echo"}, {"id": "b", "type": "t.echo"}, edges=[("a.out", "b.x")])
+    res = asyncio.run(Execution(plain.validate(), make_providers=make_providers).run())
+    assert res.status == "succeeded" and made == []
+    flow = make(reg, {"id": "a", "type": "t.secret"}, {"id": "b", "type": "t.secret"}, edges=[("a.out", "b.x")])
+    for run in (1, 2):
+        res = asyncio.run(Execution(flow.validate(), make_providers=make_providers).run())
+        assert res.status == "succeeded" and res.nodes["b"].outputs == {"out": "got it"}
+        assert (len(made), store.fetches, store.forgets) == (run, run, run)

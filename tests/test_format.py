@@ -129,3 +129,44 @@ def test_positions_must_be_finite():
     flow.add("input.text", id="t", default="x")
     with pytest.raises(nbflow.FlowError, match=r"node 't': position \(inf, 0\) must be finite numbers"):
         flow.move("t", float("inf"), 0)
+    with pytest.raises(nbflow.FlowError, match=r"node 't': position \(left, 0\) must be finite numbers"):
+        flow.move("t", "left", 0)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda f: f.add("template", id="1st"), "node id '1st' must start with a letter or '_' and use letters, "
+                                            "digits, '_', '-'"),
+    (lambda f: f.add("template", id=7), "node id must be a string, got 7"),
+    (lambda f: f.add("template", id="t2", title=5), "node 't2' field 'title': title must be a string, got 5"),
+    (lambda f: f.add("template", id="t2", x=float("nan"), y=0), "node 't2': position (nan, 0) must be finite"),
+    (lambda f: f.connect("t", "out.value"), "'t' is not of the form 'node.port'"),
+    (lambda f: f.connect("t.text", "out.value.x"), "'out.value.x' is not of the form 'node.port'"),
+    (lambda f: f.rename("t", "no spaces"), "node id 'no spaces' must start with a letter"),
+    (lambda f: nbflow.Flow(name=3), "flow name must be a string, got 3"),
+])
+def test_a_flow_built_in_code_is_checked_edit_by_edit(edit, message):
+    """Ids, titles, positions and references get the flow file's checks, as one-line FlowErrors (a flow
+    built in code skips the file models' validators), and a refused edit changes nothing."""
+    flow = nbflow.Flow()
+    flow.add("template", id="t", template="{{x}}")
+    flow.add("output", id="out")
+    before = flow.dumps()
+    with pytest.raises(nbflow.FlowError) as err:
+        edit(flow)
+    assert str(err.value).startswith(message) and "\n" not in str(err.value)
+    assert flow.dumps() == before
+
+
+def test_a_flow_built_in_code_equals_the_same_flow_read_from_its_file():
+    flow = nbflow.Flow("copy", description="d")
+    flow.add("input.text", id="topic", default="tea", x=10, y=20.5)
+    flow.add("template", id="t", title="Prompt", template="about {{topic}}", policy={"retry": {"attempts": 2}})
+    flow.add("output", id="out")
+    flow.connect("topic.value", "t.topic")
+    flow.connect("t.text", "out.value")
+    flow.rename("out", "result")
+    flow.move("t", 300, 40)
+    loaded = nbflow.Flow.loads(flow.dumps())
+    assert loaded.spec == flow.spec
+    assert loaded.spec.model_dump() == flow.spec.model_dump()
+    assert loaded.run().outputs == flow.run().outputs == {"result": "about tea"}

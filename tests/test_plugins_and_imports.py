@@ -144,7 +144,7 @@ NOT_IN_A_PLAIN_RUN = ("nbflow.nodes.ai_nodes", "nbflow.nodes.control_nodes", "nb
                       "nbflow.nodes.mcp_nodes", "nbflow.providers.offline", "nbflow.providers.openai",
                       "nbflow.providers.anthropic", "nbflow.providers.http", "nbflow.providers.models",
                       "nbflow.providers.structured", "nbflow.providers.templating", "nbflow.providers.tokens",
-                      "nbflow.mcp", "httpx", "jsonschema")
+                      "nbflow.mcp", "nbflow.providers.catalog", "nbflow.providers.secrets", "httpx", "jsonschema")
 
 
 def test_first_flow_loads_the_models_it_needs_and_no_http():
@@ -161,6 +161,9 @@ def test_first_flow_loads_the_models_it_needs_and_no_http():
              "print('LOADED=' + ','.join(m for m in ('pydantic', 'nbflow.model.spec', 'nbflow.nodes.io_nodes',\n"
              "                                       'nbflow.nodes.text_nodes') if m in sys.modules))\n"
              "print('PARAMS=' + str(issubclass(nbflow.Params, __import__('pydantic').BaseModel)))\n"
+             "m = nbflow.model.spec\n"  # built in code: the flow file's validators are not needed
+             "print('BUILT=' + ','.join(c.__name__ for c in (m.FlowSpec, m.NodeSpec, m.EdgeSpec, m.Position)\n"
+             "                          if c.__pydantic_complete__))\n"
              "print('ALL=' + str(len(nbflow.registry.types())) + str('nbflow.nodes.ai_nodes' in sys.modules))")
     p = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, env=_env(),
                        timeout=120)
@@ -168,4 +171,4 @@ def test_first_flow_loads_the_models_it_needs_and_no_http():
     from nbflow.nodes.registry import BUILTIN_TYPES
 
     assert p.stdout.split() == ["UNNEEDED=", "LOADED=pydantic,nbflow.model.spec,nbflow.nodes.io_nodes,nbflow.nodes.text_nodes",
-                                "PARAMS=True", f"ALL={len(BUILTIN_TYPES)}True"]
+                                "PARAMS=True", "BUILT=", f"ALL={len(BUILTIN_TYPES)}True"]

@@ -17,7 +17,7 @@ import asyncio
 import os
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from nbflow.engine.budget import BudgetGuard, budget_for
@@ -26,11 +26,11 @@ from nbflow.engine.context import NodeRunContext
 from nbflow.engine.failures import beyond_deadline, error_info, error_message, timed_out
 from nbflow.engine.plan import Plan, PlanNode
 from nbflow.engine.policies import is_retryable, retry_after_of
+from nbflow.engine.runproviders import RunProviders
 from nbflow.engine.select import Selection, choose, seed
 from nbflow.exceptions import InputError, NodeError
 from nbflow.model.events import Event, EventKind, Listener
 from nbflow.model.record import NodeRecord, RunResult, value_to_json
-from nbflow.model.types import check_value
 from nbflow.nodes.nodetype import Pause
 from nbflow.redaction import scrub
 
@@ -52,8 +52,8 @@ class Execution:
     """One run of a plan. Create, then ``await run()``; ``cancel()`` stops it."""
 
     def __init__(self, plan: Plan, *, inputs: dict[str, Any] | None = None, run_id: str | None = None,
-                 cache: Cache | None = None, listeners: Iterable[Listener] = (),
-                 concurrency: int | None = None, providers: Providers | None = None,
+                 cache: Cache | None = None, listeners: Iterable[Listener] = (), concurrency: int | None = None,
+                 providers: Providers | None = None, make_providers: Callable[[], Providers] | None = None,
                  targets: list[str] | None = None, restore: RunResult | None = None,
                  resume: dict[str, dict[str, Any]] | None = None,
                  price: Any = None, start: list[str] | None = None, only: list[str] | None = None,
@@ -62,8 +62,7 @@ class Execution:
         self.run_id = run_id or (restore.run_id if restore else new_run_id())
         self.cache = cache
         self.listeners = list(listeners)
-        from nbflow.providers.catalog import Providers  # loads with the first run, not with ``import nbflow``
-        self.providers = providers or Providers()
+        self._providers = RunProviders(providers, make_providers)  # made when a node first asks
         self.price = price or _zero_price
         self.budget = budget if budget is not None else budget_for(plan, self.run_id)  # cost caps, if any
         n = len(plan.nodes)
@@ -87,12 +86,17 @@ class Execution:
         self._inline: asyncio.Task[Any] | None = None
         self._cancelled = False
 
+    @property
+    def providers(self) -> Providers:
+        """The run's providers (made when first asked for: see :class:`RunProviders`)."""
+        return self._providers.get()
+
     # -- events ---------------------------------------------------------------------------------
 
     def subflow(self, plan: Plan, inputs: dict[str, Any]) -> Any:
         """Run another plan as part of a node of this run (sub-flows, loops, map): an awaitable result."""
-        return Execution(plan, inputs=inputs, cache=self.cache, providers=self.providers, price=self.price,
-                         budget=self.budget).run()
+        return Execution(plan, inputs=inputs, cache=self.cache, make_providers=self._providers.get,
+                         price=self.price, budget=self.budget).run()
 
     def emit(self, kind: EventKind, node_id: str | None = None, data: dict[str, Any] | None = None) -> None:
         if not self.listeners:
@@ -170,7 +174,7 @@ class Execution:
 
     async def run(self) -> RunResult:
         """Run to the end (succeeded, failed, paused or cancelled) and return the record."""
-        with self.providers.secrets.run_scope():  # secrets managers' answers are kept for the run only
+        with self._providers.run_scope():  # secrets managers' answers are kept for the run only
             return await self._run()
 
     async def _run(self) -> RunResult:
@@ -515,7 +519,7 @@ class Execution:
                         outs = await coro
                 else:  # pragma: no cover - Python 3.10
                     outs = await asyncio.wait_for(coro, timeout)
-                self._check_outputs(cand, outs)
+                cand.check_outputs(outs)
                 return scrub(outs), None  # nothing a node lets out carries a resolved secret
             except asyncio.CancelledError:
                 rec.status = "cancelled"
@@ -573,21 +577,6 @@ class Execution:
         self.emit("failed", pn.id, rec.error)
         self.emit("node_finished", pn.id, {"status": "failed", "duration": rec.duration, **_spent(rec)})
         return None
-
-    @staticmethod
-    def _check_outputs(pn: PlanNode, outs: Any) -> None:
-        if not isinstance(outs, dict):
-            raise NodeError(f"{pn.spec.type}.run() returned {type(outs).__name__}, not a dict of outputs")
-        ports = pn.out_ports
-        for k, v in outs.items():
-            port = ports.get(k)
-            if port is None:
-                raise NodeError(f"{pn.spec.type}.run() returned unknown output {k!r}")
-            t = port.type
-            if t != "any" and t != "json":
-                why = check_value(v, t)
-                if why:
-                    raise NodeError(f"output {k!r}: {why}")
 
 
 def _spent(rec: NodeRecord | None) -> dict[str, Any]:

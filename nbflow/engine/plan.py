@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nbflow.engine.policies import Policy, resolve_policy
-from nbflow.exceptions import CycleError, FlowError, ParamError, WiringError
+from nbflow.exceptions import CycleError, FlowError, NodeError, ParamError, WiringError
 from nbflow.model.refs import parse_ref
-from nbflow.model.types import coercion
+from nbflow.model.types import check_value, coercion
 from nbflow.nodes.compose import composing
 from nbflow.nodes.nodetype import NodeType, Port
 from nbflow.nodes.registry import Registry
@@ -57,6 +57,21 @@ class PlanNode:
     fallbacks: tuple[int, ...] = ()
     join: bool = False
     """Runs with inputs from skipped, rejected or failed branches absent (merge, or ``policy.join``)."""
+
+    def check_outputs(self, outs: Any) -> None:
+        """What this node's ``run()`` returned is a dict of its output ports with values of their types."""
+        if not isinstance(outs, dict):
+            raise NodeError(f"{self.spec.type}.run() returned {type(outs).__name__}, not a dict of outputs")
+        ports = self.out_ports
+        for k, v in outs.items():
+            port = ports.get(k)
+            if port is None:
+                raise NodeError(f"{self.spec.type}.run() returned unknown output {k!r}")
+            t = port.type
+            if t != "any" and t != "json":
+                why = check_value(v, t)
+                if why:
+                    raise NodeError(f"output {k!r}: {why}")
 
 
 @dataclass(slots=True, eq=False)

@@ -33,11 +33,13 @@ kept request timeouts and rate limits in params; version 2 had no frames or rero
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from nbflow.exceptions import FlowError
 from nbflow.model.refs import ID_RE as _ID_RE
 from nbflow.model.refs import parse_ref
 
@@ -55,6 +57,11 @@ __all__ = [
     "Position",
     "RetrySpec",
     "WireLayout",
+    "check_node_id",
+    "new_edge",
+    "new_flow",
+    "new_node",
+    "new_position",
     "parse_ref",
 ]
 
@@ -155,9 +162,13 @@ class NodeSpec(_Strict):
     @field_validator("id")
     @classmethod
     def _check_id(cls, v: str) -> str:
-        if not _ID_RE.match(v):
-            raise ValueError(f"node id {v!r} must start with a letter or '_' and use letters, digits, '_', '-'")
-        return v
+        return _node_id(v)
+
+
+def _node_id(v: str) -> str:
+    if not _ID_RE.match(v):
+        raise ValueError(f"node id {v!r} must start with a letter or '_' and use letters, digits, '_', '-'")
+    return v
 
 
 class EdgeSpec(_Strict):
@@ -267,3 +278,68 @@ class FlowSpec(_Strict):
     edges: list[EdgeSpec] = Field(default_factory=list)
     pins: dict[str, PinSpec] = Field(default_factory=dict, description="Node id -> pinned outputs.")
     layout: LayoutSpec = Field(default_factory=LayoutSpec)
+
+
+# -- specs of a flow built in code ----------------------------------------------------------------
+# ``Flow``'s editing methods check each edit themselves (ids and refs here, params by the node type,
+# ports, types and cycles by the wiring index), so they make their spec objects with these instead of
+# the models' validators: building those validators costs more than a small flow's whole first run, and
+# a flow built in code never needs them. A flow file is still validated by the models (``model.io``).
+# Each check here makes the same decision as the model's validator, as a FlowError.
+
+
+def new_flow(name: str, description: str = "") -> FlowSpec:
+    """An empty flow: what ``FlowSpec(name=name, description=description)`` gives."""
+    for what, v in (("name", name), ("description", description)):
+        if not isinstance(v, str):
+            raise FlowError(f"flow {what} must be a string, got {v!r}")
+    return FlowSpec.model_construct(
+        {"name", "description"}, nbflow=FORMAT_VERSION, name=name, description=description,
+        defaults=DefaultsSpec.model_construct(), nodes=[], edges=[], pins={},
+        layout=LayoutSpec.model_construct(nodes={}, frames=[], wires=[]))
+
+
+def check_node_id(node_id: str) -> str:
+    """``node_id`` if it is a valid node id (as ``NodeSpec`` checks it), else a FlowError saying why."""
+    if not isinstance(node_id, str):
+        raise FlowError(f"node id must be a string, got {node_id!r}")
+    try:
+        return _node_id(node_id)
+    except ValueError as exc:
+        raise FlowError(str(exc)) from None
+
+
+def new_node(node_id: str, type: str, *, title: str | None, params: dict[str, Any],
+             policy: PolicySpec | None) -> NodeSpec:
+    """A node spec, as ``NodeSpec(id=..., type=..., ...)`` validates it (params are the node type's to check)."""
+    check_node_id(node_id)
+    if not isinstance(type, str):
+        raise FlowError(f"node type must be a string, got {type!r}", node=node_id)
+    if title is not None and not isinstance(title, str):
+        raise FlowError(f"title must be a string, got {title!r}", node=node_id, field="title")
+    if policy is not None and not isinstance(policy, PolicySpec):
+        raise FlowError("policy must be a dict or a PolicySpec", node=node_id, field="policy")
+    return NodeSpec.model_construct(id=node_id, type=type, title=title, params=params, policy=policy)
+
+
+def new_edge(src: str, dst: str) -> EdgeSpec:
+    """An edge spec, as ``EdgeSpec.model_validate({"from": src, "to": dst})`` validates it."""
+    for v in (src, dst):
+        if not isinstance(v, str):
+            raise FlowError(f"{v!r} is not of the form 'node.port'")
+        try:
+            parse_ref(v)
+        except ValueError as exc:
+            raise FlowError(str(exc)) from None
+    return EdgeSpec.model_construct(from_=src, to=dst)
+
+
+def new_position(x: float, y: float, *, node: str | None = None) -> Position:
+    """Where a node sits, as ``Position(x=x, y=y)`` validates it: finite numbers."""
+    try:
+        fx, fy = float(x), float(y)
+    except (TypeError, ValueError):
+        fx = fy = math.nan
+    if not (math.isfinite(fx) and math.isfinite(fy)):
+        raise FlowError(f"position ({x}, {y}) must be finite numbers", node=node)
+    return Position.model_construct(x=fx, y=fy)

@@ -72,8 +72,9 @@ class GraphInput(NodeType[IP], Generic[IP]):
             raise InputError(f"input {self.input_name!r}: {why}")
         return raw
 
-    async def load(self, value: Any, *, timeout: float | None = None, clients: HttpClients | None = None) -> Any:
-        """Resolve a parsed value (e.g. read an image path). Runs inside the node."""
+    async def load(self, value: Any, ctx: NodeContext) -> Any:
+        """Resolve a parsed value (e.g. read an image path). Runs inside the node: a media input fetches a
+        URL through ``ctx.clients``; others ask ``ctx`` nothing, so a run of them makes no providers."""
         return value
 
     async def run(self, inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
@@ -84,7 +85,7 @@ class GraphInput(NodeType[IP], Generic[IP]):
                 if self.params.required:
                     raise InputError(f"missing graph input {self.input_name!r}", node=self.id)
                 return {}
-        return {"value": await self.load(value, timeout=ctx.request_timeout, clients=ctx.clients)}
+        return {"value": await self.load(value, ctx)}
 
 
 class TextInputParams(InputParams):
@@ -222,10 +223,10 @@ class ImageInput(GraphInput[MediaInputParams]):
     def parse(self, raw: Any) -> Any:
         return raw
 
-    async def load(self, value: Any, *, timeout: float | None = None, clients: HttpClients | None = None) -> Any:
+    async def load(self, value: Any, ctx: NodeContext) -> Any:
         try:
             return await load_media(value, expect="image", max_bytes=self.params.max_bytes,
-                                    timeout=timeout, clients=clients)
+                                    timeout=ctx.request_timeout, clients=ctx.clients)
         except MediaError as exc:
             raise InputError(f"input {self.input_name!r}: {exc}", node=self.id) from None
 
@@ -236,10 +237,10 @@ class FileInput(ImageInput):
     description = "A named file input from a path or URL (any type)."
     value_type = "file"
 
-    async def load(self, value: Any, *, timeout: float | None = None, clients: HttpClients | None = None) -> Any:
+    async def load(self, value: Any, ctx: NodeContext) -> Any:
         try:
             return await load_media(value, expect="file", max_bytes=self.params.max_bytes,
-                                    timeout=timeout, clients=clients)
+                                    timeout=ctx.request_timeout, clients=ctx.clients)
         except MediaError as exc:
             raise InputError(f"input {self.input_name!r}: {exc}", node=self.id) from None
 
