@@ -139,6 +139,7 @@ class BodyNavigation:
         names = [self.root.name, *inside]
         self.crumb_links = [_crumb(name, level, self.go_to_level) for level, name in enumerate(names[:-1])]
         self.crumb_bar.children = (self.up_button, *self.crumb_links, self.crumbs)
+        self.crumb_bar.add_class("nbflow-crumb-bar")
         self.crumbs.value = f"<span class='nbflow-crumbs'>{html.escape(names[-1])}</span>"
         self.result = None
         self.redraw()

@@ -87,9 +87,15 @@ def rail_at(page: Any, name: str, side: str) -> tuple[float, float]:
 
 
 def crumbs(page: Any, text: str) -> None:
-    page.wait_for_function("(t) => { const c = document.querySelector('.nbflow-crumbs');"
-                           " return c && c.offsetParent !== null && c.innerText.includes(t); }", arg=text,
-                           timeout=WAIT)
+    """Wait for the breadcrumb bar (the enclosing flows' links, then the open body) to read ``text``."""
+    page.wait_for_function("(t) => { const c = document.querySelector('.nbflow-crumb-bar');"
+                           " return c && c.offsetParent !== null && c.innerText.replace(/\\s+/g, ' ').includes(t); }",
+                           arg=text, timeout=WAIT)
+
+
+def canvas_focused(page: Any) -> None:
+    page.wait_for_function("() => document.activeElement !== null"
+                           " && document.activeElement.classList.contains('nbflow-canvas')", timeout=WAIT)
 
 
 def finish(page: Any) -> None:
@@ -195,9 +201,11 @@ def test_edit_a_referenced_body_by_its_edge_ports_in_notebook_7(server: JupyterS
     page.keyboard.press("Control+z")
     message(page, "undo: add body output")
     assert "text_2" not in (server.root / "shout.json").read_text()
-    # back up: the parent keeps its reference and runs the edited body; its own file is untouched
-    page.keyboard.press("Escape")
-    page.keyboard.press("Escape")
+    # back up with the Up button: it says where, and the keys are the canvas's again (Ctrl+Z below);
+    # the parent keeps its reference and runs the edited body; its own file is untouched
+    page.locator(".nbflow-crumb-bar button", has_text="Up").click()
+    message(page, "back in parent")
+    canvas_focused(page)
     page.wait_for_function("() => { const c = document.querySelector('.nbflow-crumbs');"
                            " return !c || c.offsetParent === null; }", timeout=WAIT)
     assert kernel(page, "print(flow.node('loud').params)") == "{'path': 'shout.json'}"
@@ -282,8 +290,9 @@ def test_edit_an_embedded_body_built_in_python_in_jupyterlab(server: JupyterServ
     assert kernel(page, "print({'from': 'greeting.value', 'to': 'greet.greeting'} in "
                         "flow.node('hello').params['flow']['edges'])") == "True"
     shot(page, "20-embedded-body-plus.png")
-    page.keyboard.press("Escape")
-    page.keyboard.press("Escape")
+    page.locator(".nbflow-crumb-bar .nbflow-crumb", has_text="embedded").click()  # the crumb goes back
+    message(page, "back in embedded")
+    canvas_focused(page)
     page.wait_for_function("() => { const c = document.querySelector('.nbflow-crumbs');"
                            " return !c || c.offsetParent === null; }", timeout=WAIT)
     assert kernel(page, "print(sorted(editor.vm.boxes['hello'].inputs))") == "['greeting', 'name']"

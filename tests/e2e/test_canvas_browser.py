@@ -9,6 +9,7 @@ writes the file and offers it as a download. Screenshots go to ``test-output/e2e
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -219,6 +220,18 @@ def test_canvas_in_jupyterlab(server: JupyterServer, browser_context: Any) -> No
     assert dl.value.suggested_filename == "product.json"
     assert Path(dl.value.path()).read_bytes() == (server.root / "product.json").read_bytes()
     shot(page, "05-exported.png")
+
+    # Add four times at zoom 1: each new node lands whole inside the view (the view pans once it is full)
+    kernel(page, "editor.vm.view.zoom, editor.vm.view.ox, editor.vm.view.oy = 1.0, 0.0, 0.0")
+    page.locator(".nbflow-editor input[placeholder='search node types…']").fill("http")
+    until(page, "print(editor.palette.value)", "http")
+    add = button(page, re.compile(r"^\s*Add\s*$"))
+    for n in range(1, 5):
+        add.click()
+        until(page, "print(sum(editor.flow.node(i).type == 'http' for i in editor.flow.nodes))", str(n))
+        until(page, "b, v = editor.vm.boxes[editor.vm.selected], editor.vm.view; (x0, y0), (x1, y1) = "
+                    "v.to_screen(b.x, b.y), v.to_screen(b.x + b.w, b.y + b.h); "
+                    "print(0 <= x0 and x1 <= v.width and 0 <= y0 and y1 <= v.height)", "True")
     page.close()
 
 

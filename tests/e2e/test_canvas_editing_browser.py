@@ -215,7 +215,7 @@ def test_group_open_body_and_tooltip_in_jupyterlab(server: JupyterServer, browse
     # double-click it: its body opens in place, with a breadcrumb
     px, py = to_page(page, 350, 43)
     page.mouse.dblclick(px, py)
-    page.wait_for_function("() => { const c = document.querySelector('.nbflow-crumbs');"
+    page.wait_for_function("() => { const c = document.querySelector('.nbflow-crumb-bar');"
                            " return c && c.offsetParent !== null && c.innerText.includes('›'); }", timeout=WAIT)
     message(page, f"editing the body of {gid}")
     assert kernel(page, "print(sorted(editor.flow.nodes))") == "['copy', 'copy_text_out', 'prompt', 'prompt_product']"
