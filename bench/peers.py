@@ -542,6 +542,18 @@ def version(engine: str) -> str:
     return dist_version(DISTS.get(engine, engine)) if engine != "asyncio" else platform.python_version()
 
 
+def compile_nbflow() -> None:
+    """Write nbflow's bytecode before timing: pip compiles the peers' modules when it installs them, but an
+    editable checkout (after an edit, or under PYTHONDONTWRITEBYTECODE) would compile nbflow's changed modules
+    from source in every fresh process, which no installed copy does."""
+    import compileall
+    from importlib.util import find_spec
+
+    spec = find_spec("nbflow")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        compileall.compile_dir(folder, quiet=1)
+
+
 def collect(engines: list[str], reps: int, instructions: bool) -> dict[str, dict[str, list[float]]]:
     figures: dict[str, dict[str, list[float]]] = {e: {} for e in engines}
     for engine in engines if instructions else ():  # deterministic: once is enough
@@ -661,6 +673,7 @@ def main() -> None:
         if e not in engines:
             print(f"{e}: not installed; pip install -e '.[bench]'", file=sys.stderr)
     started = time.strftime("%Y-%m-%d")
+    compile_nbflow()
     figures = collect(engines, args.reps, args.instructions)
     text, verdicts = table(figures, engines)
     print(f"Measured {started}, {args.reps} interleaved repetitions (fresh process per engine); "
