@@ -11,9 +11,11 @@ and adds what is missing:
   menus are suppressed over the canvas, and non-left presses never reach ipycanvas);
 - ``resize`` with the editor's width, so the canvas can narrow to keep the side panel beside it
   (Notebook 7's narrower column) instead of wrapping the panel below, off screen;
-- ``focus`` and ``leave``: ipycanvas prevents the default of every key, so Tab could never leave the
-  canvas (a keyboard trap). When the kernel's ``tab_exit`` says this Tab leaves (after Escape, on the
-  last or first node), the helper keeps the key from ipycanvas and the browser moves the focus on;
+- ``leave``: ipycanvas prevents the default of every key, so Tab could never leave the canvas (a
+  keyboard trap). After ``Escape`` the helper keeps the next Tab / Shift+Tab from ipycanvas, so the
+  browser moves the focus on, and tells the kernel. It decides alone, in the browser: messages from
+  the kernel to the helper while keys and presses arrived let ipycanvas' presses reach the kernel
+  after the helper's double-click (JupyterLab's editing browser test; the cause is not known);
 - ``data-lm-suppress-shortcuts`` and ``data-jp-suppress-context-menu`` on the canvas, so keys typed on
   the canvas (``a``, ``d``, ``Ctrl+V`` ...) drive the editor, not the notebook's cell commands, and
   the browser defaults of the editor's shortcuts (Ctrl+D, Ctrl+A, ``/``) are prevented;
@@ -53,8 +55,10 @@ function render({ model, el }) {
                y: (e.clientY - r.top) * canvas.height / r.height };
     };
     const on = (e) => e.target === canvas;
+    let exit = false;  // Escape was the last key: Tab and Shift+Tab leave the canvas
     root.addEventListener("mousedown", (e) => {
       if (!on(e)) return;
+      exit = false;
       if (e.button !== 0) { e.stopPropagation(); e.preventDefault(); return; }
       model.send({ event: "modifiers", shift: e.shiftKey, ctrl: e.ctrlKey, meta: e.metaKey, ...at(e) });
     }, true);
@@ -72,34 +76,19 @@ function render({ model, el }) {
       model.send({ event: "contextmenu", ...at(e) });
     }, true);
     const taken = new Set(["a", "c", "d", "g", "v", "x", "y", "z"]);
-    let pressed = false;  // a press, not Tab, gave the canvas the page's focus
-    let left = false;  // the last Tab left the canvas
-    root.addEventListener("pointerdown", (e) => { if (on(e)) pressed = true; }, true);
-    canvas.addEventListener("focus", () => {
-      // back after leaving (or after Escape): Tab walks the nodes until the kernel says otherwise. The
-      // notebook may hand the focus back and forth within a cell: such a return changes nothing else.
-      if (left || model.get("tab_exit") === "both") {
-        model.set("tab_exit", "");
-        model.save_changes();
-      }
-      model.send({ event: "focus", pointer: pressed });
-      pressed = left = false;
-    });
     model.on("msg:custom", (m) => {  // the kernel gives the keys back to the canvas (after Up, a crumb)
       if (!m || !m.focus || document.activeElement === canvas) return;
-      pressed = true;  // like a press: the keyboard focus stays where it was, Tab does not restart
       canvas.focus();
     });
     root.addEventListener("keydown", (e) => {
       if (!on(e)) return;
-      const exit = model.get("tab_exit");
-      if (e.key === "Tab" && !e.ctrlKey && !e.metaKey && !e.altKey
-          && (exit === "both" || exit === (e.shiftKey ? "prev" : "next"))) {
+      if (e.key === "Tab" && exit && !e.ctrlKey && !e.metaKey && !e.altKey) {
         e.stopPropagation();  // not to ipycanvas (which prevents every default): the browser moves on
-        left = true;
+        exit = false;
         model.send({ event: "leave", back: e.shiftKey });
         return;
       }
+      if (!["Shift", "Control", "Alt", "Meta"].includes(e.key)) exit = e.key === "Escape";
       const k = e.key.toLowerCase();
       if (((e.ctrlKey || e.metaKey) && taken.has(k)) || e.key === "/" || e.key === "Backspace"
           || e.key === " " || e.key.startsWith("Arrow") || e.key === "ContextMenu") e.preventDefault();
@@ -133,7 +122,6 @@ def make_helper(on_event: Callable[[dict[str, Any]], None]) -> Any:
     class CanvasEvents(anywidget.AnyWidget):
         _esm = ESM
         sprite = traitlets.Instance(Widget, allow_none=True).tag(sync=True, **widget_serialization)
-        tab_exit = traitlets.Unicode("").tag(sync=True)  # which Tab leaves the canvas (KeyFocus.tab_exit)
 
     helper = CanvasEvents(layout={"display": "none"})
     helper.on_msg(lambda _w, content, _buffers: on_event(content) if isinstance(content, dict) else None)

@@ -238,8 +238,6 @@ class Editor(IterateActions, PreRunReport, BodyNavigation, FileActions, ClientDr
         if self.snap_button.value != self.vm.snap:
             self.snap_button.value = self.vm.snap
         self._sync_buttons()
-        if self.helper is not None:
-            self.helper.tab_exit = self.vm.tab_exit  # which Tab leaves the canvas now (dom.py)
         command, self.vm.command = self.vm.command, None
         if command is None or self.iterate_command(command):  # run from here / only / up to here, pin
             return
@@ -396,9 +394,9 @@ class Editor(IterateActions, PreRunReport, BodyNavigation, FileActions, ClientDr
         if ev in ("attached", "drag"):
             self.on_client_drag(msg)
             return
-        if ev in ("focus", "leave"):  # the page's focus came to the canvas, or Tab took it away (keyfocus.py)
-            if self.vm.page_focus(ev == "focus", pointer=bool(msg.get("pointer")), back=bool(msg.get("back"))):
-                self._apply(frozenset(("overlay",)))
+        if ev == "leave":  # Tab took the page's focus off the canvas (keyfocus.py)
+            self.vm.left_canvas(back=bool(msg.get("back")))
+            self._apply(frozenset(("overlay",)))
             return
         before = self._selection_state()
         if ev == "dblclick":

@@ -8,9 +8,9 @@ the selection or takes it out. What acts on the selection (arrows, Delete, Ctrl+
 acts on the nodes chosen this way. ``Shift+W`` selects the next wire of the focused node (``Delete``
 removes it); ``W`` starts wiring by keyboard (:mod:`~nbflow.widget.keywire`).
 
-Leaving the canvas (no keyboard trap): :attr:`KeyFocus.tab_exit` tells the browser when ``Tab`` should
-move the page's focus on instead of reaching the kernel: after ``Escape``, on the last node (``Tab``)
-or the first (``Shift+Tab``), or with no node at all. A mixin of the view model; plain Python.
+Leaving the canvas (no keyboard trap): after ``Escape`` the DOM helper lets the next ``Tab`` /
+``Shift+Tab`` move the page's focus on (:mod:`~nbflow.widget.dom`) and the kernel hears of it
+(:meth:`KeyFocus.left_canvas`). A mixin of the view model; plain Python.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def nearest(boxes: dict[str, NodeBox], start: str, dx: int, dy: int) -> str | No
 
 
 class KeyFocus(KeyNav, KeyWiring):
-    """The focus ring, Space / Ctrl+arrows multi-select, wires by key, and when Tab leaves the canvas
+    """The focus ring, Space / Ctrl+arrows multi-select, wires by key, and leaving the canvas by Tab
     (with the keys of :class:`~nbflow.widget.keynav.KeyNav`; mixed into the view model)."""
 
     if TYPE_CHECKING:
@@ -62,7 +62,7 @@ class KeyFocus(KeyNav, KeyWiring):
         @property
         def selected(self) -> str | None: ...
 
-    #: Escape was the last key: Tab and Shift+Tab now leave the canvas.
+    #: Escape was the last key: Tab and Shift+Tab now leave the canvas (the DOM helper lets them through).
     escaped = False
     _focus: str | None = None
     _focus_tag: tuple[str, ...] | None = None  # the selection when the focus was set
@@ -83,20 +83,6 @@ class KeyFocus(KeyNav, KeyWiring):
     def set_focus(self, node_id: str | None) -> None:
         """Put the focus on ``node_id`` (None: nowhere) without changing the selection."""
         self._focus, self._focus_tag = node_id, tuple(self.selection)
-
-    @property
-    def tab_exit(self) -> str:
-        """Which Tab leaves the canvas now: ``"both"``, ``"next"`` (Tab), ``"prev"`` (Shift+Tab) or ``""``."""
-        if self.popup is not None or self.key_wire is not None or self.drag is not None:
-            return ""
-        if self.escaped or not self.boxes:
-            return "both"
-        f = self.focus
-        if f is None:
-            return ""
-        order = reading_order(self.boxes)
-        first, last = f == order[0], f == order[-1]
-        return "both" if first and last else "next" if last else "prev" if first else ""
 
     def focus_key(self, key: str, shift: bool, mod: bool) -> frozenset[Layer] | None:
         """The keys of this module, or None for a key they leave to the others."""
@@ -171,20 +157,14 @@ class KeyFocus(KeyNav, KeyWiring):
                  "Shift+W the next")
         return ALL_LAYERS
 
-    def page_focus(self, entered: bool, *, pointer: bool = False, back: bool = False) -> bool:
-        """The page's focus came to the canvas (by Tab, or by a press when ``pointer``), or left it by
-        Tab (``back``: Shift+Tab). Returns whether the canvas should show it (not for a press).
-
-        Coming back keeps the focus where it was: the notebook may move the page's focus off the canvas
-        and back on its own. Leaving by Tab forgets it, so Tab comes back to the first node (Shift+Tab
-        to the last)."""
+    def left_canvas(self, *, back: bool = False) -> None:
+        """Tab (``back``: Shift+Tab) took the page's focus off the canvas: Tab back in walks the nodes
+        from the first (Shift+Tab from the last). The notebook may move the page's focus off the canvas
+        and back on its own; that keeps the focus where it was."""
         self.escaped = False
-        if entered:
-            return not pointer
         self.cancel_wire()
         self.set_focus(None)
         self.say(f"{'Shift+Tab' if back else 'Tab'} left the canvas; Tab back to it for its keys")
-        return True
 
     def _count(self) -> str:
         n = len(self.selection)
