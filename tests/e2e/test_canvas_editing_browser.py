@@ -92,7 +92,9 @@ def test_editing_gestures_in_jupyterlab(server: JupyterServer, browser_context: 
     message(page, "undo: delete 2 nodes")
     assert cells(page) == n_cells
 
-    # Shift-drag a selection box around the top row
+    # Shift-drag a selection box around the top row (the duplicate panned the view to show the new nodes: back
+    # to the origin first)
+    kernel(page, "editor.vm.view.ox = editor.vm.view.oy = 0.0; editor.redraw()")
     sx, sy = to_page(page, 10, 10)
     ex, ey = to_page(page, 930, 100)
     page.keyboard.down("Shift")
@@ -122,7 +124,9 @@ def test_editing_gestures_in_jupyterlab(server: JupyterServer, browser_context: 
     assert not lab_menu_open(page)
     # a missing key in JupyterLab: copy's field at fault and the run-the-rest button are in view with
     # the panel unscrolled, at common window sizes
+    # (the pasted and duplicated copies go first: their unwired prompts would be problems of their own)
     kernel(page, "import os; os.environ.pop('OPENAI_API_KEY', None); flow.remove(nid); "
+                 "[flow.remove(n) for n in ('prompt_2', 'copy_2', 'prompt_3', 'copy_3')]; "
                  "flow.set_params('copy', provider='openai', model='gpt-4o-mini')")
     page.locator(".nbflow-editor button.widget-button", has_text="Run all").click()
     until(page, "print('copy' in editor.vm.problems, editor.params.node_id)", "True copy")
