@@ -44,6 +44,8 @@ class PopupActions:
         mouse: tuple[float, float]
         command: str | None
 
+        @property
+        def focus(self) -> str | None: ...
         def hit(self, sx: float, sy: float) -> Hit: ...
         def select(self, ids: list[str] | set[str], *, add: bool = False) -> frozenset[Layer]: ...
         def add_node(self, node_type: str, *, at: tuple[float, float] | None = None, **params: Any) -> str: ...
@@ -81,6 +83,18 @@ class PopupActions:
         self.popup.clamp(self.view.width, self.view.height)
         self.tooltip = None
         return _OVERLAY
+
+    def menu_key(self) -> frozenset[Layer]:
+        """The menu key or Shift+F10: the menu of the focused node (or the selected wire) opened at it,
+        wherever the pointer rests; with neither, the menu of what is under the pointer."""
+        node = self.focus
+        if node is not None and node in self.boxes:
+            b = self.boxes[node]
+            return self.open_menu(*self.view.to_screen(b.x + b.w / 2, b.y + min(b.h / 2, 12.0)))
+        geom = self._geom(self.selected_edge) if self.selected_edge is not None else None
+        if geom is not None and not geom.via:  # a plain wire's curve passes through its ends' midpoint
+            return self.open_menu(*self.view.to_screen((geom.x1 + geom.x2) / 2, (geom.y1 + geom.y2) / 2))
+        return self.open_menu(*self.mouse)
 
     def double_click(self, sx: float, sy: float) -> frozenset[Layer]:
         """Double-click on empty space opens search-to-add there; on a loop, map or subflow node it

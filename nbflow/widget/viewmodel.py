@@ -370,7 +370,7 @@ class ViewModel(PopupActions, Tooltips, Commands, MoveActions, FrameActions, Rer
         if shift and k in ("g", "c", "r"):  # frame the selection, a comment, a reroute point on the wire
             return self.add_point() if k == "r" else self.add_frame(comment=k == "c")
         if key == "ContextMenu" or (shift and key == "F10"):
-            return self.open_menu(*self.mouse)
+            return self.menu_key()  # at the focused node or selected wire: menus.py
         return self.plain_key(key, shift)  # Tab, arrows, Shift+L/M, F, +, =, -, G, L, /
 
     # -- editing ----------------------------------------------------------------------------------

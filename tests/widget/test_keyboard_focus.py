@@ -238,3 +238,30 @@ def test_nearest_prefers_the_node_in_line() -> None:
     assert nearest(boxes, "prompt", 1, 0) == "copy"
     assert nearest(boxes, "prompt", 0, 1) == "image_prompt"
     assert nearest(boxes, "product", -1, 0) is None
+
+
+def test_the_menu_key_opens_the_menu_of_the_focused_node_or_selected_wire_wherever_the_pointer_is() -> None:
+    ed = Editor(product_flow(), store=False)
+    vm = ed.vm
+    frontend(ed.canvas, "mouse_move", x=3, y=3)  # the pointer rests on empty canvas
+    assert vm.hit(3, 3).kind == "empty"
+    key(ed.canvas, "Tab")
+    key(ed.canvas, "ArrowRight", ctrl=True)
+    key(ed.canvas, " ")  # product and prompt selected, the focus on prompt
+    key(ed.canvas, "F10", shift=True)
+    assert vm.popup is not None and vm.popup.kind == "menu"
+    assert [i.label for i in vm.popup.items][:2] == ["Copy 2 nodes", "Cut 2 nodes"]  # the selection's menu
+    assert list(vm.selection) == ["product", "prompt"]
+    key(ed.canvas, "Escape")
+    key(ed.canvas, "Escape")
+    key(ed.canvas, "Tab")
+    key(ed.canvas, "W", shift=True)  # the focused node's first wire
+    assert vm.selected_edge is not None
+    vm.set_focus(None)
+    key(ed.canvas, "ContextMenu")
+    assert vm.popup is not None and any(i.label.startswith("Delete wire") for i in vm.popup.items)
+    key(ed.canvas, "Escape")
+    key(ed.canvas, "Escape")  # nothing focused or selected: the canvas menu at the pointer
+    vm.set_focus(None)
+    key(ed.canvas, "ContextMenu")
+    assert vm.popup is not None and any(i.label.startswith("Add node") for i in vm.popup.items)
