@@ -158,6 +158,7 @@ def test_frames_and_reroute_points_in_jupyterlab(server: JupyterServer, browser_
 
     # click the frame's title, Ctrl+C, Ctrl+V at the pointer: a second frame with copies of its nodes
     click(page, 400, 175)
+    view = state(page, "[editor.vm.view.ox, editor.vm.view.oy]")
     page.keyboard.press("Control+c")
     message(page, "copied 2 nodes and 1 frame")
     px, py = to_page(page, 40, 330)
@@ -171,7 +172,9 @@ def test_frames_and_reroute_points_in_jupyterlab(server: JupyterServer, browser_
     page.keyboard.press("Control+z")
     message(page, "undo: paste")
     assert state(page, "[f.id for f in flow.spec.layout.frames]") == ["frame_1"]
-    # Delete with the frame selected removes the frame, never its nodes
+    # Delete with the frame selected removes the frame, never its nodes (the paste panned the view to show
+    # what it placed: back to where the frame was clicked)
+    kernel(page, f"editor.vm.view.ox, editor.vm.view.oy = {view[0]}, {view[1]}; editor.redraw()")
     click(page, 400, 175)
     page.keyboard.press("Delete")
     message(page, "deleted frame frame_1")
