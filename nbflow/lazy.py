@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 __all__ = ["lazy_attrs"]
 
+_ABSENT = object()  # no such name (a lazy name may well be None)
+
 
 def lazy_attrs(namespace: dict[str, Any], sources: Mapping[str, Iterable[str]], *, submodules: bool = False,
                ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
@@ -42,8 +44,8 @@ def lazy_attrs(namespace: dict[str, Any], sources: Mapping[str, Iterable[str]], 
         elif submodules and not name.startswith("_"):
             value = _submodule(package, name)
         else:
-            value = None
-        if value is None:
+            value = _ABSENT
+        if value is _ABSENT:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         namespace[name] = value
         return value
@@ -55,11 +57,11 @@ def lazy_attrs(namespace: dict[str, Any], sources: Mapping[str, Iterable[str]], 
 
 
 def _submodule(package: str, name: str) -> Any:
-    """The submodule ``package.name``, or None when there is none (a failure inside it propagates)."""
+    """The submodule ``package.name``, or ``_ABSENT`` when there is none (a failure inside it propagates)."""
     full = f"{package}.{name}"
     try:
         return importlib.import_module(full)
     except ModuleNotFoundError as exc:
         if exc.name != full:
             raise
-        return None
+        return _ABSENT

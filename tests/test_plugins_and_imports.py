@@ -31,6 +31,14 @@ def _env(extra_path: Path | None = None) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
 
 
+def _probe(code: str) -> str:
+    """What ``python -c code`` prints in a fresh process on this checkout (it must exit 0)."""
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=_env(),
+                       timeout=120)
+    assert p.returncode == 0, p.stderr
+    return p.stdout
+
+
 def test_installed_plugin_node_is_listed_and_runs(plugin_site: Path, tmp_path: Path):
     p = subprocess.run([sys.executable, "-m", "nbflow", "nodes", "--json"], capture_output=True, text=True,
                        env=_env(plugin_site), timeout=120)
@@ -80,10 +88,8 @@ HEAVY = ("ipywidgets", "ipycanvas", "ipykernel", "IPython", "psycopg")
 ])
 def test_headless_path_never_imports_widget_libraries(code: str):
     probe = f"{code}\nimport sys\nprint('HEAVY=' + ','.join(m for m in {HEAVY!r} if m in sys.modules))"
-    p = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, env=_env(),
-                       timeout=120)
-    assert p.returncode == 0, p.stderr
-    assert p.stdout.strip().splitlines()[-1] == "HEAVY="
+    out = _probe(probe)
+    assert out.strip().splitlines()[-1] == "HEAVY="
 
 
 def test_public_api_is_sorted_and_importable():
@@ -113,10 +119,8 @@ def test_import_nbflow_loads_only_what_a_run_needs():
              "         if c.__pydantic_complete__]\n"
              "print('BUILT=' + ','.join(built))\n"
              "print('LAZY=' + str(nbflow.open_store is not None and 'nbflow.store' in sys.modules))")
-    p = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, env=_env(),
-                       timeout=120)
-    assert p.returncode == 0, p.stderr
-    assert p.stdout.split() == ["LOADED=", "BUILT=", "LAZY=True"]
+    out = _probe(probe)
+    assert out.split() == ["LOADED=", "BUILT=", "LAZY=True"]
 
 
 def test_import_nbflow_imports_no_other_module():
@@ -130,10 +134,8 @@ def test_import_nbflow_imports_no_other_module():
              "print('NAMES=' + str(nbflow.Flow is Flow and 'asyncio' in sys.modules and 'nbflow.flow' in sys.modules))\n"
              "print('SUB=' + str(nbflow.model.FlowSpec is nbflow.model.spec.FlowSpec))\n"
              "try:\n    nbflow.no_such_name\nexcept AttributeError as exc:\n    print('MISSING=' + str(exc).replace(' ', '_'))\n")
-    p = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, env=_env(),
-                       timeout=120)
-    assert p.returncode == 0, p.stderr
-    assert p.stdout.split() == ["NEW=nbflow,nbflow.lazy", "DIR=True", "NAMES=True", "SUB=True",
+    out = _probe(probe)
+    assert out.split() == ["NEW=nbflow,nbflow.lazy", "DIR=True", "NAMES=True", "SUB=True",
                                 "MISSING=module_'nbflow'_has_no_attribute_'no_such_name'"]
 
 
@@ -165,10 +167,8 @@ def test_first_flow_loads_the_models_it_needs_and_no_http():
              "print('BUILT=' + ','.join(c.__name__ for c in (m.FlowSpec, m.NodeSpec, m.EdgeSpec, m.Position)\n"
              "                          if c.__pydantic_complete__))\n"
              "print('ALL=' + str(len(nbflow.registry.types())) + str('nbflow.nodes.ai_nodes' in sys.modules))")
-    p = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, env=_env(),
-                       timeout=120)
-    assert p.returncode == 0, p.stderr
+    out = _probe(probe)
     from nbflow.nodes.registry import BUILTIN_TYPES
 
-    assert p.stdout.split() == ["UNNEEDED=", "LOADED=pydantic,nbflow.model.spec,nbflow.nodes.io_nodes,nbflow.nodes.text_nodes",
+    assert out.split() == ["UNNEEDED=", "LOADED=pydantic,nbflow.model.spec,nbflow.nodes.io_nodes,nbflow.nodes.text_nodes",
                                 "PARAMS=True", "BUILT=", f"ALL={len(BUILTIN_TYPES)}True"]
