@@ -340,16 +340,9 @@ def run(nodes: int, seconds: float) -> tuple[list[DragFigures], list[Baseline]]:
 
 def open_scale(ctx: Any, url: str, timeout: int = 120_000) -> Any:
     """Open the scale notebook, run it and wait for the canvas."""
-    page = ctx.new_page()
-    page.goto(url)
-    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
-                           " && window.jupyterapp.shell.currentWidget.sessionContext"
-                           " && window.jupyterapp.shell.currentWidget.sessionContext.session"
-                           " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
-                           " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
-                           " === 'idle'", timeout=timeout)
-    page.evaluate("() => { const s = window.jupyterapp.shell; if (s.collapseLeft) s.collapseLeft();"
-                  " window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    from tests.e2e.jupyter import open_notebook
+
+    page = open_notebook(ctx, url, timeout=timeout)
     page.wait_for_selector("canvas.nbflow-canvas", timeout=timeout)
     page.wait_for_timeout(1500)
     return page

@@ -22,7 +22,8 @@ from typing import Any
 
 import httpx
 
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "JupyterServer", "chromium", "free_port", "start_jupyter"]
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "PANEL_JS", "JupyterServer", "chromium", "free_port", "notebook_path",
+           "open_notebook", "start_jupyter"]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -130,3 +131,46 @@ def chromium(profile: Path, width: int, height: int, **options: Any) -> Iterator
             yield ctx
         finally:
             ctx.close()
+
+
+#: The notebook panel showing ``path`` (not whatever tab has the focus).
+PANEL_JS = """(path) => { const app = window.jupyterapp; if (!app) return null;
+  for (const w of app.shell.widgets('main')) { if (w.context && w.context.path === path) return w; }
+  return null; }"""
+
+_READY_JS = """(path) => { const w = (""" + PANEL_JS + """)(path);
+  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+  return !!(k && k.status === 'idle' && w.content && w.content.model); }"""
+
+_RUN_ALL_JS = """(path) => { const app = window.jupyterapp, w = (""" + PANEL_JS + """)(path);
+  app.shell.activateById(w.id);
+  if (app.shell.collapseLeft) app.shell.collapseLeft();
+  app.commands.execute('notebook:run-all-cells'); }"""
+
+_CURRENT_JS = """(path) => { const w = window.jupyterapp.shell.currentWidget;
+  return !!(w && w.context && w.context.path === path); }"""
+
+
+def notebook_path(url: str) -> str:
+    """The server-relative path of the notebook a JupyterLab (``/lab/tree/``) or Notebook 7
+    (``/notebooks/``) URL opens."""
+    return url.split("/tree/", 1)[-1] if "/tree/" in url else url.split("/notebooks/", 1)[-1]
+
+
+def open_notebook(ctx: Any, url: str, *, timeout: int = 60_000, run_all: bool = True) -> Any:
+    """Open ``url`` in a new page of ``ctx``, wait until that notebook's kernel is idle, make it the
+    current tab and press Run All.
+
+    JupyterLab opens with ``?reset``: otherwise it restores the tabs earlier tests of the same server
+    left open, one of them may take the focus from the notebook asked for, and Run All or a lookup of
+    ``canvas.nbflow-canvas`` then reaches a canvas in a hidden tab. The notebook is found by its path,
+    never as "the current widget".
+    """
+    page = ctx.new_page()
+    path = notebook_path(url)
+    page.goto(url + "?reset" if "/lab/" in url else url)
+    page.wait_for_function(_READY_JS, arg=path, timeout=timeout)
+    if run_all:
+        page.evaluate(_RUN_ALL_JS, path)
+        page.wait_for_function(_CURRENT_JS, arg=path, timeout=timeout)
+    return page

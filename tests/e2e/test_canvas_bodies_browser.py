@@ -19,7 +19,7 @@ import pytest
 
 from nbflow import Flow
 
-from .jupyter import JupyterServer
+from .jupyter import JupyterServer, open_notebook
 from .test_canvas_browser import (
     HERE,
     NOTEBOOK,
@@ -48,16 +48,9 @@ def write_notebook(path: Path, *cells: str) -> None:
     path.write_text(json.dumps(nb, indent=1))
 
 
-def open_notebook(ctx: Any, url: str) -> Any:
+def open_and_draw(ctx: Any, url: str) -> Any:
     """Open a notebook, run all its cells and wait until the canvas has drawn a frame."""
-    page = ctx.new_page()
-    page.goto(url)
-    page.wait_for_function("() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
-                           " const k = w && w.sessionContext && w.sessionContext.session"
-                           " && w.sessionContext.session.kernel; return k && k.status === 'idle'; }",
-                           timeout=WAIT)
-    page.evaluate("() => { const s = window.jupyterapp.shell; if (s.collapseLeft) s.collapseLeft();"
-                  " window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    page = open_notebook(ctx, url)
     page.wait_for_selector("canvas.nbflow-canvas", timeout=WAIT)
     page.locator("canvas.nbflow-canvas").first.scroll_into_view_if_needed()
     page.wait_for_function("() => { const c = document.querySelector('canvas.nbflow-canvas');"
@@ -177,7 +170,7 @@ def test_edit_a_referenced_body_by_its_edge_ports_in_notebook_7(server: JupyterS
     write_notebook(server.root / "edges.ipynb",
                    "import nbflow\nflow = nbflow.Flow.load('parent.json')",
                    "editor = flow.edit(width=940, height=420)\neditor")
-    page = open_notebook(browser_context, f"{server.url}/notebooks/edges.ipynb")
+    page = open_and_draw(browser_context, f"{server.url}/notebooks/edges.ipynb")
     assert kernel(page, "print(sorted(editor.vm.boxes['loud'].inputs), sorted(editor.vm.boxes['loud'].outputs))") \
         == "['text', 'tone'] ['text']"
     # double-click the subflow: the body file opens in place, inputs at the left edge, outputs at the right
@@ -223,7 +216,7 @@ def test_seed_loop_opens_and_pages_pictures_in_jupyterlab(server: JupyterServer,
     write_notebook(server.root / "seed.ipynb",
                    "import nbflow\nflow = nbflow.Flow('seed')",
                    "editor = flow.edit(width=940, height=420)\neditor")
-    page = open_notebook(browser_context, f"{server.url}/lab/tree/seed.ipynb")
+    page = open_and_draw(browser_context, f"{server.url}/lab/tree/seed.ipynb")
     # start from the template with the mouse, run it offline
     page.locator(".nbflow-editor select").filter(has_text="start from a template").select_option(
         "generate-score-regenerate")
@@ -278,7 +271,7 @@ def test_edit_an_embedded_body_built_in_python_in_jupyterlab(server: JupyterServ
                                                               browser_context: Any) -> None:
     write_notebook(server.root / "embedded.ipynb", EMBEDDED,
                    "editor = flow.edit(width=940, height=420, path='embedded.json')\neditor")
-    page = open_notebook(browser_context, f"{server.url}/lab/tree/embedded.ipynb")
+    page = open_and_draw(browser_context, f"{server.url}/lab/tree/embedded.ipynb")
     assert kernel(page, "print(flow.run().outputs['result'])") == "Ada, Ada"
     page.mouse.dblclick(*to_page(page, *node_at(page, "hello")))
     crumbs(page, "embedded › hello")
@@ -355,7 +348,7 @@ def test_copy_paste_across_two_editors_and_group_by_keys(app: str, server: Jupyt
     Ctrl+Z there takes them back); Shift+L groups into a loop; Shift+M asks which wire carries the item."""
     name = f"two-{app}.ipynb"
     write_notebook(server.root / name, TWO_EDITORS, at_zoom_1("ea"), at_zoom_1("eb"))
-    page = open_notebook(browser_context, f"{server.url}/{'lab/tree' if app == 'lab' else 'notebooks'}/{name}")
+    page = open_and_draw(browser_context, f"{server.url}/{'lab/tree' if app == 'lab' else 'notebooks'}/{name}")
     page.wait_for_function("() => document.querySelectorAll('canvas.nbflow-canvas').length === 2", timeout=WAIT)
     until(page, "print(len(ea.vm.boxes), len(eb.vm.boxes))", "5 0")
     click_in(page, "ea", 0, (360, 43))

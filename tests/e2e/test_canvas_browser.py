@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from .jupyter import CHROMIUM, JupyterServer, chromium, start_jupyter
+from .jupyter import CHROMIUM, JupyterServer, chromium, open_notebook, start_jupyter
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
@@ -54,16 +54,7 @@ def browser_context(server: JupyterServer, tmp_path_factory: pytest.TempPathFact
 
 def open_and_run(ctx: Any, url: str) -> Any:
     """Open the notebook, wait for an idle kernel, run all cells, wait for the drawn canvas."""
-    page = ctx.new_page()
-    page.goto(url)
-    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
-                           " && window.jupyterapp.shell.currentWidget.sessionContext"
-                           " && window.jupyterapp.shell.currentWidget.sessionContext.session"
-                           " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
-                           " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
-                           " === 'idle'", timeout=WAIT)
-    page.evaluate("() => { const s = window.jupyterapp.shell; if (s.collapseLeft) s.collapseLeft();"
-                  " window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    page = open_notebook(ctx, url)
     page.wait_for_selector("canvas.nbflow-canvas", timeout=WAIT)
     canvas = page.locator("canvas.nbflow-canvas")
     canvas.scroll_into_view_if_needed()

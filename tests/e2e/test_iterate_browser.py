@@ -19,7 +19,7 @@ import pytest
 from nbflow.testing.fakeserver import FakeServer, env_for
 from nbflow.testing.fakewire import prompt_text
 
-from .jupyter import CHROMIUM, JupyterServer, chromium, start_jupyter
+from .jupyter import CHROMIUM, JupyterServer, chromium, open_notebook, start_jupyter
 from .test_canvas_browser import OUT, button, kernel, message, shot, to_page, wait_pixel
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
@@ -83,13 +83,7 @@ def chats(fake: FakeServer) -> list[str]:
 
 
 def open_and_run(ctx: Any, url: str) -> Any:
-    page = ctx.new_page()
-    page.goto(url)
-    page.wait_for_function("() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
-                           " const k = w && w.sessionContext && w.sessionContext.session"
-                           " && w.sessionContext.session.kernel; return k && k.status === 'idle'; }", timeout=WAIT)
-    page.evaluate("() => { const s = window.jupyterapp.shell; if (s.collapseLeft) s.collapseLeft();"
-                  " window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    page = open_notebook(ctx, url)
     page.wait_for_selector("canvas.nbflow-canvas", timeout=WAIT)
     page.locator("canvas.nbflow-canvas").scroll_into_view_if_needed()
     wait_pixel(page, *header(DRAFT), AI)

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from ..notebooks.runall import KERNELS_DIR, ROOT, CellRun, kernel_names, problems
-from .jupyter import CHROMIUM, JupyterServer, chromium, start_jupyter
+from .jupyter import CHROMIUM, PANEL_JS, JupyterServer, chromium, notebook_path, open_notebook, start_jupyter
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -30,20 +30,7 @@ IPYKERNEL6 = "nbflow-py3.11-ipykernel6"
 OUT = ROOT / "test-output" / "e2e"
 WAIT = 60_000
 
-#: The notebook panel showing ``path`` (not whatever tab has the focus).
-_PANEL_JS = """(path) => { const app = window.jupyterapp; if (!app) return null;
-  for (const w of app.shell.widgets('main')) { if (w.context && w.context.path === path) return w; }
-  return null; }"""
-
-_READY_JS = """(path) => { const w = (""" + _PANEL_JS + """)(path);
-  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-  return !!(k && k.status === 'idle' && w.content && w.content.model); }"""
-
-_RUN_ALL_JS = """(path) => { const w = (""" + _PANEL_JS + """)(path);
-  window.jupyterapp.shell.activateById(w.id);
-  window.jupyterapp.commands.execute('notebook:run-all-cells'); }"""
-
-_CELLS_JS = """(path) => { const w = (""" + _PANEL_JS + """)(path); const m = w.content.model;
+_CELLS_JS = """(path) => { const w = (""" + PANEL_JS + """)(path); const m = w.content.model;
   const cells = [];
   for (let i = 0; i < m.cells.length; i++) {
     const c = m.cells.get(i);
@@ -87,12 +74,9 @@ def run_all_in_browser(browser: Any, url: str, *, timeout: float = 240.0,
     Returns the cells (outputs as the page holds them) and, with ``watch_bar_of``, samples of that code
     cell's execution count and the progress bar's width (percent) taken every 0.1 s.
     """
-    page = browser.new_page()
+    page = open_notebook(browser, url, timeout=WAIT)
+    path = notebook_path(url)
     try:
-        path = url.split("/tree/", 1)[-1] if "/tree/" in url else url.split("/notebooks/", 1)[-1]
-        page.goto(url + "?reset" if "/lab/" in url else url)  # ?reset: no tabs restored from other tests
-        page.wait_for_function(_READY_JS, arg=path, timeout=WAIT)
-        page.evaluate(_RUN_ALL_JS, path)
         deadline = time.monotonic() + timeout
         samples: list[tuple[int | None, float | None]] = []
         state: dict[str, Any] = {}
