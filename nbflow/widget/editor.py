@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as w
@@ -29,6 +30,7 @@ from nbflow.widget.editor_bodies import BodyNavigation
 from nbflow.widget.editor_files import FileActions
 from nbflow.widget.editor_iterate import IterateActions
 from nbflow.widget.frame_panel import FramePanel
+from nbflow.widget.inputorder import InputOrder
 from nbflow.widget.liftdrag import ClientDrag
 from nbflow.widget.mapitem import set_param
 from nbflow.widget.panels import ParamsPanel, PreviewPanel
@@ -97,7 +99,10 @@ class Editor(IterateActions, PreRunReport, BodyNavigation, FileActions, ClientDr
         self.approval: Any = None  # the Approve / Reject box shown for a paused node, if any
         self._pending: dict[str, asyncio.Handle] = {}
         self._home = _running_loop()  # the kernel's loop: where widget work happens
-        self._mods = (False, False)  # shift, ctrl/meta of the next press (from the DOM helper)
+        # the DOM helper's numbered events, in order (inputorder.py); once they come, ipycanvas' own
+        # copies of the same events are ignored
+        self._order = InputOrder(self._dom_event, lambda delay, fn: self._later("input-gap", delay, fn))
+        self._helper_input = False
         self.root = flow
         self._bodies: list[tuple[Body, ViewModel, Any]] = []
         self._unsaved: str | None = None  # opened bodies: (body, parent's vm, unobserve)
@@ -199,12 +204,12 @@ class Editor(IterateActions, PreRunReport, BodyNavigation, FileActions, ClientDr
         self.templates.observe(self._on_template, names="value")
 
         c = self.canvas
-        c.on_mouse_down(self._mouse_down)
-        c.on_mouse_move(self._mouse_move)
-        c.on_mouse_up(self._mouse_up)
-        c.on_mouse_out(self._mouse_out)
-        c.on_mouse_wheel(self._wheel)
-        c.on_key_down(self._key_down)
+        c.on_mouse_down(self._unless_helper(self._mouse_down))
+        c.on_mouse_move(self._unless_helper(self._mouse_move))
+        c.on_mouse_up(self._unless_helper(self._mouse_up))
+        c.on_mouse_out(self._unless_helper(self._mouse_out))
+        c.on_mouse_wheel(self._unless_helper(self._wheel))
+        c.on_key_down(self._unless_helper(self._key_down))
         # The canvas keeps no pixels of its own: a new view (reload, Voila) gets a fresh frame.
         c.on_client_ready(self.redraw)
         stop_changes = flow.observe(self._on_flow_change)
@@ -339,9 +344,16 @@ class Editor(IterateActions, PreRunReport, BodyNavigation, FileActions, ClientDr
         return (tuple(vm.selection), tuple(vm.selected_frames), vm.selected_edge, vm.selected_frame, vm.selected_point,
                 self.flow.version)
 
-    def _mouse_down(self, x: float, y: float) -> None:
+    def _unless_helper(self, handler: Callable[..., None]) -> Callable[..., None]:
+        """ipycanvas' event handler, skipped once the DOM helper sends the same events numbered."""
+        def on_canvas_event(*args: Any) -> None:
+            if not self._helper_input:
+                handler(*args)
+
+        return on_canvas_event
+
+    def _mouse_down(self, x: float, y: float, shift: bool = False, ctrl: bool = False) -> None:
         before = self._selection_state()
-        (shift, ctrl), self._mods = self._mods, (False, False)
         self.throttle.reset()
         wiring = self.vm.cancel_wire()  # a press ends a wire being made by keyboard
         self.vm.say("")  # a new gesture: the last message is stale
@@ -382,22 +394,41 @@ class Editor(IterateActions, PreRunReport, BodyNavigation, FileActions, ClientDr
         self.redraw()
 
     def _on_dom(self, msg: dict[str, Any]) -> None:
-        """Events from the DOM helper: modifiers of the next press, double-click, context menu."""
+        """A message from the DOM helper: numbered ones (every pointer and key event) go in order."""
+        if "seq" in msg:
+            self._helper_input = True
+            self._order.push(msg)
+        else:
+            self._dom_event(msg)
+
+    def _dom_event(self, msg: dict[str, Any]) -> None:
+        """One browser event, as the DOM helper reports it (see :mod:`nbflow.widget.dom`)."""
         ev = msg.get("event")
         x, y = float(msg.get("x", 0.0)), float(msg.get("y", 0.0))
-        if ev == "modifiers":
-            self._mods = (bool(msg.get("shift")), bool(msg.get("ctrl")) or bool(msg.get("meta")))
-            return
-        if ev == "resize":
+        shift, ctrl, meta = bool(msg.get("shift")), bool(msg.get("ctrl")), bool(msg.get("meta"))
+        if ev == "down":
+            self._mouse_down(x, y, shift=shift, ctrl=ctrl or meta)
+        elif ev == "move":
+            self._mouse_move(x, y)
+        elif ev == "up":
+            self._mouse_up(x, y)
+        elif ev == "out":
+            self._mouse_out(x, y)
+        elif ev == "wheel":
+            self._wheel(float(msg.get("dx", 0.0)), float(msg.get("dy", 0.0)))
+        elif ev == "key":
+            self._key_down(str(msg.get("key", "")), shift, ctrl, meta)
+        elif ev == "resize":
             self.fit_width(int(msg.get("width", 0)))
-            return
-        if ev in ("attached", "drag"):
+        elif ev in ("attached", "drag"):
             self.on_client_drag(msg)
-            return
-        if ev == "leave":  # Tab took the page's focus off the canvas (keyfocus.py)
+        elif ev == "leave":  # Tab took the page's focus off the canvas (keyfocus.py)
             self.vm.left_canvas(back=bool(msg.get("back")))
             self._apply(frozenset(("overlay",)))
-            return
+        else:
+            self._dom_gesture(ev, x, y)
+
+    def _dom_gesture(self, ev: Any, x: float, y: float) -> None:
         before = self._selection_state()
         if ev == "dblclick":
             layers = self.vm.double_click(x, y)

@@ -126,7 +126,7 @@ class ClientDrag:
         def _apply(self, layers: frozenset[Layer], *, panels: bool = False) -> None: ...
         def _later(self, key: str, delay: float, fn: Any) -> None: ...
 
-    # -- pointer moves (ipycanvas' events) ------------------------------------------------------------
+    # -- pointer moves (the DOM helper's, or ipycanvas' without it) ------------------------------------
 
     def _mouse_move(self, x: float, y: float) -> None:
         if self.vm.drag is None:
@@ -202,7 +202,7 @@ class ClientDrag:
 
 
 DRAG_JS = r"""
-function dragger(model, canvas, at) {
+function dragger(model, canvas, at, send) {
   let sprite = null, lift = null, cur = null, pressed = false, shown = null, raf = 0, gen = 0;
   let rect = null, sent = 0, box = null, img = null, wires = null, s = 1, used = null;
   const ref = model.get("sprite");
@@ -317,13 +317,20 @@ function dragger(model, canvas, at) {
   canvas.addEventListener("mousedown", (e) => { if (e.button === 0) { pressed = true; cur = at(e); } });
   // while the browser moves the nodes, the kernel gets a few positions a second, not every move
   // (each message costs the page a frame's worth of work); mouse-up and mouse-out carry the last one
+  // every move goes to the kernel numbered (dom.py), and never also through ipycanvas: the kernel would
+  // only drop that copy, and moves are the most frequent message
   canvas.parentElement.addEventListener("mousemove", (e) => {
-    if (e.target !== canvas || !pressed) return;
-    if (!lift) { cur = at(e); return; }
+    if (e.target !== canvas) return;
     e.stopPropagation();
+    if (!lift || !pressed) {
+      const p = at(e);
+      if (pressed) cur = p;
+      send({ event: "move", ...p });
+      return;
+    }
     cur = { x: (e.clientX - rect.left) * canvas.width / rect.width,
             y: (e.clientY - rect.top) * canvas.height / rect.height };
-    if (e.timeStamp - sent >= 100) { sent = e.timeStamp; model.send({ event: "drag", ...cur }); }
+    if (e.timeStamp - sent >= 100) { sent = e.timeStamp; send({ event: "drag", ...cur }); }
   }, true);
   canvas.addEventListener("mouseup", () => { pressed = false; });
   canvas.addEventListener("mouseout", () => { pressed = false; });
