@@ -47,6 +47,16 @@ def test_ctrl_arrows_move_the_focus_not_the_selection_and_space_builds_a_selecti
     assert ed.params.node_id == "picture"  # the panel shows the node added last
 
 
+def test_cmd_arrows_on_a_mac_do_what_ctrl_arrows_do() -> None:
+    ed = Editor(product_flow(), store=False)
+    vm = ed.vm
+    key(ed.canvas, "Tab")
+    key(ed.canvas, "ArrowRight", meta=True)
+    assert vm.keyboard_focus == "prompt" and list(vm.selection) == ["product"]
+    key(ed.canvas, "ArrowRight", meta=True, shift=True)
+    assert vm.keyboard_focus == "copy" and list(vm.selection) == ["product", "copy"]
+
+
 def test_move_copy_group_delete_and_run_act_on_the_keyboard_built_selection() -> None:
     f = product_flow()
     ed = Editor(f, store=False)
