@@ -6,8 +6,9 @@ right-clicked. This invisible anywidget, placed inside the editor, finds the edi
 and reports every pointer and key event itself, numbered (``view``, ``seq``), so the kernel handles
 them in the user's order (:mod:`nbflow.widget.inputorder`: ipykernel 7 can let one comm message
 overtake another, and a Shift-drag whose press overtook the Shift became a pan). Once its events
-arrive, the kernel ignores ipycanvas' own copies; ipycanvas still focuses the canvas on a press and
-keeps the browser's defaults of keys on it. What the helper adds:
+arrive, the kernel ignores ipycanvas' own copies of presses and keys (moves no longer reach
+ipycanvas); ipycanvas still focuses the canvas on a press and stops the browser's default action for
+keys typed on it. What the helper adds:
 
 - ``down`` with the modifiers (shift, ctrl, meta) of each left press, so Shift/Ctrl-click and
   Shift-drag reach the view model; ``move``, ``up``, ``out``, ``wheel`` and ``key`` as ipycanvas has them;
