@@ -342,8 +342,7 @@ def open_scale(ctx: Any, url: str, timeout: int = 120_000) -> Any:
     """Open the scale notebook, run it and wait for the canvas."""
     from tests.e2e.jupyter import open_notebook
 
-    page = open_notebook(ctx, url, timeout=timeout)
-    page.wait_for_selector("canvas.nbflow-canvas", timeout=timeout)
+    page = open_notebook(ctx, url, timeout=timeout, canvas=True)
     page.wait_for_timeout(1500)
     return page
 

@@ -157,9 +157,9 @@ def notebook_path(url: str) -> str:
     return url.split("/tree/", 1)[-1] if "/tree/" in url else url.split("/notebooks/", 1)[-1]
 
 
-def open_notebook(ctx: Any, url: str, *, timeout: int = 60_000, run_all: bool = True) -> Any:
+def open_notebook(ctx: Any, url: str, *, timeout: int = 60_000, run_all: bool = True, canvas: bool = False) -> Any:
     """Open ``url`` in a new page of ``ctx``, wait until that notebook's kernel is idle, make it the
-    current tab and press Run All.
+    current tab and press Run All; with ``canvas``, wait until an editor's canvas shows, scrolled into view.
 
     JupyterLab opens with ``?reset``: otherwise it restores the tabs earlier tests of the same server
     left open, one of them may take the focus from the notebook asked for, and Run All or a lookup of
@@ -173,4 +173,7 @@ def open_notebook(ctx: Any, url: str, *, timeout: int = 60_000, run_all: bool = 
     if run_all:
         page.evaluate(_RUN_ALL_JS, path)
         page.wait_for_function(_CURRENT_JS, arg=path, timeout=timeout)
+    if canvas:
+        page.wait_for_selector("canvas.nbflow-canvas", timeout=timeout)
+        page.locator("canvas.nbflow-canvas").first.scroll_into_view_if_needed()
     return page

@@ -50,9 +50,7 @@ def write_notebook(path: Path, *cells: str) -> None:
 
 def open_and_draw(ctx: Any, url: str) -> Any:
     """Open a notebook, run all its cells and wait until the canvas has drawn a frame."""
-    page = open_notebook(ctx, url)
-    page.wait_for_selector("canvas.nbflow-canvas", timeout=WAIT)
-    page.locator("canvas.nbflow-canvas").first.scroll_into_view_if_needed()
+    page = open_notebook(ctx, url, canvas=True)
     page.wait_for_function("() => { const c = document.querySelector('canvas.nbflow-canvas');"
                            " return c && c.width > 0; }", timeout=WAIT)
     page.wait_for_timeout(1500)

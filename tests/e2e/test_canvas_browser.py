@@ -54,10 +54,7 @@ def browser_context(server: JupyterServer, tmp_path_factory: pytest.TempPathFact
 
 def open_and_run(ctx: Any, url: str) -> Any:
     """Open the notebook, wait for an idle kernel, run all cells, wait for the drawn canvas."""
-    page = open_notebook(ctx, url)
-    page.wait_for_selector("canvas.nbflow-canvas", timeout=WAIT)
-    canvas = page.locator("canvas.nbflow-canvas")
-    canvas.scroll_into_view_if_needed()
+    page = open_notebook(ctx, url, canvas=True)
     # the first frame arrives after the view exists: wait for a node header's colour
     wait_pixel(page, 580, 43, HEADER["AI"])
     return page

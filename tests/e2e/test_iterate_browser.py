@@ -83,9 +83,7 @@ def chats(fake: FakeServer) -> list[str]:
 
 
 def open_and_run(ctx: Any, url: str) -> Any:
-    page = open_notebook(ctx, url)
-    page.wait_for_selector("canvas.nbflow-canvas", timeout=WAIT)
-    page.locator("canvas.nbflow-canvas").scroll_into_view_if_needed()
+    page = open_notebook(ctx, url, canvas=True)
     wait_pixel(page, *header(DRAFT), AI)
     return page
 
