@@ -8,7 +8,8 @@ them in the user's order (:mod:`nbflow.widget.inputorder`: ipykernel 7 can let o
 overtake another, and a Shift-drag whose press overtook the Shift became a pan). Once its events
 arrive, the kernel ignores ipycanvas' own copies of presses and keys (moves no longer reach
 ipycanvas); ipycanvas still focuses the canvas on a press and stops the browser's default action for
-keys typed on it. What the helper adds:
+keys typed on it. The helper focuses the canvas first, without scrolling, so a press or right-click
+on a canvas partly off screen never scrolls the page under the pointer. What the helper adds:
 
 - ``down`` with the modifiers (shift, ctrl, meta) of each left press, so Shift/Ctrl-click and
   Shift-drag reach the view model; ``move``, ``up``, ``out``, ``wheel`` and ``key`` as ipycanvas has them;
@@ -71,6 +72,9 @@ function render({ model, el }) {
       if (!on(e)) return;
       exit = false;
       if (e.button !== 0) { e.stopPropagation(); e.preventDefault(); return; }
+      // focus first, without scrolling: ipycanvas' own focus() would scroll a canvas that is partly off
+      // screen under the pointer, and the click would land elsewhere (a 30 px drag)
+      if (document.activeElement !== canvas) canvas.focus({ preventScroll: true });
       send({ event: "down", ...mods(e), ...at(e) });
     }, true);
     root.addEventListener("mouseup", (e) => {
@@ -91,13 +95,14 @@ function render({ model, el }) {
       if (!on(e)) return;
       e.preventDefault();
       e.stopPropagation();
-      canvas.focus();
-      send({ event: "contextmenu", ...at(e) });
+      const where = at(e);  // before the focus: focusing a canvas partly off screen would scroll it
+      canvas.focus({ preventScroll: true });
+      send({ event: "contextmenu", ...where });
     }, true);
     const taken = new Set(["a", "c", "d", "g", "v", "x", "y", "z"]);
     model.on("msg:custom", (m) => {  // the kernel gives the keys back to the canvas (after Up, a crumb)
       if (!m || !m.focus || document.activeElement === canvas) return;
-      canvas.focus();
+      canvas.focus({ preventScroll: true });  // the page stays where the user has it
     });
     root.addEventListener("keydown", (e) => {
       if (!on(e)) return;

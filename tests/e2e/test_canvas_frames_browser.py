@@ -78,6 +78,32 @@ def focus_canvas(page: Any) -> None:
     click(page, 8, 8)
 
 
+_HIDE_BOTTOM_JS = """(px) => {
+  const canvas = document.querySelector('canvas.nbflow-canvas');
+  canvas.scrollIntoView({ block: 'end' });
+  let box = canvas.parentElement;
+  while (box && !(box.scrollHeight > box.clientHeight && /auto|scroll/.test(getComputedStyle(box).overflowY)))
+    box = box.parentElement;
+  const scroller = box || document.scrollingElement;
+  scroller.scrollTop -= px;
+  const bottom = box ? box.getBoundingClientRect().bottom : window.innerHeight;
+  return canvas.getBoundingClientRect().bottom - bottom;
+}"""
+
+
+def where(page: Any, x: float, y: float) -> tuple[float, float]:
+    """Page coordinates of canvas pixel (x, y) as the page is scrolled now (``to_page`` scrolls it into view)."""
+    left, top, scale = page.evaluate("() => { const c = document.querySelector('canvas.nbflow-canvas');"
+                                     " const r = c.getBoundingClientRect(); return [r.left, r.top, r.width / c.width]; }")
+    return left + x * scale, top + y * scale
+
+
+def hide_bottom(page: Any, px: int) -> None:
+    """Scroll the page so the canvas' bottom ``px`` pixels are out of view (focusing it would scroll)."""
+    hidden = page.evaluate(_HIDE_BOTTOM_JS, px)
+    assert abs(hidden - px) <= 2, hidden
+
+
 def positions(page: Any, *ids: str) -> list[list[float]]:
     return state(page, f"[list(flow.position(i)) for i in {list(ids)!r}]")  # type: ignore[no-any-return]
 
@@ -242,15 +268,30 @@ def test_comment_and_reroute_from_the_context_menu_in_notebook_7(server: Jupyter
                            "(editor.vm.popup)")
         return x, y
 
-    # right-click empty canvas, "Add comment here": a yellow comment frame at the pointer
-    click(page, 60, 360, button="right")
+    # right-click empty canvas, "Add comment here": a yellow comment frame at the pointer, also when the
+    # canvas' bottom is off screen (the right-click focuses the canvas; the page must not scroll under it)
+    page.locator("canvas.nbflow-canvas").scroll_into_view_if_needed()
+    hide_bottom(page, 30)
+    px, py = where(page, 60, 360)
+    top = "() => document.querySelector('canvas.nbflow-canvas').getBoundingClientRect().top"
+    page.mouse.click(px, py, button="right")
     page.wait_for_function("() => document.querySelector('.nbflow-message') !== null", timeout=WAIT)
     page.wait_for_timeout(300)
-    click(page, *menu_item("comment_add"))
+    page.mouse.click(*where(page, *menu_item("comment_add")))
     message(page, "added comment frame_1")
     comment = exported(page, server, "nb7-frames.json")["layout"]["frames"][0]
     assert comment["title"] == "Comment" and comment["color"] == "#fff3bf"
     assert abs(comment["x"] - 60) <= 2 and abs(comment["y"] - 360) <= 2  # at the pointer
+    assert page.evaluate(top) == pytest.approx(py - 360, abs=1)  # and the page did not scroll
+    # a click on its title bar selects it where it is: the press focuses the canvas without scrolling
+    # the page under the pointer (which would make the click a 30 px drag)
+    page.evaluate("() => document.activeElement.blur()")
+    page.mouse.click(*where(page, 210, 366))
+    until(page, "print(editor.vm.selected_frame)", "frame_1")
+    assert page.evaluate(top) == pytest.approx(py - 360, abs=1)
+    assert state(page, "[flow.spec.layout.frames[0].x, flow.spec.layout.frames[0].y]") == [
+        comment["x"], comment["y"]]
+    page.evaluate("() => document.querySelector('canvas.nbflow-canvas').scrollIntoView({ block: 'nearest' })")
     # drag it by its title bar: the browser moves it (its drag layer shows); one undo step
     sx, sy = to_page(page, comment["x"] + 150, comment["y"] + 15)
     page.mouse.move(sx, sy)
