@@ -61,6 +61,9 @@ function render({ model, el }) {
                y: (e.clientY - r.top) * canvas.height / r.height };
     };
     const on = (e) => e.target === canvas;
+    // focus without scrolling: a plain focus() (ipycanvas' on a press) scrolls a canvas that is partly
+    // off screen, so the page moves under the pointer and a click lands elsewhere (a 30 px drag)
+    const focus = () => { if (document.activeElement !== canvas) canvas.focus({ preventScroll: true }); };
     // every event goes numbered, per view, so the kernel handles them in the user's order (ipykernel 7
     // can let one comm message overtake another: nbflow/widget/inputorder.py)
     const view = Math.random().toString(36).slice(2);
@@ -72,9 +75,7 @@ function render({ model, el }) {
       if (!on(e)) return;
       exit = false;
       if (e.button !== 0) { e.stopPropagation(); e.preventDefault(); return; }
-      // focus first, without scrolling: ipycanvas' own focus() would scroll a canvas that is partly off
-      // screen under the pointer, and the click would land elsewhere (a 30 px drag)
-      if (document.activeElement !== canvas) canvas.focus({ preventScroll: true });
+      focus();  // before ipycanvas' own focus(), which then has nothing to do
       send({ event: "down", ...mods(e), ...at(e) });
     }, true);
     root.addEventListener("mouseup", (e) => {
@@ -95,14 +96,12 @@ function render({ model, el }) {
       if (!on(e)) return;
       e.preventDefault();
       e.stopPropagation();
-      const where = at(e);  // before the focus: focusing a canvas partly off screen would scroll it
-      canvas.focus({ preventScroll: true });
-      send({ event: "contextmenu", ...where });
+      focus();
+      send({ event: "contextmenu", ...at(e) });
     }, true);
     const taken = new Set(["a", "c", "d", "g", "v", "x", "y", "z"]);
     model.on("msg:custom", (m) => {  // the kernel gives the keys back to the canvas (after Up, a crumb)
-      if (!m || !m.focus || document.activeElement === canvas) return;
-      canvas.focus({ preventScroll: true });  // the page stays where the user has it
+      if (m && m.focus) focus();
     });
     root.addEventListener("keydown", (e) => {
       if (!on(e)) return;

@@ -60,9 +60,11 @@ def open_and_run(ctx: Any, url: str) -> Any:
     return page
 
 
-def to_page(page: Any, x: float, y: float) -> tuple[float, float]:
-    """Page coordinates of canvas pixel (x, y) (the editor runs at zoom 1 from the origin)."""
-    page.locator("canvas.nbflow-canvas").scroll_into_view_if_needed()
+def to_page(page: Any, x: float, y: float, *, scroll: bool = True) -> tuple[float, float]:
+    """Page coordinates of canvas pixel (x, y) (the editor runs at zoom 1 from the origin), after
+    scrolling the canvas into view unless ``scroll`` is false."""
+    if scroll:
+        page.locator("canvas.nbflow-canvas").scroll_into_view_if_needed()
     box = page.locator("canvas.nbflow-canvas").bounding_box()
     width = page.evaluate("() => document.querySelector('canvas.nbflow-canvas').width")
     scale = box["width"] / width

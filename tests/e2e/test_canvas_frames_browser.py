@@ -91,13 +91,6 @@ _HIDE_BOTTOM_JS = """(px) => {
 }"""
 
 
-def where(page: Any, x: float, y: float) -> tuple[float, float]:
-    """Page coordinates of canvas pixel (x, y) as the page is scrolled now (``to_page`` scrolls it into view)."""
-    left, top, scale = page.evaluate("() => { const c = document.querySelector('canvas.nbflow-canvas');"
-                                     " const r = c.getBoundingClientRect(); return [r.left, r.top, r.width / c.width]; }")
-    return left + x * scale, top + y * scale
-
-
 def hide_bottom(page: Any, px: int) -> None:
     """Scroll the page so the canvas' bottom ``px`` pixels are out of view (focusing it would scroll)."""
     hidden = page.evaluate(_HIDE_BOTTOM_JS, px)
@@ -270,14 +263,13 @@ def test_comment_and_reroute_from_the_context_menu_in_notebook_7(server: Jupyter
 
     # right-click empty canvas, "Add comment here": a yellow comment frame at the pointer, also when the
     # canvas' bottom is off screen (the right-click focuses the canvas; the page must not scroll under it)
-    page.locator("canvas.nbflow-canvas").scroll_into_view_if_needed()
     hide_bottom(page, 30)
-    px, py = where(page, 60, 360)
+    px, py = to_page(page, 60, 360, scroll=False)
     top = "() => document.querySelector('canvas.nbflow-canvas').getBoundingClientRect().top"
     page.mouse.click(px, py, button="right")
     page.wait_for_function("() => document.querySelector('.nbflow-message') !== null", timeout=WAIT)
     page.wait_for_timeout(300)
-    page.mouse.click(*where(page, *menu_item("comment_add")))
+    page.mouse.click(*to_page(page, *menu_item("comment_add"), scroll=False))
     message(page, "added comment frame_1")
     comment = exported(page, server, "nb7-frames.json")["layout"]["frames"][0]
     assert comment["title"] == "Comment" and comment["color"] == "#fff3bf"
@@ -286,7 +278,7 @@ def test_comment_and_reroute_from_the_context_menu_in_notebook_7(server: Jupyter
     # a click on its title bar selects it where it is: the press focuses the canvas without scrolling
     # the page under the pointer (which would make the click a 30 px drag)
     page.evaluate("() => document.activeElement.blur()")
-    page.mouse.click(*where(page, 210, 366))
+    page.mouse.click(*to_page(page, 210, 366, scroll=False))
     until(page, "print(editor.vm.selected_frame)", "frame_1")
     assert page.evaluate(top) == pytest.approx(py - 360, abs=1)
     assert state(page, "[flow.spec.layout.frames[0].x, flow.spec.layout.frames[0].y]") == [
